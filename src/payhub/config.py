@@ -1,0 +1,69 @@
+"""Settings, read from PAYHUB_* environment variables (nested with __) and validated at start."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET = "demo-secret-not-for-production"
+
+
+class SwiftPassAccount(BaseModel):
+    """One merchant's SwiftPass credentials."""
+
+    mch_id: str
+    sign_type: Literal["MD5", "RSA_1_256", "RSA_1_1"] = "MD5"
+    key: str | None = None                       # MD5 key
+    private_key_pem: str | None = None           # merchant's RSA private key (RSA_1_256 / RSA_1_1)
+    platform_public_key_pem: str | None = None   # SwiftPass's public key that signs answers and notifies
+
+    @model_validator(mode="after")
+    def _keys_match_sign_type(self) -> SwiftPassAccount:
+        if self.sign_type == "MD5" and not self.key:
+            raise ValueError("sign_type MD5 needs key")
+        if self.sign_type != "MD5" and not (self.private_key_pem and self.platform_public_key_pem):
+            raise ValueError("RSA sign types need private_key_pem and platform_public_key_pem")
+        return self
+
+
+class SwiftPassSettings(BaseModel):
+    base_url: str = "https://pay.swiftpass.cn"
+    timeout_seconds: float = 15.0
+    accounts: dict[str, SwiftPassAccount] = Field(default_factory=dict)  # by the hub's merchant code
+
+
+class TcisSettings(BaseModel):
+    base_url: str = "http://127.0.0.1:8100"
+    app_id: str = "payhub"
+    secret: str = DEMO_SECRET
+    timeout_seconds: float = 10.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAYHUB_", env_nested_delimiter="__", extra="ignore")
+
+    demo: bool = False
+    database_url: str = "sqlite+aiosqlite:///./var/payhub.sqlite3"
+    secret_key: str = DEMO_SECRET            # encrypts terminal keys at rest
+    public_url: str = "http://127.0.0.1:8000"  # where channels send notifies
+    host: str = "127.0.0.1"
+    port: int = 8000
+    embedded_worker: bool = True
+    worker_poll_seconds: float = 0.5
+    job_lease_seconds: int = 60
+    session_hours: int = 12
+    signature_window_seconds: int = 300
+    native_qr_minutes: int = 5
+    micropay_poll_seconds: int = 5
+    micropay_poll_cap_seconds: int = 45
+    order_unpaid_minutes: int = 30            # a created order nobody paid is closed after this
+    log_json: bool = True
+    swiftpass: SwiftPassSettings = Field(default_factory=SwiftPassSettings)
+    tcis: TcisSettings = Field(default_factory=TcisSettings)
+
+    @model_validator(mode="after")
+    def _no_default_secrets_outside_demo(self) -> Settings:
+        if not self.demo and DEMO_SECRET in (self.secret_key, self.tcis.secret):
+            raise ValueError("set PAYHUB_SECRET_KEY and PAYHUB_TCIS__SECRET: default secrets are for demo mode only")
+        return self

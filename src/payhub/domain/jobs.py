@@ -1,0 +1,72 @@
+"""Durable jobs (the outbox): what must happen at a far system, retried with backoff, parked after the last try."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class JobKind(StrEnum):
+    POLL_PAYMENT = "poll_payment"        # ask the channel until the payment is explicit
+    CLOSE_PAYMENT = "close_payment"      # close an unpaid QR trade
+    REVERSE_PAYMENT = "reverse_payment"  # reverse an unconfirmed payment-code trade
+    POST_TO_BILLER = "post_to_biller"    # book a paid order at the biller
+    UNPOST = "unpost"                    # take a posting back at the biller before a refund
+    REFUND = "refund"                    # return money through the channel
+
+
+class JobState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    PARKED = "parked"  # out of tries: waits for operations staff
+
+
+MAX_ATTEMPTS: dict[JobKind, int] = {
+    JobKind.POLL_PAYMENT: 20,
+    JobKind.CLOSE_PAYMENT: 12,
+    JobKind.REVERSE_PAYMENT: 12,
+    JobKind.POST_TO_BILLER: 15,
+    JobKind.UNPOST: 12,
+    JobKind.REFUND: 15,
+}
+
+
+def backoff(*, attempt: int) -> timedelta:
+    """Wait before try number attempt+1: 5 s doubling, at most an hour."""
+    return timedelta(seconds=min(5 * 2 ** max(attempt - 1, 0), 3600))
+
+
+@dataclass(slots=True)
+class Job:
+    """One claimed job as a handler sees it."""
+
+    id: int
+    merchant_id: int
+    kind: JobKind
+    ref: str
+    attempts: int
+    max_attempts: int
+    run_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The job's effect happened (or is known to be unnecessary)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunAgain:
+    """Not a failure: look again at `at` (polling a payment that is still being paid)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A failure or an unclear answer: try again after backoff; parked after the last try."""
+
+    error: str
+
+
+JobOutcome = Done | RunAgain | Retry
