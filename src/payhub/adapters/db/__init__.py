@@ -1,0 +1,1 @@
+"""Storage: tables, repositories and the unit of work over SQLAlchemy (SQLite embedded, PostgreSQL in production)."""

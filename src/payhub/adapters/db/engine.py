@@ -1,0 +1,69 @@
+"""Engines for the one database URL: SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE for writes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+@dataclass(frozen=True)
+class Database:
+    """A write engine and a read engine (the same one except on SQLite)."""
+
+    write: AsyncEngine
+    read: AsyncEngine
+
+    @property
+    def dialect(self) -> str:
+        return self.write.dialect.name
+
+    async def dispose(self) -> None:
+        await self.write.dispose()
+        if self.read is not self.write:
+            await self.read.dispose()
+
+
+def sync_url(url: str) -> str:
+    """The same database for synchronous tools (Alembic)."""
+    parsed = make_url(url)
+    if parsed.drivername == "sqlite+aiosqlite":
+        parsed = parsed.set(drivername="sqlite")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder a SQLite file lives in."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def open_database(url: str, *, pool_size: int = 10) -> Database:
+    """Engines for url; creates the folder of a SQLite file."""
+    ensure_sqlite_folder(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        return Database(write=_sqlite_engine(url, immediate=True), read=_sqlite_engine(url, immediate=False))
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return Database(write=engine, read=engine)

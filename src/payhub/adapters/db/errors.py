@@ -1,0 +1,12 @@
+"""Telling database errors apart on both engines."""
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+
+def is_unique_violation(error: DBAPIError) -> bool:
+    """True for a duplicate key (SQLite's UNIQUE constraint, PostgreSQL's 23505)."""
+    if not isinstance(error, IntegrityError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return sqlstate == "23505" or "UNIQUE constraint failed" in str(error.orig)

@@ -1,0 +1,102 @@
+"""The outbox of durable jobs: enqueue in the business transaction, claim without double work."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from payhub.adapters.db.tables import jobs
+from payhub.adapters.db.types import UtcDateTime
+from payhub.domain.jobs import MAX_ATTEMPTS, Done, Job, JobKind, JobOutcome, JobState, Retry, RunAgain, backoff
+
+_OPEN = (JobState.PENDING.value, JobState.RUNNING.value)
+
+
+class SqlJobRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def enqueue(self, *, merchant_id: int, kind: JobKind, ref: str, run_at: datetime) -> None:
+        existing = (
+            await self._conn.execute(sa.select(jobs.c.id, jobs.c.state).where(jobs.c.kind == kind.value).where(jobs.c.ref == ref))
+        ).first()
+        if existing is None:
+            await self._conn.execute(
+                sa.insert(jobs).values(
+                    merchant_id=merchant_id, kind=kind.value, ref=ref, state=JobState.PENDING.value, attempts=0,
+                    max_attempts=MAX_ATTEMPTS[kind], run_at=run_at, created_at=run_at, updated_at=run_at,
+                )
+            )
+        elif existing.state == JobState.PENDING.value:
+            await self._conn.execute(sa.update(jobs).where(jobs.c.id == existing.id).values(run_at=run_at, updated_at=run_at))
+        elif existing.state in (JobState.DONE.value, JobState.PARKED.value):
+            await self._conn.execute(
+                sa.update(jobs).where(jobs.c.id == existing.id).values(
+                    state=JobState.PENDING.value, attempts=0, run_at=run_at, lease_until=None, updated_at=run_at
+                )
+            )
+        # a running job keeps running: its handler reads the aggregate's newest state when it finishes
+
+    async def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[Job]:
+        due = sa.or_(
+            sa.and_(jobs.c.state == JobState.PENDING.value, jobs.c.run_at <= now),
+            sa.and_(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_until < now),
+        )
+        query = sa.select(jobs).where(due).order_by(jobs.c.run_at).limit(limit)
+        if self._conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = list(await self._conn.execute(query))
+        claimed = []
+        for row in rows:
+            await self._conn.execute(
+                sa.update(jobs).where(jobs.c.id == row.id).values(
+                    state=JobState.RUNNING.value, attempts=row.attempts + 1, lease_until=lease_until, updated_at=now
+                )
+            )
+            claimed.append(
+                Job(row.id, row.merchant_id, JobKind(row.kind), row.ref, row.attempts + 1, row.max_attempts, row.run_at)
+            )
+        return claimed
+
+    async def finish(self, *, job: Job, outcome: JobOutcome, now: datetime) -> bool:
+        values: dict[str, Any] = {"updated_at": now, "lease_until": None}
+        match outcome:
+            case Done():
+                values |= {"state": JobState.DONE.value, "last_error": None}
+            case RunAgain(at=at):
+                # polling is not a failure: give the try back
+                values |= {"state": JobState.PENDING.value, "run_at": at, "attempts": job.attempts - 1}
+            case Retry(error=error) if job.attempts >= job.max_attempts:
+                values |= {"state": JobState.PARKED.value, "last_error": error[:2000]}
+            case Retry(error=error):
+                values |= {"state": JobState.PENDING.value, "last_error": error[:2000],
+                           "run_at": now + backoff(attempt=job.attempts)}
+        result = await self._conn.execute(
+            sa.update(jobs)
+            .where(jobs.c.id == job.id)
+            .where(jobs.c.state == JobState.RUNNING.value)
+            .where(jobs.c.attempts == job.attempts)
+            .values(**values)
+        )
+        return result.rowcount == 1
+
+    async def queue_stats(self, *, now: datetime) -> tuple[int, float]:
+        depth, oldest = (
+            await self._conn.execute(
+                sa.select(sa.func.count(), sa.func.min(jobs.c.run_at, type_=UtcDateTime)).where(jobs.c.state.in_(_OPEN))
+            )
+        ).one()
+        return depth, max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
+
+    async def parked(self, *, limit: int) -> list[dict[str, Any]]:
+        rows = await self._conn.execute(
+            sa.select(jobs).where(jobs.c.state == JobState.PARKED.value).order_by(jobs.c.updated_at.desc()).limit(limit)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    async def for_ref(self, *, ref: str) -> list[dict[str, Any]]:
+        """Every job of one order or refund (for tests and the operations view)."""
+        rows = await self._conn.execute(sa.select(jobs).where(jobs.c.ref == ref).order_by(jobs.c.id))
+        return [dict(r._mapping) for r in rows]

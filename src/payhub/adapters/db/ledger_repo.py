@@ -1,0 +1,126 @@
+"""The double-entry ledger in the database: accounts locked in id order, legs carrying balances and versions."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from payhub.adapters.db.errors import is_unique_violation
+from payhub.adapters.db.tables import journal_entries, journal_legs, ledger_accounts
+from payhub.domain.errors import Conflict, NotFound
+from payhub.domain.ledger import AccountSpec, JournalEntry, NormalSide, balance_change
+
+
+class SqlLedgerRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def open_account(self, *, merchant_id: int, spec: AccountSpec, at: datetime) -> None:
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(
+                    sa.insert(ledger_accounts).values(
+                        merchant_id=merchant_id, code=spec.code, name=spec.name, normal_side=spec.normal_side.value,
+                        non_negative=spec.non_negative, balance=0, version=0, created_at=at,
+                    )
+                )
+        except IntegrityError as error:
+            if not is_unique_violation(error):
+                raise
+
+    async def _account_ids(self, *, merchant_id: int, specs: set[AccountSpec], at: datetime) -> dict[str, int]:
+        codes = [spec.code for spec in specs]
+        query = sa.select(ledger_accounts.c.code, ledger_accounts.c.id).where(
+            ledger_accounts.c.merchant_id == merchant_id, ledger_accounts.c.code.in_(codes)
+        )
+        found = dict(list(await self._conn.execute(query)))
+        missing = [spec for spec in specs if spec.code not in found]
+        for spec in missing:
+            await self.open_account(merchant_id=merchant_id, spec=spec, at=at)
+        if missing:
+            found = dict(list(await self._conn.execute(query)))
+        return found
+
+    async def book(self, *, entry: JournalEntry, at: datetime) -> bool:
+        booked = (
+            await self._conn.execute(
+                sa.select(journal_entries.c.id).where(
+                    journal_entries.c.merchant_id == entry.merchant_id,
+                    journal_entries.c.kind == entry.kind,
+                    journal_entries.c.ref == entry.ref,
+                )
+            )
+        ).first()
+        if booked:
+            return False
+        ids = await self._account_ids(merchant_id=entry.merchant_id, specs={leg.account for leg in entry.legs}, at=at)
+        lock = (
+            sa.select(ledger_accounts.c.id, ledger_accounts.c.balance, ledger_accounts.c.version,
+                      ledger_accounts.c.normal_side, ledger_accounts.c.non_negative)
+            .where(ledger_accounts.c.id.in_(sorted(ids.values())))
+            .order_by(ledger_accounts.c.id)
+        )
+        if self._conn.dialect.name == "postgresql":
+            lock = lock.with_for_update()
+        accounts = {row.id: dict(row._mapping) for row in await self._conn.execute(lock)}
+        entry_id = uuid.uuid4().hex
+        legs = []
+        for leg in entry.legs:
+            account = accounts[ids[leg.account.code]]
+            before = account["balance"]
+            after = before + balance_change(normal_side=NormalSide(account["normal_side"]), leg_amount=leg.amount)
+            if account["non_negative"] and after < 0:
+                raise Conflict("INSUFFICIENT_BALANCE", account=leg.account.code)
+            account["balance"], account["version"] = after, account["version"] + 1
+            legs.append({
+                "merchant_id": entry.merchant_id, "entry_id": entry_id, "account_id": account["id"],
+                "amount": leg.amount, "balance_before": before, "balance_after": after,
+                "account_version": account["version"],
+            })
+        for account in accounts.values():
+            await self._conn.execute(
+                sa.update(ledger_accounts).where(ledger_accounts.c.id == account["id"])
+                .values(balance=account["balance"], version=account["version"])
+            )
+        await self._conn.execute(sa.insert(journal_legs), legs)
+        await self._conn.execute(
+            sa.insert(journal_entries).values(
+                id=entry_id, merchant_id=entry.merchant_id, kind=entry.kind, ref=entry.ref, memo=entry.memo, created_at=at
+            )
+        )
+        return True
+
+    async def balance(self, *, merchant_id: int, account: str) -> dict[str, Any]:
+        row = (
+            await self._conn.execute(
+                sa.select(ledger_accounts).where(ledger_accounts.c.merchant_id == merchant_id, ledger_accounts.c.code == account)
+            )
+        ).first()
+        if row is None:
+            raise NotFound("UNKNOWN_LEDGER_ACCOUNT", code=account)
+        return dict(row._mapping)
+
+    async def accounts(self, *, merchant_id: int) -> list[dict[str, Any]]:
+        rows = await self._conn.execute(
+            sa.select(ledger_accounts).where(ledger_accounts.c.merchant_id == merchant_id).order_by(ledger_accounts.c.code)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    async def entries(self, *, merchant_id: int, account: str, limit: int) -> list[dict[str, Any]]:
+        a, legs, entries = ledger_accounts, journal_legs, journal_entries
+        rows = await self._conn.execute(
+            sa.select(
+                entries.c.id.label("entry_id"), entries.c.kind, entries.c.ref, entries.c.memo, entries.c.created_at,
+                legs.c.amount, legs.c.balance_before, legs.c.balance_after, legs.c.account_version,
+            )
+            .join(legs, legs.c.entry_id == entries.c.id)
+            .join(a, a.c.id == legs.c.account_id)
+            .where(a.c.merchant_id == merchant_id, a.c.code == account)
+            .order_by(legs.c.account_version.desc())
+            .limit(limit)
+        )
+        return [dict(r._mapping) for r in rows]

@@ -1,0 +1,134 @@
+"""Bill orders and refunds in the database."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from payhub.adapters.db.aggregates_repo import insert_aggregate, load_history, save_aggregate
+from payhub.adapters.db.errors import is_unique_violation
+from payhub.adapters.db.tables import bill_orders, refunds
+from payhub.domain.errors import Conflict
+from payhub.domain.fees import FeeType
+from payhub.domain.orders import BillOrder, OrderState, PayMethod
+from payhub.domain.refunds import Refund, RefundState
+from payhub.domain.transitions import Transition
+from payhub.ports import OrderFilter
+
+
+def _order(row: Any) -> BillOrder:
+    data = dict(row._mapping)
+    data["fee_type"] = FeeType(data["fee_type"])
+    data["state"] = OrderState(data["state"])
+    data["pay_method"] = PayMethod(data["pay_method"]) if data["pay_method"] else None
+    data["bill_ids"] = tuple(filter(None, data["bill_ids"].split(",")))
+    order = BillOrder(**data)
+    order.saved_state = order.state
+    return order
+
+
+def _refund(row: Any) -> Refund:
+    data = {k: v for k, v in row._mapping.items() if k not in {"refund_no", "terminal_id", "request_no", "request_hash"}}
+    data["state"] = RefundState(data["state"])
+    refund = Refund(**data)
+    refund.saved_state = refund.state
+    return refund
+
+
+class SqlOrderRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, order: BillOrder) -> None:
+        try:
+            async with self._conn.begin_nested():
+                await insert_aggregate(self._conn, bill_orders, order)
+        except IntegrityError as error:
+            if is_unique_violation(error):
+                raise Conflict("DUPLICATE", what="订单", key=order.terminal_order_no) from None
+            raise
+
+    async def get(self, *, order_no: str) -> BillOrder | None:
+        row = (await self._conn.execute(sa.select(bill_orders).where(bill_orders.c.order_no == order_no))).first()
+        return _order(row) if row else None
+
+    async def by_terminal_order_no(self, *, terminal_id: int, terminal_order_no: str) -> BillOrder | None:
+        row = (
+            await self._conn.execute(
+                sa.select(bill_orders)
+                .where(bill_orders.c.terminal_id == terminal_id)
+                .where(bill_orders.c.terminal_order_no == terminal_order_no)
+            )
+        ).first()
+        return _order(row) if row else None
+
+    async def save(self, order: BillOrder) -> None:
+        await save_aggregate(self._conn, bill_orders, order)
+
+    async def search(self, *, filters: OrderFilter, limit: int, offset: int) -> list[BillOrder]:
+        c = bill_orders.c
+        query = sa.select(bill_orders).where(c.merchant_id == filters.merchant_id)
+        if filters.terminal_id is not None:
+            query = query.where(c.terminal_id == filters.terminal_id)
+        if filters.operator_id is not None:
+            query = query.where(c.operator_id == filters.operator_id)
+        if filters.states:
+            query = query.where(c.state.in_(list(filters.states)))
+        if filters.fee_type:
+            query = query.where(c.fee_type == filters.fee_type)
+        if filters.account_no:
+            query = query.where(c.account_no == filters.account_no)
+        if filters.created_from:
+            query = query.where(c.created_at >= filters.created_from)
+        if filters.created_to:
+            query = query.where(c.created_at < filters.created_to)
+        rows = await self._conn.execute(query.order_by(c.created_at.desc(), c.id.desc()).limit(limit).offset(offset))
+        return [_order(r) for r in rows]
+
+    async def history(self, *, key: str) -> list[Transition]:
+        return await load_history(self._conn, key=key)
+
+    async def count_by_state(self) -> dict[str, int]:
+        rows = await self._conn.execute(
+            sa.select(bill_orders.c.state, sa.func.count()).group_by(bill_orders.c.state)
+        )
+        return {state: count for state, count in rows}
+
+
+class SqlRefundRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, refund: Refund, *, terminal_id: int | None = None, request_no: str | None = None,
+                  request_hash: str | None = None) -> None:
+        try:
+            async with self._conn.begin_nested():
+                await insert_aggregate(
+                    self._conn, refunds, refund, refund_no=refund.refund_no,
+                    terminal_id=terminal_id, request_no=request_no, request_hash=request_hash,
+                )
+        except IntegrityError as error:
+            if is_unique_violation(error):
+                raise Conflict("DUPLICATE", what="退款", key=request_no or refund.refund_no) from None
+            raise
+
+    async def get(self, *, refund_no: str) -> Refund | None:
+        row = (await self._conn.execute(sa.select(refunds).where(refunds.c.refund_no == refund_no))).first()
+        return _refund(row) if row else None
+
+    async def by_request(self, *, terminal_id: int, request_no: str) -> tuple[Refund, str] | None:
+        row = (
+            await self._conn.execute(
+                sa.select(refunds).where(refunds.c.terminal_id == terminal_id).where(refunds.c.request_no == request_no)
+            )
+        ).first()
+        return (_refund(row), row.request_hash) if row else None
+
+    async def for_order(self, *, order_id: int) -> list[Refund]:
+        rows = await self._conn.execute(sa.select(refunds).where(refunds.c.order_id == order_id).order_by(refunds.c.seq))
+        return [_refund(r) for r in rows]
+
+    async def save(self, refund: Refund) -> None:
+        await save_aggregate(self._conn, refunds, refund)

@@ -1,0 +1,50 @@
+"""The unit of work: one transaction on one connection, with every repository bound to it."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from payhub.adapters.db.engine import Database
+from payhub.adapters.db.jobs_repo import SqlJobRepository
+from payhub.adapters.db.ledger_repo import SqlLedgerRepository
+from payhub.adapters.db.orders_repo import SqlOrderRepository, SqlRefundRepository
+from payhub.adapters.db.tenancy_repo import SqlTenancyRepository
+
+
+class SqlUnitOfWork:
+    """`async with` opens the transaction; leaving without commit() rolls it back."""
+
+    def __init__(self, database: Database, *, read_only: bool = False) -> None:
+        self._engine = database.read if read_only else database.write
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self._conn = await self._engine.connect()
+        await self._conn.begin()
+        self.orders = SqlOrderRepository(self._conn)
+        self.refunds = SqlRefundRepository(self._conn)
+        self.jobs = SqlJobRepository(self._conn)
+        self.ledger = SqlLedgerRepository(self._conn)
+        self.tenancy = SqlTenancyRepository(self._conn)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                await self._conn.rollback()
+        finally:
+            await self._conn.close()
+
+    async def commit(self) -> None:
+        assert self._conn is not None
+        await self._conn.commit()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.database, read_only=read_only)

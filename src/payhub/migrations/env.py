@@ -1,0 +1,22 @@
+"""Alembic environment: runs migrations over a synchronous connection to the configured database."""
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from payhub.adapters.db.engine import sync_url
+from payhub.adapters.db.tables import metadata
+
+config = context.config
+
+
+def run_migrations_online() -> None:
+    engine = create_engine(sync_url(config.get_main_option("sqlalchemy.url")), poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run_migrations_online()
