@@ -14,9 +14,9 @@ class Wallet(StrEnum):
 
 
 _PATTERNS = (
-    (Wallet.WECHAT, re.compile(r"1[0-5]\d{16}")),
-    (Wallet.ALIPAY, re.compile(r"(2[5-9]|30)\d{14,22}")),
-    (Wallet.UNIONPAY, re.compile(r"62\d{17}")),
+    (Wallet.WECHAT, re.compile(r"1[0-5][0-9]{16}")),
+    (Wallet.ALIPAY, re.compile(r"(2[5-9]|30)[0-9]{14,22}")),
+    (Wallet.UNIONPAY, re.compile(r"62[0-9]{17}")),
 )
 
 
