@@ -1,0 +1,1 @@
+"""The terminal and operations HTTP API (FastAPI)."""

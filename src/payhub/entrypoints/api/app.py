@@ -1,0 +1,67 @@
+"""The hub's FastAPI application: routers, error mapping, request ids, metrics, and the embedded worker."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request, Response
+
+from payhub.adapters.observability.logs import order_no as order_no_var
+from payhub.adapters.observability.logs import request_id as request_id_var
+from payhub.bootstrap import Container
+from payhub.entrypoints.api.errors import install_error_handlers
+from payhub.entrypoints.api.routers import counter, ledger, notify, ops, session
+from payhub.services.outbox import work_forever
+
+log = logging.getLogger("payhub.api")
+
+
+def create_app(container: Container, *, embedded_worker: bool | None = None) -> FastAPI:
+    """The hub's HTTP app; runs the job worker inside when asked (the embedded default)."""
+    run_worker = container.settings.embedded_worker if embedded_worker is None else embedded_worker
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        worker = None
+        if run_worker:
+            worker = asyncio.create_task(
+                work_forever(hub=container.hub, idle_seconds=container.settings.worker_poll_seconds, stop=stop)
+            )
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker:
+                await worker
+
+    app = FastAPI(
+        title="PayHub 交易宝", version="0.1.0", lifespan=lifespan,
+        description="Terminal API of the payment hub. Every /api request is signed by the terminal "
+        "(X-PayHub-Terminal, X-PayHub-Timestamp, X-PayHub-Nonce, X-PayHub-Signature); "
+        "operator calls also carry Authorization: Bearer <token>. Amounts are integer fen.",
+    )
+    app.state.container = container
+    install_error_handlers(app)
+    for router in (session.router, counter.router, ledger.router, notify.router, ops.router):
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id_var.set(rid)
+        order_no_var.set(request.path_params.get("order_no") if request.path_params else None)
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        container.metrics.api_latency.labels(
+            request.method, getattr(route, "path", "unmatched"), str(response.status_code)
+        ).observe(time.perf_counter() - started)
+        response.headers["X-Request-Id"] = rid
+        return response
+
+    return app

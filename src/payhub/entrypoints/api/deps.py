@@ -1,0 +1,52 @@
+"""Request-scoped dependencies: the container, the signing terminal, the logged-in operator."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from payhub.bootstrap import Container
+from payhub.domain import terminal_signature as sig
+from payhub.domain.tenancy import Terminal
+from payhub.services import auth
+from payhub.services.auth import Actor, SignedRequest
+from payhub.services.context import Hub
+
+
+def get_container(request: Request) -> Container:
+    return request.app.state.container
+
+
+def get_hub(request: Request) -> Hub:
+    return request.app.state.container.hub
+
+
+async def signed_terminal(request: Request, hub: Annotated[Hub, Depends(get_hub)]) -> Terminal:
+    """The terminal whose HMAC signature this request carries."""
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    headers = request.headers
+    return await auth.authenticate_terminal(hub=hub, request=SignedRequest(
+        terminal_code=headers.get(sig.HEADER_TERMINAL), timestamp=headers.get(sig.HEADER_TIMESTAMP),
+        nonce=headers.get(sig.HEADER_NONCE), signature=headers.get(sig.HEADER_SIGNATURE),
+        method=request.method, path=path, body=await request.body(),
+    ))
+
+
+async def current_actor(
+    request: Request, hub: Annotated[Hub, Depends(get_hub)], terminal: Annotated[Terminal, Depends(signed_terminal)],
+) -> Actor:
+    """The operator logged in on the signing terminal (Authorization: Bearer <token>)."""
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else None
+    return await auth.resolve_actor(hub=hub, terminal=terminal, token=token)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "127.0.0.1"
+
+
+HubDep = Annotated[Hub, Depends(get_hub)]
+ContainerDep = Annotated[Container, Depends(get_container)]
+TerminalDep = Annotated[Terminal, Depends(signed_terminal)]
+ActorDep = Annotated[Actor, Depends(current_actor)]
+ClientIp = Annotated[str, Depends(client_ip)]

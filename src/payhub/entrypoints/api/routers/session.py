@@ -1,0 +1,31 @@
+"""Operator login and logout on a signed terminal."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from payhub.entrypoints.api.deps import ActorDep, HubDep, TerminalDep
+from payhub.entrypoints.api.schemas import LoginIn, LoginOut, OperatorOut
+from payhub.services import auth
+
+router = APIRouter(prefix="/api/v1/session", tags=["session"])
+
+
+def _operator(op) -> OperatorOut:
+    return OperatorOut(id=op.id, username=op.username, display_name=op.display_name, role=op.role.value)
+
+
+@router.post("", response_model=LoginOut, summary="Operator login (柜员登录)")
+async def login(body: LoginIn, hub: HubDep, terminal: TerminalDep) -> LoginOut:
+    token, actor, expires_at = await auth.login(hub=hub, terminal=terminal, username=body.username, password=body.password)
+    return LoginOut(token=token, expires_at=expires_at, operator=_operator(actor.operator), terminal=terminal.code)
+
+
+@router.get("", response_model=OperatorOut, summary="Who is logged in")
+async def whoami(actor: ActorDep) -> OperatorOut:
+    return _operator(actor.operator)
+
+
+@router.delete("", status_code=204, summary="Operator logout")
+async def logout(hub: HubDep, actor: ActorDep) -> Response:
+    await auth.logout(hub=hub, actor=actor)
+    return Response(status_code=204)

@@ -1,0 +1,122 @@
+"""The embedded demo: one process with the hub, its worker, both sandboxes and a seeded merchant."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+from fastapi import FastAPI
+
+from payhub.adapters.db.migrate import upgrade
+from payhub.adapters.swiftpass.sandbox import SandboxAccount, SwiftPassSandbox
+from payhub.adapters.tcis.sandbox import TcisSandbox
+from payhub.bootstrap import Container, build
+from payhub.config import Settings, SwiftPassAccount, SwiftPassSettings, TcisSettings
+from payhub.domain.errors import Conflict
+from payhub.entrypoints.api.app import create_app
+from payhub.services import admin
+
+MERCHANT = "DEMO"
+TERMINAL = "POS001"
+TERMINAL_KEY = "demo-terminal-key-0001"  # demo mode only: printed so that the demo script can sign
+SWIFTPASS_MCH_ID = "755437000001"
+SWIFTPASS_KEY = "demo-swiftpass-md5-key"
+TCIS_SECRET = "demo-tcis-secret"
+OPERATORS = (
+    ("op01", "张柜员", "operator", "op01pass"),
+    ("sup01", "李主管", "supervisor", "sup01pass"),
+    ("admin", "王管理员", "admin", "admin123"),
+)
+
+
+def demo_settings(*, host: str, port: int, database_url: str) -> Settings:
+    """Settings of the demo: SQLite file, sandboxes mounted under /sandbox on the hub's own port."""
+    base = f"http://{host}:{port}"
+    return Settings(
+        demo=True, database_url=database_url, public_url=base, host=host, port=port, log_json=False,
+        swiftpass=SwiftPassSettings(
+            base_url=f"{base}/sandbox/swiftpass",
+            accounts={MERCHANT: SwiftPassAccount(mch_id=SWIFTPASS_MCH_ID, key=SWIFTPASS_KEY)},
+        ),
+        tcis=TcisSettings(base_url=f"{base}/sandbox/tcis", app_id="payhub", secret=TCIS_SECRET),
+    )
+
+
+async def seed(container: Container) -> None:
+    """The demo merchant, terminal and operators (kept if already there)."""
+    hub = container.hub
+    with contextlib.suppress(Conflict):
+        await admin.create_merchant(hub=hub, code=MERCHANT, name="演示燃气公司营业厅")
+    with contextlib.suppress(Conflict):
+        await admin.create_terminal(hub=hub, merchant_code=MERCHANT, code=TERMINAL, name="1号柜台", key=TERMINAL_KEY)
+    for username, name, role, password in OPERATORS:
+        with contextlib.suppress(Conflict):
+            await admin.create_operator(hub=hub, merchant_code=MERCHANT, username=username, display_name=name,
+                                        role=role, password=password)
+
+
+@dataclass
+class Demo:
+    app: FastAPI
+    container: Container
+    swiftpass: SwiftPassSandbox
+    tcis: TcisSandbox
+
+
+def build_demo(settings: Settings) -> Demo:
+    """The hub app with both sandboxes mounted and a loop that delivers the sandbox's notifies."""
+    upgrade(url=settings.database_url)
+    container = build(settings)
+    notify_http = httpx.AsyncClient(timeout=10)
+    container.http_clients.append(notify_http)
+    swiftpass = SwiftPassSandbox(
+        accounts={SWIFTPASS_MCH_ID: SandboxAccount(sign_type="MD5", key=SWIFTPASS_KEY)},
+        notify_http=notify_http, public_url=settings.swiftpass.base_url,
+    )
+    tcis = TcisSandbox(app_id=settings.tcis.app_id, secret=settings.tcis.secret)
+    hub_app = create_app(container)
+    inner_lifespan = hub_app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await seed(container)
+        stop = asyncio.Event()
+
+        async def deliver() -> None:
+            while not stop.is_set():
+                await swiftpass.deliver_due_notifies()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=0.5)
+
+        notifier = asyncio.create_task(deliver())
+        try:
+            async with inner_lifespan(app):
+                yield
+        finally:
+            stop.set()
+            await notifier
+            await container.close()
+
+    hub_app.router.lifespan_context = lifespan
+    hub_app.mount("/sandbox/swiftpass", swiftpass.app)
+    hub_app.mount("/sandbox/tcis", tcis.app)
+    return Demo(hub_app, container, swiftpass, tcis)
+
+
+def banner(settings: Settings) -> str:
+    """What the demo prints at start: where everything is and how to log in."""
+    base = settings.public_url
+    logins = "\n".join(f"    {role:<10} {username} / {password}  ({name})" for username, name, role, password in OPERATORS)
+    return f"""
+PayHub 交易宝 demo is running (SQLite: {settings.database_url})
+  API docs (OpenAPI):        {base}/docs
+  Health / metrics:          {base}/healthz  {base}/metrics
+  SwiftPass sandbox:         {base}/sandbox/swiftpass/pay/gateway  (trades: {base}/sandbox/swiftpass/_sandbox/trades)
+  TCIS sandbox:              {base}/sandbox/tcis  (customers: {base}/sandbox/tcis/_sandbox/customers)
+  Merchant {MERCHANT}, terminal {TERMINAL}, terminal key {TERMINAL_KEY}
+  Operators:
+{logins}
+  Drive a counter flow:      payhub try --base-url {base}
+"""

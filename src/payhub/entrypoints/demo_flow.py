@@ -1,0 +1,76 @@
+"""`payhub try`: three counter flows through the API of a running demo, as a terminal would drive them."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import httpx
+
+from payhub.domain.money import yuan
+from payhub.entrypoints.demo import OPERATORS, TERMINAL, TERMINAL_KEY
+from payhub.entrypoints.terminal_client import TerminalClient
+
+WECHAT_CODE = "134567890123456700"  # a WeChat payment code whose last digits select no sandbox scenario
+
+
+async def _ok(response: httpx.Response) -> dict:
+    if response.status_code >= 400:
+        raise RuntimeError(f"{response.status_code}: {response.text}")
+    return response.json()
+
+
+async def _until_final(client: TerminalClient, order: dict) -> dict:
+    while not order["final"]:
+        order = await _ok(await client.request(
+            "GET", f"/api/v1/orders/{order['order_no']}", params={"wait_version": order["version"], "timeout": 20}
+        ))
+    return order
+
+
+async def _place(client: TerminalClient, *, fee_type: str, account_no: str, amount: int | None = None) -> dict:
+    if amount is None:
+        arrears = await _ok(await client.request(
+            "GET", "/api/v1/arrears", params={"fee_type": fee_type, "account_no": account_no}
+        ))
+        amount = arrears["total_due"]
+    return await _ok(await client.request("POST", "/api/v1/orders", body={
+        "out_trade_no": uuid.uuid4().hex[:20], "fee_type": fee_type, "account_no": account_no, "amount": amount,
+    }))
+
+
+async def run_demo_flows(*, base_url: str, echo: Callable[[str], None]) -> int:
+    """Run the flows; returns 0 when each ends as expected."""
+    username, _, _, password = OPERATORS[0]
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+        client = TerminalClient(http=http, terminal=TERMINAL, key=TERMINAL_KEY)
+        await client.login(username, password)
+        results = []
+
+        order = await _place(client, fee_type="gas", account_no="10010001")
+        order = await _ok(await client.request("POST", f"/api/v1/orders/{order['order_no']}/pay/qr"))
+        echo(f"1. 气费 {yuan(order['amount'])} 元，收款二维码：{order['code_url']}")
+        await _ok(await http.post(f"/sandbox/swiftpass/_sandbox/trades/{order['order_no']}/pay"))
+        order = await _until_final(client, order)
+        echo(f"   顾客扫码支付后：{order['state_name']}（{order['state']}）")
+        results.append(order["state"] == "posted")
+
+        order = await _place(client, fee_type="water", account_no="20010001")
+        order = await _ok(await client.request(
+            "POST", f"/api/v1/orders/{order['order_no']}/pay/code", body={"auth_code": WECHAT_CODE}
+        ))
+        order = await _until_final(client, order)
+        echo(f"2. 水费 {yuan(order['amount'])} 元，扫码付款：{order['state_name']}（{order['state']}）")
+        results.append(order["state"] == "posted")
+
+        order = await _place(client, fee_type="gas", account_no="10010091")
+        order = await _ok(await client.request(
+            "POST", f"/api/v1/orders/{order['order_no']}/pay/code", body={"auth_code": WECHAT_CODE}
+        ))
+        order = await _until_final(client, order)
+        echo(f"3. 气费（TCIS 拒绝入账的户号）：{order['state_name']}（{order['state']}）")
+        results.append(order["state"] == "refunded")
+
+        receipt = await _ok(await client.request("GET", f"/api/v1/orders/{order['order_no']}/receipt"))
+        echo(f"   凭条：{receipt['title']} 订单号 {receipt['order_no']} 金额 {receipt['amount_yuan']} 元")
+    echo("全部流程符合预期" if all(results) else "有流程不符合预期")
+    return 0 if all(results) else 1

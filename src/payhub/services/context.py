@@ -1,0 +1,33 @@
+"""What every use case needs, handed in by the composition root."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from payhub.ports import Clock, KeySealer, OrderSignals, PasswordHasher, Registry, UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Business timings and limits, from settings."""
+
+    native_qr_minutes: int = 5
+    micropay_poll_seconds: int = 5
+    micropay_poll_cap_seconds: int = 45
+    order_unpaid_minutes: int = 30
+    session_hours: int = 12
+    signature_window_seconds: int = 300
+    job_lease_seconds: int = 60
+    notify_url: str = "http://127.0.0.1:8000/notify/swiftpass"
+
+
+@dataclass(frozen=True)
+class Hub:
+    """The ports and policy the services work with."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    registry: Registry
+    sealer: KeySealer
+    passwords: PasswordHasher
+    signals: OrderSignals
+    policy: Policy

@@ -1,0 +1,286 @@
+"""Counter bill payment: look up arrears, place an order, take the money by QR or payment code, close."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from payhub.domain.billing import Arrears
+from payhub.domain.errors import Conflict, InvalidInput, NotFound, StaleState, Unavailable
+from payhub.domain.fees import FeeType, parse_fee_type
+from payhub.domain.jobs import JobKind
+from payhub.domain.money import require_fen, yuan
+from payhub.domain.orders import BillOrder, OrderState, PayMethod
+from payhub.domain.payments import PayStatus
+from payhub.domain.wallets import mask_code, wallet_of
+from payhub.ports import BillerAccountUnknown, BillerUnavailable, ChannelRefused, ChannelUnavailable
+from payhub.services.auth import Actor
+from payhub.services.context import Hub
+from payhub.services.payment_results import CHANNEL, apply_pay_result
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """What a terminal asks for when it places an order."""
+
+    terminal_order_no: str
+    fee_type: str
+    account_no: str
+    amount: int
+    bill_ids: tuple[str, ...] = ()
+
+    def content_hash(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def new_order_no(*, at: datetime) -> str:
+    """A hub order number: PH, China-time stamp, 10 random digits (26 characters, fits every channel)."""
+    return f"PH{at.astimezone(CHINA):%Y%m%d%H%M%S}{secrets.randbelow(10**10):010d}"
+
+
+async def lookup_arrears(*, hub: Hub, actor: Actor, fee_type: str, account_no: str) -> Arrears:
+    """The customer's arrears for a fee type, from the merchant's biller."""
+    kind = parse_fee_type(fee_type)
+    if not kind.has_arrears:
+        raise InvalidInput("NO_ARREARS_QUERY")
+    if not account_no.strip():
+        raise InvalidInput("ACCOUNT_REQUIRED")
+    async with hub.uow(read_only=True) as uow:
+        merchant = await uow.tenancy.merchant(merchant_id=actor.merchant_id)
+    assert merchant is not None
+    try:
+        return await hub.registry.biller(merchant.biller).query_arrears(account_no=account_no.strip(), fee_type=kind)
+    except BillerAccountUnknown:
+        raise NotFound("UNKNOWN_ACCOUNT", account_no=account_no) from None
+    except BillerUnavailable:
+        raise Unavailable("BILLER_UNAVAILABLE") from None
+
+
+def _due_for(*, arrears: Arrears, amount: int, bill_ids: tuple[str, ...]) -> int:
+    """What part of amount pays arrears; refuses amounts the biller would not take."""
+    if bill_ids:
+        by_id = {bill.bill_id: bill for bill in arrears.bills}
+        for bill_id in bill_ids:
+            if bill_id not in by_id:
+                raise InvalidInput("UNKNOWN_BILL", bill_id=bill_id)
+        due = sum(by_id[b].amount for b in set(bill_ids))
+        if amount != due:
+            raise InvalidInput("AMOUNT_MISMATCH")
+        return due
+    if arrears.prepay_allowed:
+        return min(amount, arrears.total_due)
+    if arrears.total_due == 0:
+        raise InvalidInput("NOTHING_DUE")
+    if amount != arrears.total_due:
+        raise InvalidInput("AMOUNT_BELOW_DUE", due=yuan(arrears.total_due))
+    return amount
+
+
+async def create_order(*, hub: Hub, actor: Actor, request: NewOrder) -> BillOrder:
+    """Place an order; the same terminal order no. with the same content returns the first order."""
+    content_hash = request.content_hash()
+    async with hub.uow(read_only=True) as uow:
+        existing = await uow.orders.by_terminal_order_no(
+            terminal_id=actor.terminal.id, terminal_order_no=request.terminal_order_no
+        )
+        merchant = await uow.tenancy.merchant(merchant_id=actor.merchant_id)
+    if existing is not None:
+        if existing.request_hash != content_hash:
+            raise Conflict("IDEMPOTENCY_CONFLICT", key=request.terminal_order_no)
+        return existing
+    assert merchant is not None
+    kind = parse_fee_type(request.fee_type)
+    amount = require_fen(request.amount)
+    account_no = request.account_no.strip()
+    if not account_no:
+        raise InvalidInput("ACCOUNT_REQUIRED")
+    customer_name, due = "", amount
+    if kind.has_arrears:
+        arrears = await lookup_arrears(hub=hub, actor=actor, fee_type=kind.value, account_no=account_no)
+        due = _due_for(arrears=arrears, amount=amount, bill_ids=request.bill_ids)
+        customer_name = arrears.customer_name
+    now = hub.clock.now()
+    order = BillOrder(
+        merchant_id=actor.merchant_id, terminal_id=actor.terminal.id, operator_id=actor.operator.id,
+        order_no=new_order_no(at=now), terminal_order_no=request.terminal_order_no, request_hash=content_hash,
+        fee_type=kind, account_no=account_no, amount=amount, due_amount=due, bill_ids=tuple(request.bill_ids),
+        customer_name=customer_name, channel=merchant.channel, biller=merchant.biller, created_at=now,
+        expires_at=now + timedelta(minutes=hub.policy.order_unpaid_minutes),
+    )
+    async with hub.uow() as uow:
+        try:
+            await uow.orders.add(order)
+        except Conflict:
+            # another request with the same terminal order no. won the race: answer as its retry
+            await uow.commit()
+            return await create_order(hub=hub, actor=actor, request=request)
+        await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.CLOSE_PAYMENT, ref=order.order_no,
+                               run_at=order.expires_at)
+        await uow.commit()
+    return order
+
+
+async def get_order(*, hub: Hub, actor: Actor, order_no: str) -> BillOrder:
+    """One of the actor's merchant's orders."""
+    async with hub.uow(read_only=True) as uow:
+        order = await uow.orders.get(order_no=order_no)
+    if order is None or order.merchant_id != actor.merchant_id:
+        raise NotFound("ORDER_NOT_FOUND", order_no=order_no)
+    return order
+
+
+def _require_payable(*, order: BillOrder, method: PayMethod, now: datetime) -> None:
+    if order.state is OrderState.PAYING and order.pay_method is not method:
+        raise Conflict("PAYMENT_METHOD_MISMATCH")
+    if order.state is not OrderState.CREATED:
+        raise Conflict("ORDER_NOT_PAYABLE", state=str(order.state))
+    if now >= order.expires_at:
+        raise Conflict("ORDER_EXPIRED")
+
+
+async def pay_by_qr(*, hub: Hub, actor: Actor, order_no: str, client_ip: str) -> BillOrder:
+    """Show a collection QR (收款二维码); a retry returns the same QR."""
+    order = await get_order(hub=hub, actor=actor, order_no=order_no)
+    now = hub.clock.now()
+    if not (order.state is OrderState.PAYING and order.pay_method is PayMethod.NATIVE):
+        _require_payable(order=order, method=PayMethod.NATIVE, now=now)
+        async with hub.uow() as uow:
+            order.start_payment(method=PayMethod.NATIVE, at=now, actor=actor.name,
+                                deadline=now + timedelta(minutes=hub.policy.native_qr_minutes))
+            await uow.orders.save(order)
+            await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.POLL_PAYMENT, ref=order.order_no,
+                                   run_at=now + timedelta(seconds=hub.policy.micropay_poll_seconds * 2))
+            await uow.commit()
+        hub.signals.publish(order.order_no)
+    if order.code_url:
+        return order
+    assert order.pay_deadline is not None
+    channel = hub.registry.channel(order.channel)
+    try:
+        qr = await channel.native(
+            merchant=await _merchant_code(hub=hub, merchant_id=order.merchant_id), out_trade_no=order.order_no,
+            total_fee=order.amount, body=_body(order), notify_url=hub.policy.notify_url, client_ip=client_ip,
+            time_expire=order.pay_deadline,
+        )
+    except ChannelUnavailable:
+        raise Unavailable("CHANNEL_UNAVAILABLE") from None
+    except ChannelRefused as refused:
+        async with hub.uow() as uow:
+            fresh = await uow.orders.get(order_no=order.order_no)
+            assert fresh is not None
+            if fresh.state is OrderState.PAYING:
+                fresh.fail_payment(code=refused.err_code, message=refused.message, at=hub.clock.now(), actor=CHANNEL)
+                await uow.orders.save(fresh)
+                await uow.commit()
+        hub.signals.publish(order.order_no)
+        raise Conflict("CHANNEL_REFUSED", reason=refused.message) from None
+    async with hub.uow() as uow:
+        fresh = await uow.orders.get(order_no=order.order_no)
+        assert fresh is not None
+        fresh.code_url = qr.code_url
+        await uow.orders.save(fresh)
+        await uow.commit()
+    return fresh
+
+
+def _body(order: BillOrder) -> str:
+    return f"{order.fee_type.label_zh}-{order.account_no}"
+
+
+async def _merchant_code(*, hub: Hub, merchant_id: int) -> str:
+    async with hub.uow(read_only=True) as uow:
+        merchant = await uow.tenancy.merchant(merchant_id=merchant_id)
+    assert merchant is not None
+    return merchant.code
+
+
+async def pay_by_code(*, hub: Hub, actor: Actor, order_no: str, auth_code: str, client_ip: str) -> BillOrder:
+    """Charge the customer's payment code (扫码付款); waits for the channel's first answer, then polls in the background."""
+    wallet = wallet_of(auth_code)
+    masked = mask_code(auth_code)
+    order = await get_order(hub=hub, actor=actor, order_no=order_no)
+    now = hub.clock.now()
+    if order.state is OrderState.PAYING and order.pay_method is PayMethod.MICROPAY:
+        if order.auth_code_masked != masked:
+            raise Conflict("PAYMENT_METHOD_MISMATCH")
+        return order
+    _require_payable(order=order, method=PayMethod.MICROPAY, now=now)
+    async with hub.uow() as uow:
+        order.start_payment(
+            method=PayMethod.MICROPAY, at=now, actor=actor.name, auth_code_masked=masked, wallet=wallet.value,
+            deadline=now + timedelta(seconds=hub.policy.micropay_poll_cap_seconds),
+        )
+        await uow.orders.save(order)
+        # written before the call: if we die while the channel is charging, the poll finds out what happened
+        await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.POLL_PAYMENT, ref=order.order_no,
+                               run_at=now + timedelta(seconds=hub.policy.micropay_poll_seconds))
+        await uow.commit()
+    hub.signals.publish(order.order_no)
+    result = await hub.registry.channel(order.channel).micropay(
+        merchant=await _merchant_code(hub=hub, merchant_id=order.merchant_id), out_trade_no=order.order_no,
+        total_fee=order.amount, body=_body(order), auth_code=auth_code.strip(), client_ip=client_ip,
+        device_info=actor.terminal.code, op_user_id=actor.operator.username,
+    )
+    for _ in range(3):
+        async with hub.uow() as uow:
+            fresh = await uow.orders.get(order_no=order.order_no)
+            assert fresh is not None
+            try:
+                moved = await apply_pay_result(uow=uow, order=fresh, result=result, at=hub.clock.now())
+            except StaleState:
+                continue
+            if not moved and result.status in (PayStatus.PENDING, PayStatus.UNKNOWN, PayStatus.NOT_FOUND):
+                wait = 0 if result.query_now else hub.policy.micropay_poll_seconds
+                await uow.jobs.enqueue(merchant_id=fresh.merchant_id, kind=JobKind.POLL_PAYMENT, ref=fresh.order_no,
+                                       run_at=hub.clock.now() + timedelta(seconds=wait))
+            await uow.commit()
+        hub.signals.publish(order.order_no)
+        return fresh
+    return await get_order(hub=hub, actor=actor, order_no=order_no)
+
+
+async def close_order(*, hub: Hub, actor: Actor, order_no: str) -> BillOrder:
+    """Cancel an unpaid order: at once if no payment was asked, else by closing or reversing at the channel."""
+    order = await get_order(hub=hub, actor=actor, order_no=order_no)
+    now = hub.clock.now()
+    async with hub.uow() as uow:
+        if order.state is OrderState.CREATED:
+            order.cancel_unpaid(reason="cancelled at the counter", at=now, actor=actor.name)
+        elif order.state is OrderState.PAYING and order.pay_method is PayMethod.NATIVE:
+            order.begin_close(reason="cancelled at the counter", at=now, actor=actor.name)
+            await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.CLOSE_PAYMENT, ref=order.order_no, run_at=now)
+        elif order.state is OrderState.PAYING:
+            order.begin_reverse(reason="cancelled at the counter", at=now, actor=actor.name)
+            await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.REVERSE_PAYMENT, ref=order.order_no, run_at=now)
+        elif order.state in (OrderState.CLOSING, OrderState.REVERSING, OrderState.CLOSED):
+            return order
+        else:
+            raise Conflict("ORDER_NOT_CLOSABLE", state=str(order.state))
+        await uow.orders.save(order)
+        await uow.commit()
+    hub.signals.publish(order.order_no)
+    return order
+
+
+async def wait_for_change(*, hub: Hub, actor: Actor, order_no: str, seen_version: int, timeout: float) -> BillOrder:
+    """The order once its version differs from seen_version, or as it is when timeout seconds have passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        order = await get_order(hub=hub, actor=actor, order_no=order_no)
+        remaining = deadline - loop.time()
+        if order.version != seen_version or remaining <= 0:
+            return order
+        await hub.signals.wait(order_no, timeout=min(remaining, 1.0))
+
+
+FEE_TYPES = [
+    {"code": kind.value, "name": kind.label_zh, "name_en": kind.label_en, "has_arrears": kind.has_arrears}
+    for kind in FeeType
+]

@@ -1,0 +1,89 @@
+"""The worker side of the outbox: claim due jobs, run each with its handler, record the outcome, park the hopeless."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from payhub.domain.errors import StaleState
+from payhub.domain.jobs import Job, JobKind, JobOutcome, Retry, RunAgain
+from payhub.domain.orders import OrderState
+from payhub.services.context import Hub
+from payhub.services.payment_jobs import close_payment, poll_payment, reverse_payment
+from payhub.services.posting import post_to_biller
+from payhub.services.refunds import park_refund, refund_at_channel, unpost
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Awaitable[JobOutcome]]
+Parker = Callable[..., Awaitable[None]]
+
+HANDLERS: dict[JobKind, Handler] = {
+    JobKind.POLL_PAYMENT: poll_payment,
+    JobKind.CLOSE_PAYMENT: close_payment,
+    JobKind.REVERSE_PAYMENT: reverse_payment,
+    JobKind.POST_TO_BILLER: post_to_biller,
+    JobKind.UNPOST: unpost,
+    JobKind.REFUND: refund_at_channel,
+}
+
+
+async def _park_order(*, hub: Hub, job: Job, error: str) -> None:
+    async with hub.uow() as uow:
+        order = await uow.orders.get(order_no=job.ref)
+        if order is None or not order.can_move(OrderState.MANUAL):
+            return
+        order.to_manual(reason=f"{job.kind} retries exhausted: {error}", at=hub.clock.now(), actor="worker")
+        await uow.orders.save(order)
+        await uow.commit()
+    hub.signals.publish(job.ref)
+
+
+PARKERS: dict[JobKind, Parker] = {
+    JobKind.UNPOST: park_refund,
+    JobKind.REFUND: park_refund,
+}
+
+
+async def run_job(*, hub: Hub, job: Job) -> JobOutcome:
+    """Run one claimed job and record its outcome; handler errors become retries, never crashes."""
+    try:
+        outcome = await HANDLERS[job.kind](hub=hub, job=job)
+    except StaleState:
+        outcome = RunAgain(at=hub.clock.now())
+    except Exception as error:  # noqa: BLE001 - one job's bug must not stop the worker
+        log.exception("job failed", extra={"job_kind": job.kind.value, "order_no": job.ref})
+        outcome = Retry(f"{type(error).__name__}: {error}")
+    async with hub.uow() as uow:
+        owned = await uow.jobs.finish(job=job, outcome=outcome, now=hub.clock.now())
+        await uow.commit()
+    if owned and isinstance(outcome, Retry) and job.attempts >= job.max_attempts:
+        log.error("job parked", extra={"job_kind": job.kind.value, "order_no": job.ref, "error": outcome.error})
+        await PARKERS.get(job.kind, _park_order)(hub=hub, job=job, error=outcome.error)
+    return outcome
+
+
+async def run_due_jobs(*, hub: Hub, limit: int = 16) -> int:
+    """Claim and run the jobs that are due now, concurrently; returns how many ran."""
+    now = hub.clock.now()
+    async with hub.uow() as uow:
+        jobs = await uow.jobs.claim(now=now, lease_until=now + timedelta(seconds=hub.policy.job_lease_seconds), limit=limit)
+        await uow.commit()
+    await asyncio.gather(*(run_job(hub=hub, job=job) for job in jobs))
+    return len(jobs)
+
+
+async def work_forever(*, hub: Hub, idle_seconds: float, stop: asyncio.Event) -> None:
+    """The worker loop: run due jobs until stop is set, resting when there is nothing to do."""
+    while not stop.is_set():
+        try:
+            ran = await run_due_jobs(hub=hub)
+        except Exception:  # noqa: BLE001 - the database may be away for a moment; keep trying
+            log.exception("claiming jobs failed")
+            ran = 0
+        if not ran:
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
+            except TimeoutError:
+                pass

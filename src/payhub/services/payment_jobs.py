@@ -1,0 +1,113 @@
+"""Jobs that settle a payment's outcome at the channel: poll until explicit, close an unpaid QR, reverse a payment code."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from payhub.domain.jobs import Done, Job, JobKind, JobOutcome, Retry, RunAgain
+from payhub.domain.orders import BillOrder, OrderState, PayMethod
+from payhub.domain.payments import CloseStatus, PayStatus
+from payhub.services.context import Hub
+from payhub.services.payment_results import CHANNEL, apply_pay_result
+
+WORKER = "worker"
+
+
+async def _load(hub: Hub, order_no: str) -> tuple[BillOrder, str]:
+    async with hub.uow(read_only=True) as uow:
+        order = await uow.orders.get(order_no=order_no)
+        assert order is not None, order_no
+        merchant = await uow.tenancy.merchant(merchant_id=order.merchant_id)
+    assert merchant is not None
+    return order, merchant.code
+
+
+async def poll_payment(*, hub: Hub, job: Job) -> JobOutcome:
+    """Query a paying order; at its deadline, close (QR) or reverse (payment code) it at the channel."""
+    order, merchant = await _load(hub, job.ref)
+    if order.state is not OrderState.PAYING:
+        return Done()
+    result = await hub.registry.channel(order.channel).query(merchant=merchant, out_trade_no=order.order_no)
+    now = hub.clock.now()
+    async with hub.uow() as uow:
+        fresh = await uow.orders.get(order_no=order.order_no)
+        assert fresh is not None
+        if await apply_pay_result(uow=uow, order=fresh, result=result, at=now):
+            await uow.commit()
+            hub.signals.publish(fresh.order_no)
+            return Done()
+        if fresh.state is not OrderState.PAYING:
+            return Done()
+        assert fresh.pay_deadline is not None
+        if now < fresh.pay_deadline:
+            wait = 0 if result.query_now else hub.policy.micropay_poll_seconds
+            return RunAgain(at=min(now + timedelta(seconds=wait), fresh.pay_deadline))
+        if fresh.pay_method is PayMethod.NATIVE:
+            fresh.begin_close(reason="QR expired unpaid", at=now, actor=WORKER)
+            kind = JobKind.CLOSE_PAYMENT
+        else:
+            fresh.begin_reverse(reason=f"not confirmed within {hub.policy.micropay_poll_cap_seconds}s", at=now, actor=WORKER)
+            kind = JobKind.REVERSE_PAYMENT
+        await uow.orders.save(fresh)
+        await uow.jobs.enqueue(merchant_id=fresh.merchant_id, kind=kind, ref=fresh.order_no, run_at=now)
+        await uow.commit()
+    hub.signals.publish(order.order_no)
+    return Done()
+
+
+async def close_payment(*, hub: Hub, job: Job) -> JobOutcome:
+    """Expire a never-paid order, or close its QR trade at the channel (a payment that slipped in wins)."""
+    order, merchant = await _load(hub, job.ref)
+    now = hub.clock.now()
+    if order.state is OrderState.CREATED:
+        if now < order.expires_at:
+            return RunAgain(at=order.expires_at)
+        async with hub.uow() as uow:
+            order.cancel_unpaid(reason="expired unpaid", at=now, actor=WORKER)
+            await uow.orders.save(order)
+            await uow.commit()
+        hub.signals.publish(order.order_no)
+        return Done()
+    if order.state is not OrderState.CLOSING:
+        return Done()
+    channel = hub.registry.channel(order.channel)
+    answer = await channel.close(merchant=merchant, out_trade_no=order.order_no)
+    if answer.status is CloseStatus.ALREADY_PAID:
+        paid = await channel.query(merchant=merchant, out_trade_no=order.order_no)
+        if paid.status is not PayStatus.PAID:
+            return Retry(f"close said paid, query said {paid.status}")
+        async with hub.uow() as uow:
+            fresh = await uow.orders.get(order_no=order.order_no)
+            assert fresh is not None
+            await apply_pay_result(uow=uow, order=fresh, result=paid, at=hub.clock.now())
+            await uow.commit()
+    elif answer.status is CloseStatus.CLOSED:
+        async with hub.uow() as uow:
+            fresh = await uow.orders.get(order_no=order.order_no)
+            assert fresh is not None
+            if fresh.state is OrderState.CLOSING:
+                fresh.mark_closed(reason="closed at the channel", at=hub.clock.now(), actor=CHANNEL)
+                await uow.orders.save(fresh)
+                await uow.commit()
+    else:
+        return Retry(f"close: {answer.status} {answer.err_code or ''} {answer.message or ''}".strip())
+    hub.signals.publish(order.order_no)
+    return Done()
+
+
+async def reverse_payment(*, hub: Hub, job: Job) -> JobOutcome:
+    """Reverse a payment-code trade that was never confirmed; the channel refunds it if it was paid."""
+    order, merchant = await _load(hub, job.ref)
+    if order.state is not OrderState.REVERSING:
+        return Done()
+    answer = await hub.registry.channel(order.channel).reverse(merchant=merchant, out_trade_no=order.order_no)
+    if answer.status is not CloseStatus.CLOSED:
+        return Retry(f"reverse: {answer.status} {answer.err_code or ''} {answer.message or ''}".strip())
+    async with hub.uow() as uow:
+        fresh = await uow.orders.get(order_no=order.order_no)
+        assert fresh is not None
+        if fresh.state is OrderState.REVERSING:
+            fresh.mark_closed(reason="reversed at the channel", at=hub.clock.now(), actor=CHANNEL)
+            await uow.orders.save(fresh)
+            await uow.commit()
+    hub.signals.publish(order.order_no)
+    return Done()

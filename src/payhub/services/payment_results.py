@@ -1,0 +1,35 @@
+"""Applying what the channel says about a payment, whoever heard it first (answer, query or notify)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from payhub.domain.jobs import JobKind
+from payhub.domain.orders import BillOrder, OrderState
+from payhub.domain.payments import PayResult, PayStatus
+from payhub.ports import UnitOfWork
+from payhub.services.bookkeeping import book_payment
+
+CHANNEL = "channel"
+
+
+async def apply_pay_result(*, uow: UnitOfWork, order: BillOrder, result: PayResult, at: datetime) -> bool:
+    """Move the order on an explicit answer; duplicates and late answers change nothing. True if it moved."""
+    state = order.state
+    if result.status is PayStatus.PAID:
+        if state in (OrderState.PAYING, OrderState.CLOSING):
+            if order.confirm_paid(result=result, at=at, actor=CHANNEL):
+                await book_payment(uow=uow, order=order, at=at)
+                await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.POST_TO_BILLER, ref=order.order_no, run_at=at)
+        elif state is OrderState.CLOSED:
+            order.to_manual(reason="channel reports a payment after the order was closed", at=at, actor=CHANNEL)
+        else:
+            return False
+    elif result.status is PayStatus.FAILED and state is OrderState.PAYING:
+        order.fail_payment(code=result.err_code or "PAY_FAILED", message=result.message or "支付失败", at=at, actor=CHANNEL)
+    elif result.status is PayStatus.CLOSED and state is OrderState.PAYING:
+        order.begin_close(reason="channel closed the trade", at=at, actor=CHANNEL)
+        order.mark_closed(reason=result.message or "channel closed the trade", at=at, actor=CHANNEL)
+    else:
+        return False
+    await uow.orders.save(order)
+    return True

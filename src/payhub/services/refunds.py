@@ -1,0 +1,162 @@
+"""Refunds: a supervisor's full or partial refunds of posted orders, and the jobs that carry out every refund."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from payhub.domain.billing import PostingStatus
+from payhub.domain.errors import Conflict, NotFound
+from payhub.domain.jobs import Done, Job, JobKind, JobOutcome, Retry
+from payhub.domain.money import require_fen
+from payhub.domain.orders import BillOrder, OrderState
+from payhub.domain.payments import RefundResult, RefundStatus
+from payhub.domain.refunds import Refund, RefundState
+from payhub.domain.tenancy import Operator
+from payhub.ports import UnitOfWork
+from payhub.services.auth import Actor
+from payhub.services.bookkeeping import book_refund, book_unposting
+from payhub.services.context import Hub
+
+WORKER = "worker"
+
+
+async def request_refund(
+    *, hub: Hub, actor: Actor, approver: Operator, order_no: str, amount: int, reason: str, request_no: str,
+) -> Refund:
+    """Refund part or all of a posted order; the biller gives the amount back first, then the channel refunds."""
+    amount = require_fen(amount)
+    content_hash = hashlib.sha256(f"{order_no}|{amount}|{reason}".encode()).hexdigest()
+    now = hub.clock.now()
+    async with hub.uow() as uow:
+        earlier = await uow.refunds.by_request(terminal_id=actor.terminal.id, request_no=request_no)
+        if earlier is not None:
+            if earlier[1] != content_hash:
+                raise Conflict("IDEMPOTENCY_CONFLICT", key=request_no)
+            return earlier[0]
+        order = await uow.orders.get(order_no=order_no)
+        if order is None or order.merchant_id != actor.merchant_id:
+            raise NotFound("ORDER_NOT_FOUND", order_no=order_no)
+        assert order.id is not None
+        order.reserve_refund(amount=amount)
+        await uow.orders.save(order)
+        refund = Refund(
+            merchant_id=order.merchant_id, order_id=order.id, order_no=order.order_no,
+            seq=len(await uow.refunds.for_order(order_id=order.id)) + 1, amount=amount, reason=reason,
+            requested_by=actor.operator.id, approved_by=approver.id, automatic=False, created_at=now,
+            state=RefundState.UNPOSTING,
+        )
+        await uow.refunds.add(refund, terminal_id=actor.terminal.id, request_no=request_no, request_hash=content_hash)
+        await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.UNPOST, ref=refund.refund_no, run_at=now)
+        await uow.commit()
+    hub.signals.publish(order_no)
+    return refund
+
+
+async def refunds_of(*, hub: Hub, order_id: int) -> list[Refund]:
+    """Every refund of an order, oldest first."""
+    async with hub.uow(read_only=True) as uow:
+        return await uow.refunds.for_order(order_id=order_id)
+
+
+async def _merchant_code(uow: UnitOfWork, merchant_id: int) -> str:
+    merchant = await uow.tenancy.merchant(merchant_id=merchant_id)
+    assert merchant is not None
+    return merchant.code
+
+
+async def unpost(*, hub: Hub, job: Job) -> JobOutcome:
+    """Take the refund's amount back from the biller (idempotent by reversal no.)."""
+    async with hub.uow(read_only=True) as uow:
+        refund = await uow.refunds.get(refund_no=job.ref)
+        assert refund is not None, job.ref
+        order = await uow.orders.get(order_no=refund.order_no)
+        assert order is not None
+    if refund.state is not RefundState.UNPOSTING:
+        return Done()
+    result = await hub.registry.biller(order.biller).reverse_posting(
+        posting_no=order.posting_no, reversal_no=refund.reversal_no, amount=refund.amount, reason=refund.reason,
+    )
+    if result.status not in (PostingStatus.REVERSED, PostingStatus.REFUSED):
+        return Retry(f"reversal {result.status}: {result.code or ''} {result.message or ''}".strip())
+    now = hub.clock.now()
+    async with hub.uow() as uow:
+        refund = await uow.refunds.get(refund_no=job.ref)
+        order = await uow.orders.get(order_no=refund.order_no) if refund else None
+        assert refund is not None and order is not None
+        if refund.state is not RefundState.UNPOSTING:
+            return Done()
+        if result.status is PostingStatus.REVERSED:
+            refund.unposted(at=now, actor=WORKER)
+            await book_unposting(uow=uow, order=order, refund=refund, at=now)
+            await uow.jobs.enqueue(merchant_id=refund.merchant_id, kind=JobKind.REFUND, ref=refund.refund_no, run_at=now)
+        else:
+            refund.reject(code=result.code or "REFUSED", message=result.message or "缴费系统拒绝冲正", at=now, actor=WORKER)
+            order.release_refund(amount=refund.amount)
+            await uow.orders.save(order)
+        await uow.refunds.save(refund)
+        await uow.commit()
+    hub.signals.publish(refund.order_no)
+    return Done()
+
+
+async def refund_at_channel(*, hub: Hub, job: Job) -> JobOutcome:
+    """Return the money through the channel with the refund's stable out_refund_no; unclear answers are queried."""
+    async with hub.uow(read_only=True) as uow:
+        refund = await uow.refunds.get(refund_no=job.ref)
+        assert refund is not None, job.ref
+        order = await uow.orders.get(order_no=refund.order_no)
+        assert order is not None
+        merchant = await _merchant_code(uow, order.merchant_id)
+    if refund.state is not RefundState.REFUNDING:
+        return Done()
+    channel = hub.registry.channel(order.channel)
+    result: RefundResult | None = None
+    if job.attempts > 1:
+        result = await channel.refund_query(merchant=merchant, out_refund_no=refund.refund_no)
+    if result is None or result.status is RefundStatus.NOT_FOUND:
+        result = await channel.refund(
+            merchant=merchant, out_trade_no=order.order_no, out_refund_no=refund.refund_no, total_fee=order.amount,
+            refund_fee=refund.amount, op_user_id=str(refund.approved_by or "payhub"),
+        )
+    if result.status in (RefundStatus.PROCESSING, RefundStatus.UNKNOWN, RefundStatus.NOT_FOUND):
+        return Retry(f"refund {result.status}: {result.err_code or ''} {result.message or ''}".strip())
+    now = hub.clock.now()
+    async with hub.uow() as uow:
+        refund = await uow.refunds.get(refund_no=job.ref)
+        order = await uow.orders.get(order_no=refund.order_no) if refund else None
+        assert refund is not None and order is not None
+        if refund.state is not RefundState.REFUNDING:
+            return Done()
+        if result.status is RefundStatus.SUCCESS:
+            refund.succeeded(channel_refund_id=result.refund_id, at=now, actor=WORKER)
+            await book_refund(uow=uow, order=order, refund=refund, at=now)
+            order.record_refunded(amount=refund.amount, at=now, actor=WORKER)
+        else:
+            reason = f"渠道退款失败 {result.status}: {result.message or result.err_code or ''}".strip()
+            _to_manual(refund=refund, order=order, reason=reason, at=now)
+        await uow.refunds.save(refund)
+        await uow.orders.save(order)
+        await uow.commit()
+    hub.signals.publish(refund.order_no)
+    return Done()
+
+
+def _to_manual(*, refund: Refund, order: BillOrder, reason: str, at: datetime) -> None:
+    refund.to_manual(reason=reason, at=at, actor=WORKER)
+    if refund.automatic and order.state is OrderState.REFUNDING:
+        order.to_manual(reason=reason, at=at, actor=WORKER)
+
+
+async def park_refund(*, hub: Hub, job: Job, error: str) -> None:
+    """Out of tries: the refund (and an automatic refund's order) waits for operations staff."""
+    async with hub.uow() as uow:
+        refund = await uow.refunds.get(refund_no=job.ref)
+        if refund is None or refund.state not in (RefundState.UNPOSTING, RefundState.REFUNDING):
+            return
+        order = await uow.orders.get(order_no=refund.order_no)
+        assert order is not None
+        _to_manual(refund=refund, order=order, reason=f"retries exhausted: {error}", at=hub.clock.now())
+        await uow.refunds.save(refund)
+        await uow.orders.save(order)
+        await uow.commit()
+    hub.signals.publish(refund.order_no)
