@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Sets everything up and runs all tests: import rules, then the suite on SQLite and on a throwaway PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+read -r PG_URL PG_DIR < <(bash scripts/pg.sh)
+trap 'bash scripts/pg.sh stop "$PG_DIR"' EXIT
+export PAYHUB_TEST_PG_URL=$PG_URL PAYHUB_REQUIRE_PG=1
+.venv/bin/lint-imports
+.venv/bin/python -m pytest "$@"
