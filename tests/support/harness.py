@@ -141,7 +141,7 @@ class Harness:
         response = await self.terminal.request(method, path, body=body, params=params)
         if status is not None:
             assert response.status_code == status, response.text
-        return response.json()
+        return response.json() if response.content else {}
 
     async def order(self, order_no: str) -> dict:
         return await self.call("GET", f"/api/v1/orders/{order_no}")

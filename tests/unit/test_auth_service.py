@@ -1,0 +1,105 @@
+"""Who is asking: signed terminal requests, operator sessions."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from payhub.domain import terminal_signature
+from payhub.domain.errors import Unauthorized
+from payhub.domain.tenancy import Terminal
+from payhub.services import auth
+
+from .world import START, World
+
+KEY = "terminal-key"  # what build_world seals for POS-7
+
+
+def signed(*, key: str = KEY, nonce: str = "n-1", timestamp: int | str = int(START.timestamp()), **changes):
+    parts = {"method": "POST", "path": "/api/v1/orders", "timestamp": str(timestamp), "nonce": nonce, "body": b"{}"}
+    request = auth.SignedRequest("POS-7", parts["timestamp"], nonce, terminal_signature.sign(key=key, **parts),
+                                 parts["method"], parts["path"], parts["body"])
+    return replace(request, **changes)
+
+
+async def authenticate(world: World, request: auth.SignedRequest):
+    return await auth.authenticate_terminal(hub=world.hub, request=request)
+
+
+async def test_a_correctly_signed_request_names_its_terminal(world: World):
+    assert await authenticate(world, signed()) == world.terminal
+
+
+async def test_a_replayed_nonce_is_refused(world: World):
+    await authenticate(world, signed())
+
+    with pytest.raises(Unauthorized) as refused:
+        await authenticate(world, signed())
+    assert refused.value.code == "REPLAYED_REQUEST"
+
+
+@pytest.mark.parametrize(("request_", "code"), [
+    (signed(signature=None), "SIGNATURE_REQUIRED"),
+    (signed(terminal_code="POS-404"), "UNKNOWN_TERMINAL"),
+    (signed(key="guessed"), "BAD_SIGNATURE"),
+    (signed(body=b'{"amount":1}'), "BAD_SIGNATURE"),
+    (signed(nonce="n" * 65), "BAD_SIGNATURE"),
+    (signed(timestamp=int(START.timestamp()) - 301), "TIMESTAMP_SKEW"),
+    (signed(timestamp=int(START.timestamp()) + 301), "TIMESTAMP_SKEW"),
+    (signed(timestamp="soon"), "TIMESTAMP_SKEW"),
+], ids=["unsigned", "unknown-terminal", "wrong-key", "changed-body", "long-nonce", "old", "future", "not-a-time"])
+async def test_a_request_that_is_not_provably_fresh_and_signed_is_refused(world: World, request_, code):
+    with pytest.raises(Unauthorized) as refused:
+        await authenticate(world, request_)
+
+    assert refused.value.code == code
+    assert world.db.nonces == {}
+
+
+async def test_a_refused_request_does_not_use_up_its_nonce(world: World):
+    with pytest.raises(Unauthorized):
+        await authenticate(world, signed(key="guessed"))
+
+    assert await authenticate(world, signed()) == world.terminal
+
+
+async def login(world: World, password: str = "pw-li"):
+    return await auth.login(hub=world.hub, terminal=world.terminal, username="li", password=password)
+
+
+async def test_an_operator_session_resolves_to_the_operator_until_logout(world: World):
+    token, actor, expires_at = await login(world)
+
+    assert expires_at == START.replace(hour=14)
+    assert (await auth.resolve_actor(hub=world.hub, terminal=world.terminal, token=token)).operator == world.operator
+    await auth.logout(hub=world.hub, actor=actor)
+    with pytest.raises(Unauthorized) as refused:
+        await auth.resolve_actor(hub=world.hub, terminal=world.terminal, token=token)
+    assert refused.value.code == "SESSION_EXPIRED"
+
+
+async def test_a_session_expires(world: World):
+    token, _, _ = await login(world)
+    world.clock.advance(hours=12)
+
+    with pytest.raises(Unauthorized) as refused:
+        await auth.resolve_actor(hub=world.hub, terminal=world.terminal, token=token)
+    assert refused.value.code == "SESSION_EXPIRED"
+
+
+async def test_a_session_works_only_on_its_terminal(world: World):
+    token, _, _ = await login(world)
+    other = Terminal(8, world.merchant.id, "POS-8", "二号柜台")
+
+    with pytest.raises(Unauthorized) as refused:
+        await auth.resolve_actor(hub=world.hub, terminal=other, token=token)
+    assert refused.value.code == "LOGIN_REQUIRED"
+
+
+@pytest.mark.parametrize("password", ["wrong", ""])
+async def test_a_wrong_password_opens_no_session(world: World, password):
+    with pytest.raises(Unauthorized) as refused:
+        await login(world, password)
+
+    assert refused.value.code == "LOGIN_FAILED"
+    assert world.db.sessions == {}

@@ -1,0 +1,203 @@
+"""The bill order's state machine: its table, the named methods that move it, and what each move records."""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from payhub.domain.errors import Conflict, IllegalTransition
+from payhub.domain.fees import FeeType
+from payhub.domain.orders import ORDER_TRANSITIONS, BillOrder, OrderState, PayMethod
+from payhub.domain.payments import PayResult, PayStatus
+
+from .machines import allowed_moves, assert_moved_once, assert_table_covers, refused, refused_moves
+
+AT = datetime(2024, 5, 20, 2, 0, tzinfo=UTC)
+S = OrderState
+
+
+def order_in(state: OrderState, *, amount: int = 1000, **fields) -> BillOrder:
+    return BillOrder(
+        merchant_id=1, terminal_id=7, operator_id=11, order_no="PH2024052010000000000001", terminal_order_no="T-1",
+        request_hash="h", fee_type=FeeType.GAS, account_no="G-100", amount=amount, due_amount=amount, bill_ids=(),
+        customer_name="张*明", channel="fakepay", biller="fakebill", created_at=AT, expires_at=AT + timedelta(minutes=30),
+        state=state, saved_state=state, **fields,
+    )
+
+
+def paid(order: BillOrder, total_fee: int | None = None) -> PayResult:
+    return PayResult(PayStatus.PAID, order.order_no, transaction_id="T1", total_fee=total_fee or order.amount)
+
+
+# The named method that asks for each target state (CREATED is only ever the start).
+MOVE_TO: dict[OrderState, Callable[[BillOrder], object]] = {
+    S.PAYING: lambda o: o.start_payment(method=PayMethod.NATIVE, deadline=AT, at=AT, actor="op"),
+    S.PAID: lambda o: o.confirm_paid(result=paid(o), at=AT, actor="op"),
+    S.PAY_FAILED: lambda o: o.fail_payment(code="DECLINED", message="declined", at=AT, actor="op"),
+    S.CLOSING: lambda o: o.begin_close(reason="expired", at=AT, actor="op"),
+    S.REVERSING: lambda o: o.begin_reverse(reason="timeout", at=AT, actor="op"),
+    S.CLOSED: lambda o: o.mark_closed(reason="closed", at=AT, actor="op"),
+    S.POSTING: lambda o: o.begin_posting(at=AT, actor="op"),
+    S.POSTED: lambda o: o.mark_posted(biller_ref="B1", posted_at=AT, actor="op", at=AT),
+    S.POST_FAILED: lambda o: o.posting_refused(code="R1", message="refused", at=AT, actor="op"),
+    S.REFUNDING: lambda o: o.begin_refund(at=AT, actor="op"),
+    S.REFUNDED: lambda o: o.record_refunded(amount=o.amount, at=AT, actor="op"),
+    S.MANUAL: lambda o: o.to_manual(reason="check", at=AT, actor="op"),
+}
+ALLOWED = allowed_moves(ORDER_TRANSITIONS)
+REFUSED = refused_moves(ORDER_TRANSITIONS, MOVE_TO)
+
+
+def test_the_table_names_every_state_and_only_states():
+    assert_table_covers(ORDER_TRANSITIONS, OrderState)
+
+
+@pytest.mark.parametrize(("source", "target"), ALLOWED, ids=str)
+def test_every_allowed_move_is_made_by_its_named_method(source, target):
+    order = order_in(source)
+
+    MOVE_TO[target](order)
+
+    assert_moved_once(order, source=source, target=target, actor="op", at=AT)
+    assert order.aggregate == "订单" and order.key == order.order_no
+
+
+@pytest.mark.parametrize(("source", "target"), REFUSED, ids=str)
+def test_every_move_outside_the_table_is_refused(source, target):
+    order = order_in(source)
+    before = dataclasses.replace(order)
+
+    error = refused(order, MOVE_TO[target])
+
+    assert error.code == "ILLEGAL_TRANSITION"
+    assert error.params == {"aggregate": "订单", "current": str(source), "target": str(target)}
+    if target is not S.REFUNDED:  # record_refunded: see the strict xfail below
+        assert order == before
+
+
+@pytest.mark.xfail(strict=True, reason="src bug: BillOrder.record_refunded adds to refunded_amount before the "
+                   "guarded move, so a refused move leaves the order half-changed (orders.py record_refunded)")
+@pytest.mark.parametrize("source", [S.PAID, S.CLOSED])
+def test_a_refused_refund_record_leaves_the_order_unchanged(source):
+    order = order_in(source)
+    before = dataclasses.replace(order)
+
+    with pytest.raises(IllegalTransition):
+        order.record_refunded(amount=order.amount, at=AT, actor="op")
+
+    assert order == before
+
+
+def test_start_payment_remembers_how_the_customer_pays():
+    order = order_in(S.CREATED)
+    deadline = AT + timedelta(seconds=45)
+
+    order.start_payment(method=PayMethod.MICROPAY, deadline=deadline, at=AT, actor="op",
+                        auth_code_masked="1345**********6789", wallet="wechat")
+
+    assert (order.pay_method, order.pay_deadline, order.auth_code_masked, order.wallet) == (
+        PayMethod.MICROPAY, deadline, "1345**********6789", "wechat")
+
+
+@pytest.mark.parametrize("source", [S.PAYING, S.CLOSING])
+def test_confirm_paid_with_the_order_amount_moves_to_paid_and_keeps_the_trade(source):
+    order = order_in(source)
+
+    assert order.confirm_paid(result=paid(order), at=AT, actor="channel") is True
+
+    assert order.state is S.PAID
+    assert (order.transaction_id, order.paid_at) == ("T1", AT)
+
+
+@pytest.mark.parametrize("source", [S.PAYING, S.CLOSING])
+@pytest.mark.parametrize("total_fee", [999, 1001])
+def test_confirm_paid_with_a_wrong_amount_goes_to_manual(source, total_fee):
+    order = order_in(source, amount=1000)
+
+    assert order.confirm_paid(result=paid(order, total_fee), at=AT, actor="channel") is False
+
+    assert order.state is S.MANUAL
+    assert order.failure_code == "MANUAL"
+    assert str(total_fee) in order.transitions[-1].reason
+    assert order.transaction_id is None
+
+
+def test_confirm_paid_without_an_amount_trusts_the_explicit_success():
+    order = order_in(S.PAYING)
+
+    assert order.confirm_paid(result=PayResult(PayStatus.PAID, order.order_no), at=AT, actor="channel") is True
+    assert order.state is S.PAID
+
+
+def test_begin_refund_reserves_the_whole_amount():
+    order = order_in(S.POST_FAILED, amount=2500)
+
+    order.begin_refund(at=AT, actor="biller")
+
+    assert order.refund_reserved == 2500
+
+
+def test_reserve_refund_holds_part_of_a_posted_order():
+    order = order_in(S.POSTED, amount=1000)
+
+    order.reserve_refund(amount=400)
+    order.reserve_refund(amount=600)
+
+    assert order.refund_reserved == 1000 and order.refundable == 0
+
+
+@pytest.mark.parametrize(("held", "asked"), [(0, 1001), (400, 601), (1000, 1)])
+def test_reserve_refund_over_the_refundable_amount_is_refused(held, asked):
+    order = order_in(S.POSTED, amount=1000, refund_reserved=held)
+
+    with pytest.raises(Conflict) as refused:
+        order.reserve_refund(amount=asked)
+
+    assert refused.value.code == "REFUND_EXCEEDS"
+    assert refused.value.params == {"refundable": 1000 - held}
+    assert order.refund_reserved == held
+
+
+@pytest.mark.parametrize("state", sorted(set(OrderState) - {S.POSTED}))
+def test_only_a_posted_order_can_be_refunded_by_request(state):
+    order = order_in(state)
+
+    assert order.refundable == 0
+    with pytest.raises(Conflict) as refused:
+        order.reserve_refund(amount=1)
+    assert refused.value.code == "ORDER_NOT_REFUNDABLE"
+
+
+def test_release_refund_gives_a_hold_back():
+    order = order_in(S.POSTED, amount=1000, refund_reserved=700)
+
+    order.release_refund(amount=300)
+
+    assert order.refundable == 600
+
+
+@pytest.mark.parametrize("source", [S.POSTED, S.REFUNDING])
+def test_record_refunded_moves_to_refunded_only_when_all_money_is_back(source):
+    order = order_in(source, amount=1000)
+
+    order.record_refunded(amount=300, at=AT, actor="worker")
+    assert order.state is source and order.refunded_amount == 300
+
+    order.record_refunded(amount=700, at=AT, actor="worker")
+    assert order.state is S.REFUNDED and order.refunded_amount == 1000
+
+
+def test_posting_no_is_stable_across_moves_and_copies():
+    order = order_in(S.PAID)
+    first = order.posting_no
+
+    order.begin_posting(at=AT, actor="biller")
+
+    assert order.posting_no == first == dataclasses.replace(order).posting_no == f"{order.order_no}P"
+
+
+def test_prepaid_amount_is_what_exceeds_the_arrears():
+    assert order_in(S.CREATED, amount=1000).prepaid_amount == 0
+    assert dataclasses.replace(order_in(S.CREATED, amount=1000), due_amount=750).prepaid_amount == 250
