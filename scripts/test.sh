@@ -2,6 +2,15 @@
 # Sets everything up and runs all tests: import rules, then the suite on SQLite and on a throwaway PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql
+  else
+    echo "The tests need PostgreSQL's server: sudo apt-get install postgresql" >&2
+    exit 1
+  fi
+fi
 bash scripts/setup.sh
 read -r PG_URL PG_DIR < <(bash scripts/pg.sh)
 trap 'bash scripts/pg.sh stop "$PG_DIR"' EXIT
