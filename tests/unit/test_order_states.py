@@ -43,7 +43,7 @@ MOVE_TO: dict[OrderState, Callable[[BillOrder], object]] = {
     S.POSTED: lambda o: o.mark_posted(biller_ref="B1", posted_at=AT, actor="op", at=AT),
     S.POST_FAILED: lambda o: o.posting_refused(code="R1", message="refused", at=AT, actor="op"),
     S.REFUNDING: lambda o: o.begin_refund(at=AT, actor="op"),
-    S.REFUNDED: lambda o: o.record_refunded(amount=o.amount, at=AT, actor="op"),
+    S.REFUNDED: lambda o: o.record_refunded(amount=o.refund_reserved or o.amount, at=AT, actor="op"),
     S.MANUAL: lambda o: o.to_manual(reason="check", at=AT, actor="op"),
 }
 ALLOWED = allowed_moves(ORDER_TRANSITIONS)
@@ -56,7 +56,7 @@ def test_the_table_names_every_state_and_only_states():
 
 @pytest.mark.parametrize(("source", "target"), ALLOWED, ids=str)
 def test_every_allowed_move_is_made_by_its_named_method(source, target):
-    order = order_in(source)
+    order = order_in(source, refund_reserved=1000)
 
     MOVE_TO[target](order)
 
@@ -73,12 +73,9 @@ def test_every_move_outside_the_table_is_refused(source, target):
 
     assert error.code == "ILLEGAL_TRANSITION"
     assert error.params == {"aggregate": "订单", "current": str(source), "target": str(target)}
-    if target is not S.REFUNDED:  # record_refunded: see the strict xfail below
-        assert order == before
+    assert order == before
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: BillOrder.record_refunded adds to refunded_amount before the "
-                   "guarded move, so a refused move leaves the order half-changed (orders.py record_refunded)")
 @pytest.mark.parametrize("source", [S.PAID, S.CLOSED])
 def test_a_refused_refund_record_leaves_the_order_unchanged(source):
     order = order_in(source)
@@ -180,7 +177,7 @@ def test_release_refund_gives_a_hold_back():
 
 @pytest.mark.parametrize("source", [S.POSTED, S.REFUNDING])
 def test_record_refunded_moves_to_refunded_only_when_all_money_is_back(source):
-    order = order_in(source, amount=1000)
+    order = order_in(source, amount=1000, refund_reserved=1000)
 
     order.record_refunded(amount=300, at=AT, actor="worker")
     assert order.state is source and order.refunded_amount == 300
@@ -201,3 +198,13 @@ def test_posting_no_is_stable_across_moves_and_copies():
 def test_prepaid_amount_is_what_exceeds_the_arrears():
     assert order_in(S.CREATED, amount=1000).prepaid_amount == 0
     assert dataclasses.replace(order_in(S.CREATED, amount=1000), due_amount=750).prepaid_amount == 250
+
+
+def test_more_refunded_than_reserved_is_refused_and_changes_nothing():
+    order = order_in(S.POSTED, amount=1000, refund_reserved=300)
+    before = dataclasses.replace(order)
+
+    with pytest.raises(IllegalTransition):
+        order.record_refunded(amount=301, at=AT, actor="worker")
+
+    assert order == before

@@ -19,6 +19,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "NO_ARREARS_QUERY": ("其他费用无需查询欠费", "Other fees have no arrears to look up"),
     "UNKNOWN_ACCOUNT": ("户号不存在：{account_no}", "No such account: {account_no}"),
     "UNKNOWN_BILL": ("账单不存在：{bill_id}", "No such bill: {bill_id}"),
+    "DUPLICATE_BILL": ("同一账单不能选择两次", "A bill was chosen twice"),
     "BAD_PAYMENT_CODE": ("付款码无效，请让顾客刷新后重新扫描", "Invalid payment code: ask the customer to refresh it and scan again"),
     "ORDER_NOT_FOUND": ("订单不存在：{order_no}", "No such order: {order_no}"),
     "ORDER_EXPIRED": ("订单已过期，请重新下单", "The order has expired, please place a new one"),

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from payhub.domain.errors import Conflict
+from payhub.domain.errors import Conflict, IllegalTransition
 from payhub.domain.fees import FeeType
 from payhub.domain.payments import PayResult
 from payhub.domain.transitions import StateMachine, Transition
@@ -38,7 +38,7 @@ ORDER_TRANSITIONS: dict[StrEnum, frozenset[StrEnum]] = {
     S.PAYING: frozenset({S.PAID, S.PAY_FAILED, S.CLOSING, S.REVERSING, S.MANUAL}),
     S.CLOSING: frozenset({S.CLOSED, S.PAID, S.MANUAL}),
     S.REVERSING: frozenset({S.CLOSED, S.MANUAL}),
-    S.PAID: frozenset({S.POSTING}),
+    S.PAID: frozenset({S.POSTING, S.MANUAL}),
     S.POSTING: frozenset({S.POSTED, S.POST_FAILED, S.MANUAL}),
     S.POST_FAILED: frozenset({S.REFUNDING}),
     S.REFUNDING: frozenset({S.REFUNDED, S.MANUAL}),
@@ -193,6 +193,8 @@ class BillOrder(StateMachine):
 
     def record_refunded(self, *, amount: int, at: datetime, actor: str) -> None:
         """Count money returned; the order is refunded once all of it is back."""
+        if not self.can_move(OrderState.REFUNDED) or self.refunded_amount + amount > self.refund_reserved:
+            raise IllegalTransition(self.aggregate, str(self.state), str(OrderState.REFUNDED))
         self.refunded_amount += amount
         if self.refunded_amount == self.amount:
             self._move(OrderState.REFUNDED, reason="all money refunded", actor=actor, at=at)

@@ -69,7 +69,9 @@ def _due_for(*, arrears: Arrears, amount: int, bill_ids: tuple[str, ...]) -> int
         for bill_id in bill_ids:
             if bill_id not in by_id:
                 raise InvalidInput("UNKNOWN_BILL", bill_id=bill_id)
-        due = sum(by_id[b].amount for b in set(bill_ids))
+        if len(set(bill_ids)) != len(bill_ids):
+            raise InvalidInput("DUPLICATE_BILL")
+        due = sum(by_id[b].amount for b in bill_ids)
         if amount != due:
             raise InvalidInput("AMOUNT_MISMATCH")
         return due

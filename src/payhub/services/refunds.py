@@ -11,7 +11,7 @@ from payhub.domain.money import require_fen
 from payhub.domain.orders import BillOrder, OrderState
 from payhub.domain.payments import RefundResult, RefundStatus
 from payhub.domain.refunds import Refund, RefundState
-from payhub.domain.tenancy import Operator
+from payhub.domain.tenancy import Operator, Role, require_role
 from payhub.ports import UnitOfWork
 from payhub.services.auth import Actor
 from payhub.services.bookkeeping import book_refund, book_unposting
@@ -24,6 +24,7 @@ async def request_refund(
     *, hub: Hub, actor: Actor, approver: Operator, order_no: str, amount: int, reason: str, request_no: str,
 ) -> Refund:
     """Refund part or all of a posted order; the biller gives the amount back first, then the channel refunds."""
+    require_role(role=approver.role, needed=Role.SUPERVISOR)
     amount = require_fen(amount)
     content_hash = hashlib.sha256(f"{order_no}|{amount}|{reason}".encode()).hexdigest()
     now = hub.clock.now()
@@ -127,7 +128,10 @@ async def refund_at_channel(*, hub: Hub, job: Job) -> JobOutcome:
         assert refund is not None and order is not None
         if refund.state is not RefundState.REFUNDING:
             return Done()
-        if result.status is RefundStatus.SUCCESS:
+        if result.status is RefundStatus.SUCCESS and result.refund_fee not in (None, refund.amount):
+            _to_manual(refund=refund, order=order, at=now,
+                       reason=f"渠道退款金额{result.refund_fee}分与退款单{refund.amount}分不符")
+        elif result.status is RefundStatus.SUCCESS:
             refund.succeeded(channel_refund_id=result.refund_id, at=now, actor=WORKER)
             await book_refund(uow=uow, order=order, refund=refund, at=now)
             order.record_refunded(amount=refund.amount, at=now, actor=WORKER)
