@@ -54,21 +54,17 @@ async def run_demo_flows(*, base_url: str, echo: Callable[[str], None]) -> int:
         echo(f"   顾客扫码支付后：{order['state_name']}（{order['state']}）")
         results.append(order["state"] == "posted")
 
-        order = await _place(client, fee_type="water", account_no="20010001")
-        order = await _ok(await client.request(
-            "POST", f"/api/v1/orders/{order['order_no']}/pay/code", body={"auth_code": WECHAT_CODE}
-        ))
-        order = await _until_final(client, order)
-        echo(f"2. 水费 {yuan(order['amount'])} 元，扫码付款：{order['state_name']}（{order['state']}）")
-        results.append(order["state"] == "posted")
-
-        order = await _place(client, fee_type="gas", account_no="10010091")
-        order = await _ok(await client.request(
-            "POST", f"/api/v1/orders/{order['order_no']}/pay/code", body={"auth_code": WECHAT_CODE}
-        ))
-        order = await _until_final(client, order)
-        echo(f"3. 气费（TCIS 拒绝入账的户号）：{order['state_name']}（{order['state']}）")
-        results.append(order["state"] == "refunded")
+        for number, (label, account_no, expected) in enumerate(
+            (("水费，扫码付款", "20010001", "posted"), ("气费（TCIS 拒绝入账的户号），扫码付款", "10010091", "refunded")), start=2
+        ):
+            fee_type = "water" if account_no.startswith("2") else "gas"
+            order = await _place(client, fee_type=fee_type, account_no=account_no)
+            order = await _ok(await client.request(
+                "POST", f"/api/v1/orders/{order['order_no']}/pay/code", body={"auth_code": WECHAT_CODE}
+            ))
+            order = await _until_final(client, order)
+            echo(f"{number}. {label} {yuan(order['amount'])} 元：{order['state_name']}（{order['state']}）")
+            results.append(order["state"] == expected)
 
         receipt = await _ok(await client.request("GET", f"/api/v1/orders/{order['order_no']}/receipt"))
         echo(f"   凭条：{receipt['title']} 订单号 {receipt['order_no']} 金额 {receipt['amount_yuan']} 元")

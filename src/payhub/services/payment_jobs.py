@@ -81,13 +81,7 @@ async def close_payment(*, hub: Hub, job: Job) -> JobOutcome:
             await apply_pay_result(uow=uow, order=fresh, result=paid, at=hub.clock.now())
             await uow.commit()
     elif answer.status is CloseStatus.CLOSED:
-        async with hub.uow() as uow:
-            fresh = await uow.orders.get(order_no=order.order_no)
-            assert fresh is not None
-            if fresh.state is OrderState.CLOSING:
-                fresh.mark_closed(reason="closed at the channel", at=hub.clock.now(), actor=CHANNEL)
-                await uow.orders.save(fresh)
-                await uow.commit()
+        await _mark_closed(hub=hub, order_no=order.order_no, expected=OrderState.CLOSING, reason="closed at the channel")
     else:
         return Retry(f"close: {answer.status} {answer.err_code or ''} {answer.message or ''}".strip())
     hub.signals.publish(order.order_no)
@@ -102,12 +96,16 @@ async def reverse_payment(*, hub: Hub, job: Job) -> JobOutcome:
     answer = await hub.registry.channel(order.channel).reverse(merchant=merchant, out_trade_no=order.order_no)
     if answer.status is not CloseStatus.CLOSED:
         return Retry(f"reverse: {answer.status} {answer.err_code or ''} {answer.message or ''}".strip())
-    async with hub.uow() as uow:
-        fresh = await uow.orders.get(order_no=order.order_no)
-        assert fresh is not None
-        if fresh.state is OrderState.REVERSING:
-            fresh.mark_closed(reason="reversed at the channel", at=hub.clock.now(), actor=CHANNEL)
-            await uow.orders.save(fresh)
-            await uow.commit()
+    await _mark_closed(hub=hub, order_no=order.order_no, expected=OrderState.REVERSING, reason="reversed at the channel")
     hub.signals.publish(order.order_no)
     return Done()
+
+
+async def _mark_closed(*, hub: Hub, order_no: str, expected: OrderState, reason: str) -> None:
+    async with hub.uow() as uow:
+        fresh = await uow.orders.get(order_no=order_no)
+        assert fresh is not None
+        if fresh.state is expected:
+            fresh.mark_closed(reason=reason, at=hub.clock.now(), actor=CHANNEL)
+            await uow.orders.save(fresh)
+            await uow.commit()

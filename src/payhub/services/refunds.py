@@ -59,19 +59,18 @@ async def refunds_of(*, hub: Hub, order_id: int) -> list[Refund]:
         return await uow.refunds.for_order(order_id=order_id)
 
 
-async def _merchant_code(uow: UnitOfWork, merchant_id: int) -> str:
-    merchant = await uow.tenancy.merchant(merchant_id=merchant_id)
-    assert merchant is not None
-    return merchant.code
+async def _refund_and_order(uow: UnitOfWork, refund_no: str) -> tuple[Refund, BillOrder]:
+    refund = await uow.refunds.get(refund_no=refund_no)
+    assert refund is not None, refund_no
+    order = await uow.orders.get(order_no=refund.order_no)
+    assert order is not None, refund.order_no
+    return refund, order
 
 
 async def unpost(*, hub: Hub, job: Job) -> JobOutcome:
     """Take the refund's amount back from the biller (idempotent by reversal no.)."""
     async with hub.uow(read_only=True) as uow:
-        refund = await uow.refunds.get(refund_no=job.ref)
-        assert refund is not None, job.ref
-        order = await uow.orders.get(order_no=refund.order_no)
-        assert order is not None
+        refund, order = await _refund_and_order(uow, job.ref)
     if refund.state is not RefundState.UNPOSTING:
         return Done()
     result = await hub.registry.biller(order.biller).reverse_posting(
@@ -81,9 +80,7 @@ async def unpost(*, hub: Hub, job: Job) -> JobOutcome:
         return Retry(f"reversal {result.status}: {result.code or ''} {result.message or ''}".strip())
     now = hub.clock.now()
     async with hub.uow() as uow:
-        refund = await uow.refunds.get(refund_no=job.ref)
-        order = await uow.orders.get(order_no=refund.order_no) if refund else None
-        assert refund is not None and order is not None
+        refund, order = await _refund_and_order(uow, job.ref)
         if refund.state is not RefundState.UNPOSTING:
             return Done()
         if result.status is PostingStatus.REVERSED:
@@ -103,29 +100,25 @@ async def unpost(*, hub: Hub, job: Job) -> JobOutcome:
 async def refund_at_channel(*, hub: Hub, job: Job) -> JobOutcome:
     """Return the money through the channel with the refund's stable out_refund_no; unclear answers are queried."""
     async with hub.uow(read_only=True) as uow:
-        refund = await uow.refunds.get(refund_no=job.ref)
-        assert refund is not None, job.ref
-        order = await uow.orders.get(order_no=refund.order_no)
-        assert order is not None
-        merchant = await _merchant_code(uow, order.merchant_id)
+        refund, order = await _refund_and_order(uow, job.ref)
+        merchant = await uow.tenancy.merchant(merchant_id=order.merchant_id)
+    assert merchant is not None
     if refund.state is not RefundState.REFUNDING:
         return Done()
     channel = hub.registry.channel(order.channel)
     result: RefundResult | None = None
     if job.attempts > 1:
-        result = await channel.refund_query(merchant=merchant, out_refund_no=refund.refund_no)
+        result = await channel.refund_query(merchant=merchant.code, out_refund_no=refund.refund_no)
     if result is None or result.status is RefundStatus.NOT_FOUND:
         result = await channel.refund(
-            merchant=merchant, out_trade_no=order.order_no, out_refund_no=refund.refund_no, total_fee=order.amount,
+            merchant=merchant.code, out_trade_no=order.order_no, out_refund_no=refund.refund_no, total_fee=order.amount,
             refund_fee=refund.amount, op_user_id=str(refund.approved_by or "payhub"),
         )
     if result.status in (RefundStatus.PROCESSING, RefundStatus.UNKNOWN, RefundStatus.NOT_FOUND):
         return Retry(f"refund {result.status}: {result.err_code or ''} {result.message or ''}".strip())
     now = hub.clock.now()
     async with hub.uow() as uow:
-        refund = await uow.refunds.get(refund_no=job.ref)
-        order = await uow.orders.get(order_no=refund.order_no) if refund else None
-        assert refund is not None and order is not None
+        refund, order = await _refund_and_order(uow, job.ref)
         if refund.state is not RefundState.REFUNDING:
             return Done()
         if result.status is RefundStatus.SUCCESS and result.refund_fee not in (None, refund.amount):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from payhub.entrypoints.api.routers import counter, ledger, notify, ops, session
 from payhub.services.outbox import work_forever
 
 log = logging.getLogger("payhub.api")
+ORDER_IN_PATH = re.compile(r"/orders/([A-Za-z0-9]+)")
 
 
 def create_app(container: Container, *, embedded_worker: bool | None = None) -> FastAPI:
@@ -54,7 +56,8 @@ def create_app(container: Container, *, embedded_worker: bool | None = None) -> 
     async def observe(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
         rid = request.headers.get("x-request-id") or uuid.uuid4().hex
         request_id_var.set(rid)
-        order_no_var.set(request.path_params.get("order_no") if request.path_params else None)
+        match = ORDER_IN_PATH.search(request.url.path)
+        order_no_var.set(match.group(1) if match else None)
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")

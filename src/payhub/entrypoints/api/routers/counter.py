@@ -11,7 +11,7 @@ import segno
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from payhub.domain.orders import FINAL_STATES, BillOrder
+from payhub.domain.orders import FINAL_STATES, BillOrder, OrderState
 from payhub.domain.tenancy import Role
 from payhub.entrypoints.api.deps import ActorDep, ClientIp, HubDep
 from payhub.entrypoints.api.errors import locale_of
@@ -24,15 +24,10 @@ from payhub.services.counter import CHINA
 router = APIRouter(prefix="/api/v1", tags=["counter"])
 
 
-def _qr_png(code_url: str | None) -> str | None:
-    if not code_url:
-        return None
-    png = segno.make(code_url, error="m").png_data_uri(scale=8, border=2)
-    return png
-
-
 def _out(order: BillOrder, request: Request) -> OrderOut:
-    return OrderOut.of(order, locale_of(request), qr_image=_qr_png(order.code_url) if order.state.value == "paying" else None)
+    showing_qr = order.state is OrderState.PAYING and order.code_url
+    qr_image = segno.make(order.code_url, error="m").png_data_uri(scale=8, border=2) if showing_qr else None
+    return OrderOut.of(order, locale_of(request), qr_image=qr_image)
 
 
 @router.get("/fee-types", response_model=list[FeeTypeOut], summary="Fee types (缴费类型)")
