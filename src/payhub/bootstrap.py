@@ -68,7 +68,7 @@ def build(
         channels={channel.name: Instrumented(channel, system=channel.name, metrics=metrics)},
         billers={biller.name: Instrumented(biller, system=biller.name, metrics=metrics)},
     )
-    database = database or open_database(settings.database_url)
+    database = database or open_database(settings.database_url, pool_size=settings.db_pool_size)
     hub = Hub(
         uow=SqlUnitOfWorkFactory(database), clock=clock or SystemClock(), registry=registry,
         sealer=FernetSealer(secret=settings.secret_key), passwords=Argon2Passwords(), signals=LocalOrderSignals(),

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
 
     demo: bool = False
     database_url: str = "sqlite+aiosqlite:///./var/payhub.sqlite3"
+    db_pool_size: int = 20                     # PostgreSQL connections per process (API requests + worker jobs)
     secret_key: str = DEMO_SECRET            # encrypts terminal keys at rest
     public_url: str = "http://127.0.0.1:8000"  # where channels send notifies
     host: str = "127.0.0.1"

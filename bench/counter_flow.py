@@ -1,0 +1,675 @@
+"""Benchmark of the counter bill-payment flow, end to end against PostgreSQL, compared with pgbench TPC-B.
+
+    .venv/bin/python bench/counter_flow.py [--pg-url URL] [--clients 16] [--seconds 30] [--pgbench-seconds 30]
+
+Starts (or, with --pg-url, uses) a PostgreSQL server; migrates and seeds a fresh database; runs the hub
+(uvicorn, embedded worker) and both sandboxes (SwiftPass + TCIS, answering at once) as separate processes on
+127.0.0.1; drives --clients terminals that each loop place order -> pay by payment code -> long-poll until
+final for --seconds; prints bill payments per second and the terminal API's latencies; checks that every
+order is posted and that the ledger balances; then runs pgbench TPC-B on another database of the same
+server and prints our figures as a ratio of its TPS. Not a test: it measures, and fails only on breakage.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import glob
+import itertools
+import json
+import math
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from payhub.adapters.db.migrate import upgrade
+from payhub.bootstrap import build
+from payhub.config import Settings
+from payhub.entrypoints.terminal_client import TerminalClient
+from payhub.services import admin
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_SH = ROOT / "scripts" / "pg.sh"
+SERVERS = Path(__file__).resolve().parent / "servers.py"
+LOOPBACK = "127.0.0.1"
+
+MERCHANT = "BENCH"
+MCH_ID = "755437000077"
+MD5_KEY = "bench-swiftpass-md5-key"
+HUB_SECRET = "bench-hub-secret-" + "x" * 16
+TCIS_SECRET = "bench-tcis-secret"
+HUB_DATABASE = "payhub_bench"
+PGBENCH_DATABASE = "payhub_pgbench"
+
+WECHAT_CODE = "134567890123456700"  # its last digits select no SwiftPass sandbox scenario
+ACCOUNTS = ("10010001", "10010002", "10010003", "10010004", "10010005", "20010001", "30010001")  # TCIS seed
+FEE_TYPE = "other"      # taken as entered: any amount, never runs out of arrears
+POLL_TIMEOUT = 20       # seconds a long-poll may wait on the hub
+MAX_POLLS = 8           # long-polls one flow may take before it counts as stuck
+FLOW_TIMEOUT = 60.0     # a flow (or one HTTP call) never takes longer than this
+ERROR_PAUSE = 0.2       # a client rests this long after a failed flow
+SERVER_START_TIMEOUT = 60.0
+SETTLE_TIMEOUT = 30.0
+KINDS = ("create", "pay", "poll")
+
+
+# ---------------------------------------------------------------- options and PostgreSQL
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The benchmark's options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg-url", help="an existing server (postgresql+psycopg://user@127.0.0.1:port/db); "
+                        f"its databases {HUB_DATABASE} and {PGBENCH_DATABASE} are dropped and recreated. "
+                        "Default: a throwaway cluster from scripts/pg.sh")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent terminals, one operator each (16)")
+    parser.add_argument("--seconds", type=float, default=30, help="how long the clients keep starting flows (30)")
+    parser.add_argument("--pgbench-seconds", type=int, default=30, help="pgbench -T (30)")
+    parser.add_argument("--pgbench-clients", type=int, default=8, help="pgbench -c (8)")
+    parser.add_argument("--pgbench-jobs", type=int, default=2, help="pgbench -j (2)")
+    parser.add_argument("--pgbench-scale", type=int, default=10, help="pgbench -i -s (10)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.clients <= 200 or not 1 <= args.seconds <= 600 or not 1 <= args.pgbench_seconds <= 600:
+        parser.error("--clients must be 1..200, --seconds and --pgbench-seconds 1..600")
+    return args
+
+
+@contextlib.contextmanager
+def postgres_server(url: str | None) -> Iterator[str]:
+    """The server's URL: the one given, or a throwaway cluster started and stopped with scripts/pg.sh."""
+    if url:
+        yield url
+        return
+    started = subprocess.run(["bash", str(PG_SH)], check=True, capture_output=True, text=True, timeout=120)
+    server_url, data_dir = started.stdout.split()
+    try:
+        yield server_url
+    finally:
+        subprocess.run(["bash", str(PG_SH), "stop", data_dir], check=False, timeout=120)
+
+
+def database_url(server_url: str, name: str) -> str:
+    """The URL of another database on the same server."""
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def recreate_database(server_url: str, name: str) -> str:
+    """Drop and create database name on the server; returns its URL."""
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        engine.dispose()
+    return database_url(server_url, name)
+
+
+def server_version(url: str) -> str:
+    """PostgreSQL's version string, short."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return str(conn.exec_driver_sql("SHOW server_version").scalar())
+    finally:
+        engine.dispose()
+
+
+# ---------------------------------------------------------------- hub settings and seed data
+
+def free_port() -> int:
+    """A port on the loopback interface nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+def settings_for(*, db_url: str, hub_port: int, sandbox_port: int) -> dict:
+    """Keyword arguments of Settings: the hub on hub_port, both sandboxes behind sandbox_port."""
+    sandboxes = f"http://{LOOPBACK}:{sandbox_port}"
+    return {
+        "demo": False, "database_url": db_url, "secret_key": HUB_SECRET, "log_json": True,
+        "public_url": f"http://{LOOPBACK}:{hub_port}", "host": LOOPBACK, "port": hub_port,
+        "swiftpass": {"base_url": f"{sandboxes}/swiftpass", "accounts": {MERCHANT: {"mch_id": MCH_ID, "key": MD5_KEY}}},
+        "tcis": {"base_url": f"{sandboxes}/tcis", "app_id": "payhub", "secret": TCIS_SECRET},
+    }
+
+
+@dataclass(frozen=True)
+class Till:
+    """One counter: a terminal with its signing key and the operator logged in on it."""
+
+    terminal: str
+    key: str
+    username: str
+    password: str
+
+
+async def seed(settings: Settings, count: int) -> list[Till]:
+    """One merchant, count terminals and one operator per terminal, through the admin services."""
+    container = build(settings)
+    hub = container.hub
+    tills = []
+    try:
+        await admin.create_merchant(hub=hub, code=MERCHANT, name="基准测试燃气公司")
+        for number in range(1, count + 1):
+            terminal, username, password = f"T{number:03d}", f"op{number:03d}", secrets.token_hex(8)
+            _, key = await admin.create_terminal(hub=hub, merchant_code=MERCHANT, code=terminal, name=f"{number}号柜台")
+            await admin.create_operator(hub=hub, merchant_code=MERCHANT, username=username,
+                                        display_name=f"柜员{number}", role="operator", password=password)
+            tills.append(Till(terminal, key, username, password))
+    finally:
+        await container.close()
+    return tills
+
+
+# ---------------------------------------------------------------- server processes
+
+def wait_until_answering(process: subprocess.Popen, url: str, log_path: Path) -> None:
+    """Return once url answers at all; fail with the log's tail if the process dies or takes too long."""
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        with contextlib.suppress(httpx.TransportError):
+            httpx.get(url, timeout=1.0)
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {SERVER_START_TIMEOUT:.0f}s:\n{log_path.read_text()[-3000:]}")
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it has not exited after 15 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
+@contextlib.contextmanager
+def server_process(role: str, settings: dict, *, ready_url: str, log_path: Path) -> Iterator[subprocess.Popen]:
+    """bench/servers.py ROLE in its own process, logging to log_path, stopped on exit."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, str(SERVERS), role, json.dumps(settings)],
+                                   stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            wait_until_answering(process, ready_url, log_path)
+            yield process
+        finally:
+            stop_process(process)
+
+
+# ---------------------------------------------------------------- CPU accounting
+
+def _stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (the first is the state)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def process_cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
+    """User + system CPU seconds a process has used so far; with reaped_children, plus its exited children's."""
+    fields = _stat_fields(pid)
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(pid: int) -> list[int]:
+    """The live processes whose parent is pid."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int(_stat_fields(int(entry.name))[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def postgres_cpu_seconds(postmaster: int) -> float:
+    """CPU seconds of a PostgreSQL server: the postmaster, its live children and those it has reaped."""
+    total = process_cpu_seconds(postmaster, reaped_children=True)
+    for child in children_of(postmaster):
+        with contextlib.suppress(OSError):
+            total += process_cpu_seconds(child)
+    return total
+
+
+def local_postmaster(url: str) -> int | None:
+    """The postmaster's pid when the server runs on this machine (the parent of our backend), else None."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            backend = int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+            with contextlib.suppress(OSError):
+                parent = int(_stat_fields(backend)[1])
+                if "postgres" in Path(f"/proc/{parent}/cmdline").read_bytes().decode(errors="replace"):
+                    return parent
+    finally:
+        engine.dispose()
+    return None
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, summed over cores (from /proc/stat)."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = ticks[3] + ticks[4]
+    clock = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks) - idle) / clock, sum(ticks) / clock
+
+
+def cpu_snapshot(pids: dict[str, int], postmaster: int | None) -> dict[str, float]:
+    """CPU seconds of each named process, of PostgreSQL (when local) and of the machine (busy, total)."""
+    snapshot = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
+    if postmaster is not None:
+        snapshot["PostgreSQL"] = postgres_cpu_seconds(postmaster)
+    snapshot["machine busy"], snapshot["machine total"] = machine_cpu_seconds()
+    return snapshot
+
+
+# ---------------------------------------------------------------- load
+
+class FlowFailed(Exception):
+    """A flow ended without its order posted (already counted in Stats)."""
+
+
+@dataclass
+class Stats:
+    """What the clients saw: latencies per API call kind, whole flows, errors with a few samples."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
+    flow_seconds: list[float] = field(default_factory=list)
+    errors: Counter = field(default_factory=Counter)
+    samples: list[str] = field(default_factory=list)
+
+    def error(self, kind: str, detail: str) -> None:
+        """Count an error of kind and keep its first few details."""
+        self.errors[kind] += 1
+        if len(self.samples) < 8:
+            self.samples.append(detail)
+
+    @property
+    def requests(self) -> int:
+        return sum(len(values) for values in self.latencies.values())
+
+
+async def call(client: TerminalClient, stats: Stats, kind: str, method: str, path: str, *,
+               body: dict | None = None, params: dict | None = None, expect: int = 200) -> dict:
+    """One signed API call, timed; any transport error or unexpected status fails the flow."""
+    started = time.perf_counter()
+    try:
+        response = await client.request(method, path, body=body, params=params)
+    except httpx.HTTPError as error:
+        stats.error(f"{kind}: {type(error).__name__}", f"{method} {path}: {type(error).__name__}: {error}")
+        raise FlowFailed from error
+    stats.latencies[kind].append(time.perf_counter() - started)
+    if response.status_code != expect:
+        stats.error(f"{kind}: HTTP {response.status_code}", f"{method} {path}: {response.status_code} {response.text[:400]}")
+        raise FlowFailed
+    return response.json()
+
+
+def amount_for(number: int) -> int:
+    """A varied amount in fen (10.00–509.99 yuan) whose last two digits select no sandbox scenario (91–99)."""
+    amount = 1000 + (number * 7919) % 50000
+    return amount - 10 if amount % 100 >= 91 else amount
+
+
+async def counter_flow(client: TerminalClient, stats: Stats, number: int) -> None:
+    """Place an order, pay it by payment code, long-poll until final; the order must end posted."""
+    started = time.perf_counter()
+    order = await call(client, stats, "create", "POST", "/api/v1/orders", expect=201, body={
+        "out_trade_no": f"bench{number:010d}", "fee_type": FEE_TYPE,
+        "account_no": ACCOUNTS[number % len(ACCOUNTS)], "amount": amount_for(number),
+    })
+    path = f"/api/v1/orders/{order['order_no']}"
+    order = await call(client, stats, "pay", "POST", f"{path}/pay/code", body={"auth_code": WECHAT_CODE})
+    for _ in range(MAX_POLLS):
+        if order["final"]:
+            break
+        order = await call(client, stats, "poll", "GET", path,
+                           params={"wait_version": order["version"], "timeout": POLL_TIMEOUT})
+    if order["state"] != "posted":
+        stats.error(f"flow ended {order['state']}", f"{order['order_no']} ended {order['state']}: {order}")
+        raise FlowFailed
+    stats.flow_seconds.append(time.perf_counter() - started)
+
+
+async def guarded_flow(client: TerminalClient, stats: Stats, number: int) -> bool:
+    """counter_flow within FLOW_TIMEOUT; True when it completed."""
+    try:
+        await asyncio.wait_for(counter_flow(client, stats, number), timeout=FLOW_TIMEOUT)
+        return True
+    except FlowFailed:
+        pass
+    except TimeoutError:
+        stats.error("flow timeout", f"flow {number} took over {FLOW_TIMEOUT:.0f}s")
+    await asyncio.sleep(ERROR_PAUSE)
+    return False
+
+
+async def till_loop(client: TerminalClient, stats: Stats, numbers: Iterator[int], deadline: float) -> None:
+    """Start flows one after another until the deadline; the last one runs to its end."""
+    while time.perf_counter() < deadline:
+        await guarded_flow(client, stats, next(numbers))
+
+
+@dataclass
+class LoadResult:
+    stats: Stats
+    elapsed: float
+    cpu: dict[str, float]
+
+
+async def run_load(tills: list[Till], base_url: str, seconds: float,
+                   snapshot: Callable[[], dict[str, float]]) -> LoadResult:
+    """Log every till in, run one untimed warm-up flow each, then loop all of them for seconds."""
+    numbers = itertools.count(1)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = []
+        for till in tills:
+            http = await stack.enter_async_context(httpx.AsyncClient(base_url=base_url, timeout=FLOW_TIMEOUT))
+            clients.append(TerminalClient(http=http, terminal=till.terminal, key=till.key))
+        await asyncio.gather(*(client.login(till.username, till.password) for client, till in zip(clients, tills)))
+        warm_up = Stats()
+        await asyncio.gather(*(guarded_flow(client, warm_up, next(numbers)) for client in clients))
+        if warm_up.errors:
+            print(f"warm-up errors: {dict(warm_up.errors)} {warm_up.samples[:2]}", flush=True)
+        stats, before = Stats(), snapshot()
+        started = time.perf_counter()
+        await asyncio.gather(*(till_loop(client, stats, numbers, started + seconds) for client in clients))
+        elapsed = time.perf_counter() - started
+        after = snapshot()
+    return LoadResult(stats, elapsed, {name: after[name] - before[name] for name in after})
+
+
+# ---------------------------------------------------------------- checks after the load
+
+FINAL = ("posted", "pay_failed", "closed", "refunded", "manual")
+
+
+def wait_until_settled(engine: sa.Engine) -> int:
+    """Wait (bounded) until no order is in a non-final state; returns how many still are."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while True:
+        with engine.connect() as conn:
+            open_orders = conn.execute(
+                sa.text("SELECT count(*) FROM bill_orders WHERE state <> ALL(:final)"), {"final": list(FINAL)}
+            ).scalar_one()
+        if open_orders == 0 or time.monotonic() >= deadline:
+            return int(open_orders)
+        time.sleep(0.5)
+
+
+@dataclass
+class Audit:
+    states: dict[str, int]
+    posted_sum: int
+    balances: dict[str, int]
+    entries: int
+    parked_jobs: int
+
+    @property
+    def ok(self) -> bool:
+        """Every order posted; clearing = payable = sum of the amounts; nothing left unposted; 2 entries each."""
+        posted = self.states.get("posted", 0)
+        return (set(self.states) <= {"posted"} and self.parked_jobs == 0
+                and self.balances.get("channel:swiftpass:clearing") == self.posted_sum
+                and self.balances.get("biller:tcis:payable") == self.posted_sum
+                and self.balances.get("orders:unposted", 0) == 0 and self.entries == 2 * posted)
+
+
+def audit(engine: sa.Engine) -> Audit:
+    """Order states, the posted amounts, the ledger accounts' balances, journal entries, parked jobs."""
+    with engine.connect() as conn:
+        states = {row.state: int(row.n) for row in conn.execute(
+            sa.text("SELECT state, count(*) AS n FROM bill_orders GROUP BY state"))}
+        posted_sum = int(conn.execute(
+            sa.text("SELECT coalesce(sum(amount), 0) FROM bill_orders WHERE state = 'posted'")).scalar_one())
+        balances = {row.code: int(row.balance) for row in conn.execute(
+            sa.text("SELECT code, balance FROM ledger_accounts"))}
+        entries = int(conn.execute(sa.text("SELECT count(*) FROM journal_entries")).scalar_one())
+        parked = int(conn.execute(sa.text("SELECT count(*) FROM jobs WHERE state = 'parked'")).scalar_one())
+    return Audit(states, posted_sum, balances, entries, parked)
+
+
+DB_COUNTERS = ("sessions", "xact_commit", "xact_rollback", "tup_inserted", "tup_updated", "tup_deleted")
+
+
+def database_counters(url: str) -> dict[str, int]:
+    """Cumulative activity counters of the database (pg_stat_database), read on a fresh connection."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(sa.text(
+                f"SELECT {', '.join(DB_COUNTERS)} FROM pg_stat_database WHERE datname = current_database()"
+            )).one()
+    finally:
+        engine.dispose()
+    return {name: int(value or 0) for name, value in zip(DB_COUNTERS, row)}
+
+
+def log_problems(log_path: Path) -> list[str]:
+    """The hub log's ERROR/CRITICAL lines and traceback headers."""
+    problems = []
+    with log_path.open(encoding="utf-8", errors="replace") as log:
+        for line in log:
+            if '"level": "ERROR"' in line or '"level": "CRITICAL"' in line or line.startswith("Traceback"):
+                problems.append(line.strip())
+    return problems
+
+
+# ---------------------------------------------------------------- pgbench
+
+def pgbench_binary() -> str:
+    """Debian's newest pgbench, else the one on PATH."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pgbench"), key=lambda p: int(p.split("/")[4]))
+    if found:
+        return found[-1]
+    return "pgbench"
+
+
+def libpq_arguments(url: str) -> tuple[list[str], dict[str, str]]:
+    """pgbench's connection arguments and environment for a SQLAlchemy URL."""
+    parsed = make_url(url)
+    arguments = ["-h", parsed.host or LOOPBACK, "-p", str(parsed.port or 5432), "-U", parsed.username or "postgres"]
+    environment = dict(os.environ)
+    if parsed.password:
+        environment["PGPASSWORD"] = str(parsed.password)
+    return [*arguments, parsed.database or "postgres"], environment
+
+
+def run_pgbench(url: str, *, scale: int, clients: int, jobs: int, seconds: int) -> tuple[float, str, float]:
+    """pgbench -i -s scale, then TPC-B for seconds; returns (TPS without connection time, its summary line,
+    cores other processes on the machine used meanwhile: neither PostgreSQL nor pgbench)."""
+    binary = pgbench_binary()
+    connection, environment = libpq_arguments(url)
+    subprocess.run([binary, "-i", "-s", str(scale), "-q", *connection], check=True, capture_output=True,
+                   env=environment, timeout=600)
+    postmaster = local_postmaster(url)
+    before = cpu_snapshot({}, postmaster), os.times()
+    done = subprocess.run([binary, "-c", str(clients), "-j", str(jobs), "-T", str(seconds), *connection],
+                          check=True, capture_output=True, text=True, env=environment, timeout=seconds + 300)
+    after = cpu_snapshot({}, postmaster), os.times()
+    ours = (after[1].children_user + after[1].children_system - before[1].children_user - before[1].children_system
+            + after[0].get("PostgreSQL", 0.0) - before[0].get("PostgreSQL", 0.0))
+    others = (after[0]["machine busy"] - before[0]["machine busy"] - ours) / (after[1].elapsed - before[1].elapsed)
+    match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", done.stdout)
+    if match is None:
+        raise RuntimeError(f"no TPS in pgbench's output:\n{done.stdout}\n{done.stderr}")
+    return float(match.group(1)), match.group(0), max(others, 0.0)
+
+
+# ---------------------------------------------------------------- report
+
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank q-th percentile of values (0 when empty)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def latency_line(label: str, values: list[float]) -> str:
+    """'label  n  p50  p99  max' in milliseconds."""
+    return (f"  {label:<28}{len(values):>7}  p50 {percentile(values, 50) * 1000:8.1f} ms"
+            f"  p99 {percentile(values, 99) * 1000:8.1f} ms  max {max(values, default=0) * 1000:8.1f} ms")
+
+
+def report_load(load: LoadResult, clients: int) -> list[str]:
+    """The load part of the report."""
+    stats, elapsed = load.stats, load.elapsed
+    flows = len(stats.flow_seconds)
+    polls_per_flow = len(stats.latencies["poll"]) / flows if flows else 0.0
+    lines = [
+        f"counter flows: {clients} clients for {elapsed:.1f} s (create -> pay by code -> long-poll until posted)",
+        f"  completed bill payments    {flows:>7}   {flows / elapsed:8.1f} payments/s",
+        f"  terminal API requests      {stats.requests:>7}   {stats.requests / elapsed:8.1f} requests/s"
+        f"   ({polls_per_flow:.2f} long-polls per flow)",
+        f"  errors                     {sum(stats.errors.values()):>7}   {dict(stats.errors) or ''}",
+        "latency of the terminal API (n, milliseconds):",
+        latency_line("POST /orders (create)", stats.latencies["create"]),
+        latency_line("POST /orders/{no}/pay/code", stats.latencies["pay"]),
+        latency_line("create + pay", stats.latencies["create"] + stats.latencies["pay"]),
+        latency_line("GET /orders/{no}?wait (poll)", stats.latencies["poll"]),
+        latency_line("all requests", [v for values in stats.latencies.values() for v in values]),
+        latency_line("whole flow (create->posted)", stats.flow_seconds),
+    ]
+    cpu = load.cpu
+    cores = cpu["machine total"] / elapsed
+    ours = {name: value for name, value in cpu.items() if not name.startswith("machine")}
+    others = cpu["machine busy"] - sum(ours.values())
+    lines.append(f"CPU during the load, in cores of {cores:.0f} ({cpu['machine busy'] / cpu['machine total'] * 100:.0f}% busy): "
+                 + ", ".join(f"{name} {value / elapsed:.2f}" for name, value in ours.items())
+                 + f", other processes on the machine {max(others, 0.0) / elapsed:.2f}")
+    if flows:
+        lines.append("  CPU per bill payment: " + ", ".join(
+            f"{name} {value / flows * 1000:.1f} ms" for name, value in ours.items() if name != "load generator"))
+    lines += [f"  sample error: {sample}" for sample in stats.samples[:5]]
+    return lines
+
+
+def report_audit(result: Audit, unsettled: int) -> list[str]:
+    """The consistency part of the report."""
+    balances = ", ".join(f"{code} {balance}" for code, balance in sorted(result.balances.items()))
+    return [
+        f"consistency: orders by state {result.states}; not final after {SETTLE_TIMEOUT:.0f} s: {unsettled}; "
+        f"parked jobs {result.parked_jobs}",
+        f"  posted amounts {result.posted_sum} fen; ledger: {balances}; journal entries {result.entries}",
+        f"  {'OK: every order posted, channel clearing = biller payable = sum of amounts' if result.ok else 'FAILED'}",
+    ]
+
+
+def report_ratio(load: LoadResult, tps: float, summary: str, others: float, args: argparse.Namespace) -> list[str]:
+    """pgbench's figure and ours as a ratio of it."""
+    payments = len(load.stats.flow_seconds) / load.elapsed
+    requests = load.stats.requests / load.elapsed
+    return [
+        f"pgbench TPC-B (-i -s {args.pgbench_scale}; -c {args.pgbench_clients} -j {args.pgbench_jobs} "
+        f"-T {args.pgbench_seconds}), same cluster: {summary}; other processes on the machine {others:.2f} cores",
+        f"  bill payments/s / pgbench TPS = {payments:.1f} / {tps:.1f} = {payments / tps:.4f}"
+        f"   (one bill payment costs as much as {tps / payments if payments else math.inf:.1f} TPC-B transactions)",
+        f"  API requests/s  / pgbench TPS = {requests:.1f} / {tps:.1f} = {requests / tps:.4f}",
+    ]
+
+
+# ---------------------------------------------------------------- main
+
+@dataclass
+class Outcome:
+    """Everything one hub run produced."""
+
+    load: LoadResult
+    audit: Audit
+    unsettled: int
+    database: dict[str, int]  # pg_stat_database deltas over the hub's whole life
+    log_problems: list[str]
+
+
+def run_hub_and_load(args: argparse.Namespace, db_url: str, run_dir: Path) -> Outcome:
+    """Migrate and seed, start the sandboxes and the hub, drive the load, let the hub settle, stop, audit."""
+    hub_port, sandbox_port = free_port(), free_port()
+    settings = settings_for(db_url=db_url, hub_port=hub_port, sandbox_port=sandbox_port)
+    upgrade(url=db_url)
+    tills = asyncio.run(seed(Settings(**settings), args.clients))
+    hub_url = f"http://{LOOPBACK}:{hub_port}"
+    hub_log = run_dir / "hub.log"
+    counters_before = database_counters(db_url)
+    with server_process("sandboxes", settings, ready_url=f"http://{LOOPBACK}:{sandbox_port}/",
+                        log_path=run_dir / "sandboxes.log") as sandboxes, \
+            server_process("hub", settings, ready_url=f"{hub_url}/healthz", log_path=hub_log) as hub:
+        pids = {"hub": hub.pid, "sandboxes": sandboxes.pid, "load generator": os.getpid()}
+        postmaster = local_postmaster(db_url)
+        print(f"hub {hub_url} (pid {hub.pid}), sandboxes :{sandbox_port} (pid {sandboxes.pid}); "
+              f"{args.clients} terminals seeded; logs in {run_dir}", flush=True)
+        load = asyncio.run(run_load(tills, hub_url, args.seconds, lambda: cpu_snapshot(pids, postmaster)))
+        engine = sa.create_engine(db_url)
+        try:
+            unsettled = wait_until_settled(engine)
+        finally:
+            engine.dispose()
+    time.sleep(1.0)  # the hub's backends report their statistics as they exit
+    counters_after = database_counters(db_url)
+    engine = sa.create_engine(db_url)
+    try:
+        result = audit(engine)
+    finally:
+        engine.dispose()
+    delta = {name: counters_after[name] - counters_before[name] for name in DB_COUNTERS}
+    return Outcome(load, result, unsettled, delta, log_problems(hub_log))
+
+
+def report_database(delta: dict[str, int], posted: int) -> list[str]:
+    """What the hub asked of PostgreSQL over its whole life (start, warm-up, load, settling), per posted order."""
+    per = (lambda value: f"{value / posted:.1f}") if posted else (lambda value: "-")
+    transactions = delta["xact_commit"] + delta["xact_rollback"]
+    rows = delta["tup_inserted"] + delta["tup_updated"] + delta["tup_deleted"]
+    return [
+        f"PostgreSQL work of the hub over its whole life, {posted} orders posted (pg_stat_database):",
+        f"  transactions {transactions} ({per(transactions)} per order; {delta['xact_commit']} commits, "
+        f"{delta['xact_rollback']} rollbacks); rows written {rows} ({per(rows)} per order); "
+        f"connections opened {delta['sessions']} ({per(delta['sessions'])} per order)",
+    ]
+
+
+def main(argv: list[str]) -> int:
+    """Run everything and print the report; exit 1 when the flows failed or the books do not balance."""
+    args = parse_args(argv)
+    run_dir = Path(tempfile.mkdtemp(prefix="payhub-bench-"))
+    began = time.monotonic()
+    with postgres_server(args.pg_url) as server_url:
+        db_url = recreate_database(server_url, HUB_DATABASE)
+        print(f"PostgreSQL {server_version(db_url)} at {make_url(db_url).host}:{make_url(db_url).port}, "
+              f"{os.cpu_count()} CPUs", flush=True)
+        outcome = run_hub_and_load(args, db_url, run_dir)
+        problems = outcome.log_problems
+        lines = (report_load(outcome.load, args.clients) + report_audit(outcome.audit, outcome.unsettled)
+                 + report_database(outcome.database, outcome.audit.states.get("posted", 0)))
+        lines.append(f"hub log: {len(problems)} ERROR/traceback lines" + (f"; first: {problems[0][:600]}" if problems else ""))
+        print("\n".join(lines), flush=True)
+        tps, summary, others = run_pgbench(recreate_database(server_url, PGBENCH_DATABASE), scale=args.pgbench_scale,
+                                   clients=args.pgbench_clients, jobs=args.pgbench_jobs, seconds=args.pgbench_seconds)
+        print("\n".join(report_ratio(outcome.load, tps, summary, others, args)), flush=True)
+    print(f"total run time {time.monotonic() - began:.0f} s", flush=True)
+    load = outcome.load
+    return 0 if outcome.audit.ok and not load.stats.errors and load.stats.flow_seconds else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
