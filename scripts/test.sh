@@ -2,12 +2,18 @@
 # Sets everything up and runs all tests: import rules, then the suite on SQLite and on a throwaway PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+# Debian packages the tests use: PostgreSQL's server, Chromium with a CJK font for the page tests, SoftHSM for keys
+needed=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || needed+=(postgresql)
+[ -x /usr/bin/chromium ] || needed+=(chromium)
+[ -d /usr/share/fonts/opentype/noto ] || needed+=(fonts-noto-cjk)
+[ -f /usr/lib/softhsm/libsofthsm2.so ] || needed+=(softhsm2)
+if [ ${#needed[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${needed[@]}"
   else
-    echo "The tests need PostgreSQL's server: sudo apt-get install postgresql" >&2
+    echo "The tests need these Debian packages: sudo apt-get install ${needed[*]}" >&2
     exit 1
   fi
 fi

@@ -2,21 +2,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING
 
 import httpx
 
+from payhub.adapters.card_channel import CardChannel, CardOperations
 from payhub.adapters.clock import SystemClock
 from payhub.adapters.db.engine import Database, open_database
 from payhub.adapters.db.uow import SqlUnitOfWorkFactory
 from payhub.adapters.observability.metrics import HubMetrics, Instrumented
+from payhub.adapters.push.client import HttpNotifier
 from payhub.adapters.registry import AdapterRegistry
 from payhub.adapters.security import Argon2Passwords, FernetSealer
 from payhub.adapters.signals import LocalOrderSignals
+from payhub.adapters.sms.sandbox import SandboxSms
 from payhub.adapters.swiftpass.client import SwiftPassChannel
 from payhub.adapters.tcis.client import TcisBiller
 from payhub.config import Settings
 from payhub.ports import Clock
-from payhub.services.context import Hub, Policy
+from payhub.services import card_channel
+from payhub.services.context import CardPolicy, Hub, Policy
+
+if TYPE_CHECKING:
+    from payhub.adapters.hsm.pkcs11_keys import Pkcs11CardKeys
 
 
 @dataclass
@@ -46,6 +55,8 @@ def policy_from(settings: Settings) -> Policy:
         signature_window_seconds=settings.signature_window_seconds,
         job_lease_seconds=settings.job_lease_seconds,
         notify_url=settings.public_url.rstrip("/") + "/notify/swiftpass",
+        cards=CardPolicy(shards=settings.card_shards, business_tz=settings.card_business_tz,
+                         password_tries=settings.card_password_tries),
     )
 
 
@@ -69,9 +80,33 @@ def build(
         billers={biller.name: Instrumented(biller, system=biller.name, metrics=metrics)},
     )
     database = database or open_database(settings.database_url, pool_size=settings.db_pool_size)
+    push_http = httpx.AsyncClient(timeout=settings.card_push_timeout_seconds)
+    owned.append(push_http)
     hub = Hub(
         uow=SqlUnitOfWorkFactory(database), clock=clock or SystemClock(), registry=registry,
         sealer=FernetSealer(secret=settings.secret_key), passwords=Argon2Passwords(), signals=LocalOrderSignals(),
         policy=policy_from(settings),
+        notifier=HttpNotifier(http=push_http), sms=SandboxSms() if settings.demo else None,
     )
+    card = CardChannel(operations=card_operations(hub))
+    registry.add_channel(Instrumented(card, system=card.name, metrics=metrics))
     return Container(settings=settings, database=database, hub=hub, metrics=metrics, http_clients=owned)
+
+
+def card_keys(settings: Settings) -> Pkcs11CardKeys:
+    """The card key service in the configured PKCS#11 token (加密机)."""
+    # imported here: python-pkcs11 is needed only where the HSM is used (the keys CLI), not by every hub process
+    from payhub.adapters.hsm.pkcs11_keys import Pkcs11CardKeys
+
+    hsm = settings.hsm
+    return Pkcs11CardKeys(module=hsm.module, token_label=hsm.token_label, pin=hsm.pin.get_secret_value(),
+                          key_label=hsm.key_label)
+
+
+def card_operations(hub: Hub) -> CardOperations:
+    """The card payment use cases bound to the hub, for the card channel."""
+    return CardOperations(
+        pay=partial(card_channel.pay, hub=hub), query=partial(card_channel.query, hub=hub),
+        cancel=partial(card_channel.cancel, hub=hub), refund=partial(card_channel.refund, hub=hub),
+        refund_query=partial(card_channel.refund_query, hub=hub), statement=partial(card_channel.statement, hub=hub),
+    )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET = "demo-secret-not-for-production"
@@ -40,6 +40,15 @@ class TcisSettings(BaseModel):
     timeout_seconds: float = 10.0
 
 
+class HsmSettings(BaseModel):
+    """The PKCS#11 key store (加密机) holding the card master keys."""
+
+    module: str = "/usr/lib/softhsm/libsofthsm2.so"   # the vendor's PKCS#11 library (SoftHSM2 for tests)
+    token_label: str = "payhub"
+    pin: SecretStr = SecretStr("")                      # the token's user PIN
+    key_label: str = "payhub-card-master"               # versions are labelled {key_label}-v1, -v2, ...
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAYHUB_", env_nested_delimiter="__", extra="ignore")
 
@@ -60,8 +69,13 @@ class Settings(BaseSettings):
     micropay_poll_cap_seconds: int = 45
     order_unpaid_minutes: int = 30            # a created order nobody paid is closed after this
     log_json: bool = True
+    card_shards: int = Field(16, ge=1, le=256)      # sub-accounts of each hot card account
+    card_business_tz: str = "Asia/Shanghai"          # business dates of card limits and custody settlement
+    card_password_tries: int = Field(3, ge=1)        # wrong pay passwords that freeze the cards
+    card_push_timeout_seconds: float = 10.0
     swiftpass: SwiftPassSettings = Field(default_factory=SwiftPassSettings)
     tcis: TcisSettings = Field(default_factory=TcisSettings)
+    hsm: HsmSettings = Field(default_factory=HsmSettings)
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_demo(self) -> Settings:

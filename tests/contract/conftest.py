@@ -7,21 +7,33 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+import dataclasses
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, partial
+from pathlib import Path
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from payhub.adapters.card_channel import CardChannel
+from payhub.adapters.db.migrate import upgrade
 from payhub.adapters.swiftpass import wire
 from payhub.adapters.swiftpass.billfile import PAID, parse_bill
 from payhub.adapters.swiftpass.client import SwiftPassChannel
 from payhub.adapters.swiftpass.sandbox import Fault, SandboxAccount, SandboxRefusal, Scenario, SwiftPassSandbox
-from payhub.config import SwiftPassAccount, SwiftPassSettings
-from payhub.ports import PaymentChannel
+from payhub.bootstrap import build, card_operations
+from payhub.config import Settings, SwiftPassAccount, SwiftPassSettings
+from payhub.domain.card_money import Funding, TxChannel
+from payhub.domain.cards import luhn_digit
+from payhub.ports import PaymentChannel, UnitOfWork
+from payhub.services import admin, card_lifecycle, card_limits, card_money
+from tests.support.cards import open_active_card
+from tests.unit.fakes import PlainHasher
 
 START = datetime(2024, 5, 20, 2, 0, tzinfo=UTC)  # 10:00 in China
 NOTIFY_URL = "http://hub.test/notify"
@@ -190,15 +202,110 @@ async def swiftpass_under_test(*, sign_type: wire.SignType) -> AsyncIterator[Cha
         )
 
 
+CARD_NO = "8800000000000" + luhn_digit("8800000000000")
+CARD_PASSWORD = "135790"
+_NO_QR = "cards are presented at the counter: the card channel has no QR trades"
+_SANDBOX_ONLY = "a fault only the SwiftPass sandbox can stage; the card system answers in-process"
+CARD_SKIPS = {
+    "test_refused_code_fails_with_the_reason": (
+        "a refused card consume rolls back whole, so a query answers NOT_FOUND (tests/cards/test_card_channel.py)"),
+    "test_system_error_is_unknown_to_query_at_once_and_the_query_finds_it_paid": _SANDBOX_ONLY,
+    "test_slow_answer_is_unknown_and_the_trade_went_through": _SANDBOX_ONLY,
+    "test_user_paying_is_pending_until_a_later_query_finds_it_paid": _SANDBOX_ONLY,
+    "test_user_paying_forever_is_reversed_and_then_closed": _SANDBOX_ONLY,
+    "test_reverse_asked_to_retry_says_retry_and_the_retry_closes": _SANDBOX_ONLY,
+    "test_answer_with_a_bad_signature_is_not_trusted": _SANDBOX_ONLY,
+    "test_failing_refund_fails_every_time": _SANDBOX_ONLY,
+    "test_processing_refund_succeeds_on_a_later_query": _SANDBOX_ONLY,
+    "test_refund_with_a_system_error_is_unknown": _SANDBOX_ONLY,
+    "test_qr_scanned_and_paid_is_notified_and_queried_paid": _NO_QR,
+    "test_qr_scan_declined_leaves_the_trade_failed": _NO_QR,
+    "test_qr_without_a_clear_answer_is_unavailable_and_a_resend_gets_it": _NO_QR,
+    "test_qr_for_a_used_order_number_is_refused": _NO_QR,
+    "test_qr_without_network_is_unavailable": _NO_QR,
+    "test_closed_qr_cannot_be_paid": _NO_QR,
+    "test_closing_a_paid_qr_says_already_paid": _NO_QR,
+    "test_close_with_a_system_error_is_unknown": _NO_QR,
+    "test_duplicate_and_stale_notifies_never_unpay_a_paid_trade": _NO_QR,
+    "test_refund_of_an_unpaid_trade_is_refused": _NO_QR,
+    "test_statement_lists_the_days_payments_and_refunds": (
+        _NO_QR + " (its unpaid trade is a QR); the card statement is tested in tests/cards/test_card_channel.py"),
+}
+
+
+class _DatabaseAway:
+    """A unit-of-work factory whose database never answers."""
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        raise ConnectionError("the card database does not answer")
+
+
+@cache
+def _migrated_sqlite() -> Path:
+    path = Path(tempfile.mkdtemp(prefix="payhub-card-channel-")) / "template.sqlite3"
+    upgrade(url=f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+def card_bill_lines(text: str) -> list[BillLine]:
+    """A card statement in channel-neutral words; a refund line names its payment through the original tx no."""
+    rows = [line.split(",") for line in text.splitlines()[1:]]
+    paid = {row[2]: row[4] for row in rows if row[1] == "PAY"}
+    return [BillLine(out_trade_no=row[4] if row[1] == "PAY" else paid.get(row[3], ""), is_refund=row[1] == "REFUND",
+                     fen=int(row[5])) for row in rows]
+
+
+@asynccontextmanager
+async def card_under_test() -> AsyncIterator[ChannelUnderTest]:
+    """The stored-value card channel: a hub on a fresh SQLite database, merchant shop-1 issuing one card of 300 yuan."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "cards.sqlite3"
+        shutil.copy(_migrated_sqlite(), path)
+        clock = FakeClock()
+        container = build(Settings(demo=True, database_url=f"sqlite+aiosqlite:///{path}"), clock=clock)
+        hub = dataclasses.replace(container.hub, passwords=PlainHasher())
+        try:
+            issuer = await admin.create_merchant(hub=hub, code=MERCHANT, name="储值卡商户", channel="card")
+            await card_lifecycle.add_card_merchant(hub=hub, merchant_id=issuer.id, code=MERCHANT, name="柜台")
+            await card_limits.set_limit(hub=hub, merchant_id=issuer.id, subject="card:*", per_txn=50_000,
+                                        per_day=10_000_000)
+            await open_active_card(hub=hub, merchant_id=issuer.id, card_no=CARD_NO, phone="13900000000",
+                                   pay_password=CARD_PASSWORD)
+            await card_money.recharge(hub=hub, merchant_id=issuer.id, merchant_code=MERCHANT, card_no=CARD_NO,
+                                      out_trade_no="LOAD1", amount=30_000, funding=Funding.CASH,
+                                      channel=TxChannel.OFFLINE)
+
+            async def no_notifies() -> int:
+                return 0
+
+            def no_faults(operation: str, fault: str) -> None:
+                raise AssertionError("the card channel has no sandbox to spoil")
+
+            yield ChannelUnderTest(
+                channel=CardChannel(operations=card_operations(hub)),
+                offline=CardChannel(operations=card_operations(dataclasses.replace(hub, uow=_DatabaseAway()))),
+                merchant=MERCHANT, payment_code=f"{CARD_NO}={CARD_PASSWORD}",
+                amounts={"plain": 1200, "insufficient_funds": 40_000, "declined": 60_000},  # declined: over per_txn
+                clock=clock, inbox=NotifyInbox(), pay_qr=lambda _no: False, deliver_notifies=no_notifies,
+                spoil_next=no_faults, read_bill=card_bill_lines,
+            )
+        finally:
+            await container.close()
+
+
 CHANNELS: dict[str, Callable[[], AbstractAsyncContextManager[ChannelUnderTest]]] = {
     "swiftpass-md5": partial(swiftpass_under_test, sign_type="MD5"),
     "swiftpass-rsa256": partial(swiftpass_under_test, sign_type="RSA_1_256"),
+    "card": card_under_test,
 }
+SKIPS: dict[str, Mapping[str, str]] = {"card": CARD_SKIPS}  # channel -> test name -> why it does not apply
 
 
 @pytest.fixture(params=sorted(CHANNELS))
 async def under_test(request: pytest.FixtureRequest) -> AsyncIterator[ChannelUnderTest]:
-    """Each registered channel in turn."""
+    """Each registered channel in turn; a case the channel cannot have is skipped with the channel's reason."""
+    if reason := SKIPS.get(request.param, {}).get(request.node.originalname):
+        pytest.skip(reason)
     async with CHANNELS[request.param]() as subject:
         yield subject
 

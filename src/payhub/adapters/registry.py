@@ -10,6 +10,10 @@ class AdapterRegistry:
         self._channels = channels
         self._billers = billers
 
+    def add_channel(self, channel: PaymentChannel) -> None:
+        """Register a channel built after the hub (the card channel works through the hub's own services)."""
+        self._channels[channel.name] = channel
+
     def channel(self, name: str) -> PaymentChannel:
         if name not in self._channels:
             raise InvalidInput("VALIDATION", detail=f"未知支付渠道：{name}")

@@ -7,6 +7,7 @@
     ├── NotFound           the thing asked for does not exist
     ├── Conflict           the request clashes with state (idempotency mismatch, illegal transition)
     └── Unavailable        a far system did not answer; nothing was changed, try again
+        └── Contention     the database chose this transaction as a deadlock or serialization victim
 """
 from __future__ import annotations
 
@@ -51,6 +52,13 @@ class Conflict(PayhubError):
 
 class Unavailable(PayhubError):
     kind = "unavailable"
+
+
+class Contention(Unavailable):
+    """Rolled back by the database to break a deadlock or a serialization conflict: safe to run again."""
+
+    def __init__(self) -> None:
+        super().__init__("CONTENTION")
 
 
 class IllegalTransition(Conflict):

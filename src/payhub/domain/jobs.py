@@ -13,6 +13,9 @@ class JobKind(StrEnum):
     POST_TO_BILLER = "post_to_biller"    # book a paid order at the biller
     UNPOST = "unpost"                    # take a posting back at the biller before a refund
     REFUND = "refund"                    # return money through the channel
+    CARD_PUSH = "card_push"              # deliver a card transaction event to the issuer's URL
+    CARD_RECHARGE_POLL = "card_recharge_poll"  # ask the channel about an online card recharge
+    CARD_REPLACEMENT = "card_replacement"      # cancel a replaced card and move its balance
 
 
 class JobState(StrEnum):
@@ -29,6 +32,9 @@ MAX_ATTEMPTS: dict[JobKind, int] = {
     JobKind.POST_TO_BILLER: 15,
     JobKind.UNPOST: 12,
     JobKind.REFUND: 15,
+    JobKind.CARD_PUSH: 32,           # 5 s doubling to an hour, then hourly: about a day
+    JobKind.CARD_RECHARGE_POLL: 20,
+    JobKind.CARD_REPLACEMENT: 12,
 }
 
 

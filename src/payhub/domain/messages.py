@@ -52,6 +52,55 @@ CATALOG: dict[str, tuple[str, str]] = {
     "UNBALANCED_ENTRY": ("记账分录借贷不平", "The journal entry does not balance"),
     "INSUFFICIENT_BALANCE": ("账户余额不足：{account}", "Insufficient balance in {account}"),
     "UNKNOWN_LEDGER_ACCOUNT": ("账户不存在：{code}", "No such ledger account: {code}"),
+    "REFUND_NOT_FOUND": ("退款单不存在：{refund_no}", "No such refund: {refund_no}"),
+    "OPERATOR_NOT_FOUND": ("操作员不存在：{operator_id}", "No such operator: {operator_id}"),
+    "PRINTER_OFFLINE": ("打印机未连接或已离线，请检查电源和连接线", "The printer is offline: check its power and cable"),
+    "PAPER_OUT": ("打印机缺纸，请装纸后重打", "The printer is out of paper: load paper and print again"),
+    "PRINTER_ERROR": ("打印机故障：{detail}", "Printer fault: {detail}"),
+    "PRINT_JOB_NOT_FOUND": ("打印任务不存在：{job_id}", "No such print job: {job_id}"),
+    "PRINT_JOB_PRINTED": ("该凭条已打印；如需再打，请选择“重打印”", "This receipt was printed; use reprint for a copy"),
+    "ORIGIN_NOT_ALLOWED": ("此网页无权访问本机设备", "This page may not use the devices of this computer"),
+    "CONTENTION": ("系统繁忙，请重试", "The system is busy, please try again"),
+    # stored-value cards
+    "BAD_CARD_NO": ("卡号无效：{card_no}", "Invalid card number: {card_no}"),
+    "BAD_PAY_PASSWORD_FORMAT": ("支付密码须为6位数字", "The pay password must be 6 digits"),
+    "BAD_PHONE": ("手机号无效", "Invalid phone number"),
+    "CARD_NOT_FOUND": ("卡不存在：{card_no}", "No such card: {card_no}"),
+    "CARD_STATE": ("卡{card_no}当前状态（{state}）不能办理此业务", "Card {card_no} cannot do this in its state ({state})"),
+    "CARD_NOT_ACTIVE": ("会员卡状态异常（{state}），不能交易：{card_no}", "Card {card_no} cannot transact ({state})"),
+    "CARD_HAS_BALANCE": ("卡内仍有余额{balance}分，不能注销", "The card still holds {balance} fen and cannot be cancelled"),
+    "CARD_TAKEN": ("卡号已被使用：{card_no}", "The card number is already in use: {card_no}"),
+    "FUNDS_ACCOUNT_NOT_FOUND": ("资金账户不存在：{account_no}", "No such funds account: {account_no}"),
+    "CARD_MERCHANT_NOT_FOUND": ("卡系统商户不存在或已停用：{merchant_code}", "No such active card merchant: {merchant_code}"),
+    "PAY_PASSWORD_REQUIRED": ("请输入支付密码", "The pay password is required"),
+    "PAY_PASSWORD_WRONG": ("支付密码错误，还可尝试{left}次", "Wrong pay password; {left} tries left"),
+    "PAY_PASSWORD_LOCKED": ("支付密码错误次数过多，卡已冻结", "Too many wrong pay passwords: the cards are frozen"),
+    "PAY_PASSWORD_CHANGED": ("支付密码已变更，请重新输入", "The pay password changed meanwhile, please enter it again"),
+    "OLD_PASSWORD_WRONG": ("原支付密码错误", "The old pay password is wrong"),
+    "SAME_CARD": ("转出卡与转入卡不能相同", "A transfer needs two different cards"),
+    "TX_NOT_FOUND": ("交易不存在：{out_trade_no}", "No such transaction: {out_trade_no}"),
+    "HSM_UNAVAILABLE": ("加密机不可用：{reason}", "The key store (HSM) is not available: {reason}"),
+    "HSM_NO_MASTER_KEY": ("加密机中没有卡主密钥{label}，请先执行 payhub keys init", "The key store holds no card master key {label}: run payhub keys init"),
+    "CARD_NO_QR": ("储值卡商户不支持二维码收款，请刷卡并输入支付密码", "Card merchants take no QR payments: swipe the card and enter the pay password"),
+    "NOT_A_CONSUME": ("只能对消费交易退款：{out_trade_no}", "Only consumes can be refunded: {out_trade_no}"),
+    "LIMIT_PER_TXN": ("超过{who}单笔限额{limit}分", "Above the per-transaction limit of {who}: {limit} fen"),
+    "LIMIT_PER_DAY": ("超过{who}当日限额{limit}分", "Above the daily limit of {who}: {limit} fen"),
+    "BAD_LIMIT_SUBJECT": ("限额对象无效：{subject}", "Invalid limit subject: {subject}"),
+    "SMS_CODE_WRONG": ("验证码错误或已过期", "Wrong or expired verification code"),
+    "SMS_TOO_OFTEN": ("验证码发送过于频繁，请{seconds}秒后再试", "Codes are sent too often; try again in {seconds} s"),
+    "MEMBER_NOT_FOUND": ("用户未注册：{phone}", "No member registered with {phone}"),
+    "MEMBER_EXISTS": ("该手机号已注册", "This phone number is already registered"),
+    "ALREADY_BOUND": ("已经绑卡（{card_no}）", "A card is already bound ({card_no})"),
+    "NOT_BOUND": ("尚未绑卡", "No card is bound yet"),
+    "CONSENT_REQUIRED": ("已经绑卡：旧卡不退款，余额3日内转入新卡，请确认迁移", "A card is bound: the old card is not refunded, its balance moves to the new card within 3 days; please confirm the move"),
+    "POOL_EMPTY": ("卡池中没有可用的虚拟卡", "No virtual card is left in the pool"),
+    "RECHARGE_NOT_FOUND": ("充值单不存在：{recharge_no}", "No such recharge: {recharge_no}"),
+    "RECHARGE_UNCONFIRMED": ("充值单{recharge_no}的支付结果仍未明确（{status}），请稍后再处理", "The payment of recharge {recharge_no} is still unclear ({status}); try again later"),
+    "CASE_NOT_FOUND": ("可疑交易不存在：{case_no}", "No such suspicious case: {case_no}"),
+    "EVENT_NOT_FOUND": ("推送事件不存在：{event_id}", "No such event: {event_id}"),
+    "PUSH_NOT_CONFIGURED": ("未配置交易推送地址", "No push URL is configured"),
+    "ALREADY_SETTLED": ("{business_date}已结算", "{business_date} is already settled"),
+    "NOT_YET_SETTLEABLE": ("T+1结算：{business_date}当日尚未结束", "T+1 settlement: {business_date} is not over yet"),
 }
 
 STATE_NAMES: dict[str, tuple[str, str]] = {
@@ -70,13 +119,32 @@ STATE_NAMES: dict[str, tuple[str, str]] = {
     "manual": ("待人工处理", "Waiting for manual handling"),
     "unposting": ("冲正中", "Reversing the posting"),
     "rejected": ("退款被拒", "Refund rejected"),
+    "opened": ("已开户待审核", "Opened, awaiting audit"),
+    "audited": ("已审核待激活", "Audited, awaiting activation"),
+    "active": ("有效", "Active"),
+    "frozen": ("已冻结", "Frozen"),
+    "lost": ("已挂失", "Reported lost"),
+    "cancelled": ("已注销", "Cancelled"),
+    "credited": ("已充值", "Credited"),
+    "failed": ("失败", "Failed"),
+    "moving": ("余额迁移中", "Moving the balance"),
+    "done": ("已完成", "Done"),
+    "open": ("待审核", "Open"),
+    "reviewing": ("审核中", "Under review"),
+    "confirmed": ("已确认可疑", "Confirmed"),
+    "dismissed": ("已排除", "Dismissed"),
 }
+
+
+def pick(table: dict[str, tuple[str, str]], key: str, locale: str) -> str:
+    """The (Chinese, English) entry of a table in the locale; the key itself when the table lacks it."""
+    zh, en = table.get(key, (key, key))
+    return en if locale == "en" else zh
 
 
 def state_name(state: str, locale: str) -> str:
     """A state's name for people."""
-    zh, en = STATE_NAMES.get(state, (state, state))
-    return en if locale == "en" else zh
+    return pick(STATE_NAMES, state, locale)
 
 
 def render(code: str, locale: str, params: dict[str, Any]) -> str:

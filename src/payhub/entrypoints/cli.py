@@ -18,8 +18,13 @@ sandbox_app = typer.Typer(help="Simulators of the far systems, speaking their re
 merchant_app = typer.Typer(help="Merchants (tenants).", no_args_is_help=True)
 terminal_app = typer.Typer(help="Terminals of a merchant.", no_args_is_help=True)
 operator_app = typer.Typer(help="Operators of a merchant.", no_args_is_help=True)
+receipts_app = typer.Typer(help="Receipts printed to a file printer.", no_args_is_help=True)
+card_app = typer.Typer(help="Stored-value cards.", no_args_is_help=True)
+app.add_typer(card_app, name="cards")
+keys_app = typer.Typer(help="Card master keys in the HSM (加密机, PKCS#11; PAYHUB_HSM__*).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 for sub, name in ((db_app, "db"), (sandbox_app, "sandbox"), (merchant_app, "merchant"), (terminal_app, "terminal"),
-                  (operator_app, "operator")):
+                  (operator_app, "operator"), (receipts_app, "receipts")):
     app.add_typer(sub, name=name)
 
 
@@ -69,15 +74,67 @@ def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     database: Annotated[Path, typer.Option(help="the SQLite file")] = Path("var/demo.sqlite3"),
+    agent_port: Annotated[int, typer.Option(help="the terminal agent beside it (0: none)")] = 8765,
+    receipts: Annotated[Path, typer.Option(help="the agent's file printer")] = Path("var/receipts.bin"),
 ) -> None:
-    """The embedded demo: SQLite, both sandboxes, a demo merchant, terminal and operators; prints URLs and logins."""
+    """The embedded demo: SQLite, sandboxes, demo merchant, terminal and operators, a terminal agent printing to a file."""
+    from payhub.entrypoints.agent.app import AgentSettings, agent_for
     from payhub.entrypoints.demo import banner, build_demo, demo_settings
 
     settings = demo_settings(host=host, port=port, database_url=f"sqlite+aiosqlite:///{database}")
     configure_logging(json_lines=False)
     built = build_demo(settings)
+    servers = [uvicorn.Server(uvicorn.Config(built.app, host=host, port=port, log_config=None))]
+    if agent_port:
+        receipts.parent.mkdir(parents=True, exist_ok=True)
+        agent_app = agent_for(printer_spec=f"file:{receipts}", settings=AgentSettings(
+            allowed_origins=(settings.public_url, f"http://localhost:{port}")))
+        servers.append(uvicorn.Server(uvicorn.Config(agent_app, host="127.0.0.1", port=agent_port, log_config=None)))
     typer.echo(banner(settings))
-    uvicorn.run(built.app, host=host, port=port, log_config=None)
+    if agent_port:
+        typer.echo(f"  Terminal agent:            http://127.0.0.1:{agent_port} printing to {receipts}"
+                   f" (read it: payhub receipts show {receipts})\n")
+
+    async def serve_all() -> None:
+        await asyncio.gather(*(server.serve() for server in servers))
+
+    asyncio.run(serve_all())
+
+
+@app.command()
+def agent(
+    printer: Annotated[str, typer.Option(help="file:PATH, tcp:HOST[:PORT], serial:DEVICE[:BAUD] or usb:VID:PID")]
+    = "file:var/receipts.bin",
+    port: Annotated[int, typer.Option(help="served on 127.0.0.1 only")] = 8765,
+    allowed_origin: Annotated[list[str] | None, typer.Option(help="a page origin allowed to use the agent (repeat)")] = None,
+    paper: Annotated[int, typer.Option(help="roll width in mm: 58 or 80")] = 80,
+) -> None:
+    """The terminal agent on the counter PC: receipt printer status and printing for the POS page."""
+    from payhub.entrypoints.agent.app import AgentSettings, agent_for
+
+    try:
+        built = agent_for(printer_spec=printer, settings=AgentSettings(
+            allowed_origins=tuple(allowed_origin or ("http://127.0.0.1:8000",)), paper_mm=paper))
+    except ValueError as error:
+        typer.echo(f"参数错误 / bad option: {error}", err=True)
+        raise typer.Exit(2) from None
+    configure_logging(json_lines=False)
+    uvicorn.run(built, host="127.0.0.1", port=port, log_config=None)
+
+
+@receipts_app.command("show")
+def receipts_show(path: Path) -> None:
+    """Print what a file printer received as a person would read it (text, QR contents, cuts)."""
+    from payhub.adapters.printing.wire import read_back
+
+    if not path.exists():
+        typer.echo(f"没有这个文件 / no such file: {path}", err=True)
+        raise typer.Exit(2)
+    printed = read_back(path.read_bytes())
+    typer.echo(printed.text)
+    for qr in printed.qr_codes:
+        typer.echo(f"[QR] {qr}")
+    typer.echo(f"[{printed.cuts} 次切纸 / cuts]")
 
 
 @app.command("try")
@@ -127,6 +184,114 @@ def sandbox_swiftpass(
                                public_url=public_url or f"http://{host}:{port}")
     configure_logging(json_lines=False)
     uvicorn.run(sandbox.app, host=host, port=port, log_config=None)
+
+
+@sandbox_app.command("printer")
+def sandbox_printer(
+    port: Annotated[int, typer.Option(help="ESC/POS over TCP")] = 9100,
+    control_port: Annotated[int, typer.Option(help="HTTP control: /_sandbox/state, /_sandbox/jobs")] = 9101,
+) -> None:
+    """Run the receipt-printer sandbox: a network printer on 127.0.0.1 that answers DLE EOT and keeps jobs."""
+    from payhub.adapters.printing.sandbox import PrinterSandbox
+
+    async def go() -> None:
+        sandbox = PrinterSandbox()
+        await sandbox.start(port=port)
+        typer.echo(f"打印机沙箱 / printer sandbox: tcp:127.0.0.1:{port}, control http://127.0.0.1:{control_port}/_sandbox/state")
+        try:
+            await uvicorn.Server(uvicorn.Config(sandbox.app, host="127.0.0.1", port=control_port, log_config=None)).serve()
+        finally:
+            await sandbox.stop()
+
+    configure_logging(json_lines=False)
+    asyncio.run(go())
+
+
+@app.command("try-cards")
+def try_cards(base_url: Annotated[str, typer.Option()] = "http://127.0.0.1:8000") -> None:
+    """Drive the stored-value card flows through a running demo: member, SMS, recharge, consume, refund, transfer, pushes."""
+    from payhub.entrypoints.cards_demo_flow import run_card_flows
+
+    raise typer.Exit(asyncio.run(run_card_flows(base_url=base_url, echo=typer.echo)))
+
+
+@sandbox_app.command("push-receiver")
+def sandbox_push_receiver(
+    secret: Annotated[str, typer.Option(help="the issuer's push secret (PUT /api/v1/cards/program)")],
+    port: Annotated[int, typer.Option()] = 8300,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+) -> None:
+    """Run a card push receiver: verifies signatures, dedupes by event id, shows what arrived at /."""
+    from payhub.adapters.push.sandbox import PushReceiver
+
+    configure_logging(json_lines=False)
+    uvicorn.run(PushReceiver(secret=secret).app, host=host, port=port, log_config=None)
+
+
+@card_app.command("issue-pool")
+def cards_issue_pool(
+    merchant: str,
+    prefix: Annotated[str, typer.Option(help="2 to 8 leading digits")],
+    count: Annotated[int, typer.Option()] = 100,
+    kind: Annotated[str, typer.Option(help="virtual or physical")] = "virtual",
+) -> None:
+    """Issue a batch of Luhn-valid card numbers into the issuer's pool."""
+    from payhub.domain.cards import CardKind
+    from payhub.services import card_pool
+
+    if kind not in ("virtual", "physical"):
+        typer.echo("--kind: virtual or physical", err=True)
+        raise typer.Exit(2)
+
+    async def go() -> None:
+        container = _hub()
+        try:
+            batch = await card_pool.issue_for(hub=container.hub, merchant_code=merchant, prefix=prefix, count=count,
+                                              kind=CardKind(kind))
+            typer.echo(f"卡池批次 {batch['batch']}：新增 {batch['added']} 个{kind}卡号")
+        finally:
+            await container.close()
+
+    _run(go())
+
+
+@keys_app.command("init")
+def keys_init() -> None:
+    """Generate card master key version 1 inside the HSM (nothing happens if one is there)."""
+    from payhub.bootstrap import card_keys
+
+    async def go() -> bool:
+        return card_keys(_settings()).init()
+
+    typer.echo("已在加密机中生成卡主密钥 v1" if _run(go()) else "加密机中已有卡主密钥，未做改动")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Generate the next card master key version; MACs are made under it, older versions still verify."""
+    from payhub.bootstrap import card_keys
+
+    async def go() -> int:
+        return card_keys(_settings()).rotate()
+
+    typer.echo(f"已生成卡主密钥 v{_run(go())}，旧版本保留用于验证")
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """List the card master key versions in the HSM (labels and flags; key material never leaves it)."""
+    from payhub.bootstrap import card_keys
+
+    async def go() -> list:
+        return card_keys(_settings()).status()
+
+    versions = _run(go())
+    if not versions:
+        typer.echo("加密机中没有卡主密钥，请先执行 payhub keys init")
+        raise typer.Exit(1)
+    for key in versions:
+        typer.echo(f"v{key.version}\t{key.label}\tsensitive={key.sensitive}\textractable={key.extractable}"
+                   + ("\tcurrent" if key.current else ""))
 
 
 @sandbox_app.command("tcis")

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from payhub.adapters.db.migrate import upgrade
 from payhub.adapters.swiftpass.sandbox import SandboxAccount, SwiftPassSandbox
 from payhub.adapters.tcis.sandbox import TcisSandbox
+from payhub.adapters.push.sandbox import PushReceiver
 from payhub.bootstrap import Container, build
 from payhub.config import Settings, SwiftPassAccount, SwiftPassSettings, TcisSettings
 from payhub.domain.errors import Conflict
@@ -24,6 +25,7 @@ TERMINAL_KEY = "demo-terminal-key-0001"  # demo mode only: printed so that the d
 SWIFTPASS_MCH_ID = "755437000001"
 SWIFTPASS_KEY = "demo-swiftpass-md5-key"
 TCIS_SECRET = "demo-tcis-secret"
+PUSH_SECRET = "demo-push-secret-0123456789"  # demo mode only: shared by the hub and the push receiver sandbox
 OPERATORS = (
     ("op01", "张柜员", "operator", "op01pass"),
     ("sup01", "李主管", "supervisor", "sup01pass"),
@@ -102,6 +104,9 @@ def build_demo(settings: Settings) -> Demo:
     hub_app.router.lifespan_context = lifespan
     hub_app.mount("/sandbox/swiftpass", swiftpass.app)
     hub_app.mount("/sandbox/tcis", tcis.app)
+    hub_app.mount("/sandbox/push", PushReceiver(secret=PUSH_SECRET).app)  # the issuer's system receiving card pushes
+    if container.hub.sms is not None:
+        hub_app.mount("/sandbox/sms", container.hub.sms.app)  # type: ignore[attr-defined]
     return Demo(hub_app, container, swiftpass, tcis)
 
 
@@ -111,6 +116,7 @@ def banner(settings: Settings) -> str:
     logins = "\n".join(f"    {role:<10} {username} / {password}  ({name})" for username, name, role, password in OPERATORS)
     return f"""
 PayHub 交易宝 demo is running (SQLite: {settings.database_url})
+  Counter POS page:          {base}/pos/#terminal={TERMINAL}&key={TERMINAL_KEY}  (registers this browser once)
   API docs (OpenAPI):        {base}/docs
   Health / metrics:          {base}/healthz  {base}/metrics
   SwiftPass sandbox:         {base}/sandbox/swiftpass/pay/gateway  (trades: {base}/sandbox/swiftpass/_sandbox/trades)

@@ -10,6 +10,7 @@ from payhub.domain.money import yuan
 from payhub.entrypoints.demo import OPERATORS, TERMINAL, TERMINAL_KEY
 from payhub.entrypoints.terminal_client import TerminalClient
 
+PREPAYMENT = 10000
 WECHAT_CODE = "134567890123456700"  # a WeChat payment code whose last digits select no sandbox scenario
 
 
@@ -32,7 +33,7 @@ async def _place(client: TerminalClient, *, fee_type: str, account_no: str, amou
         arrears = await _ok(await client.request(
             "GET", "/api/v1/arrears", params={"fee_type": fee_type, "account_no": account_no}
         ))
-        amount = arrears["total_due"]
+        amount = arrears["total_due"] or PREPAYMENT  # paid up by an earlier run: prepay instead
     return await _ok(await client.request("POST", "/api/v1/orders", body={
         "out_trade_no": uuid.uuid4().hex[:20], "fee_type": fee_type, "account_no": account_no, "amount": amount,
     }))
@@ -66,7 +67,9 @@ async def run_demo_flows(*, base_url: str, echo: Callable[[str], None]) -> int:
             echo(f"{number}. {label} {yuan(order['amount'])} 元：{order['state_name']}（{order['state']}）")
             results.append(order["state"] == expected)
 
-        receipt = await _ok(await client.request("GET", f"/api/v1/orders/{order['order_no']}/receipt"))
-        echo(f"   凭条：{receipt['title']} 订单号 {receipt['order_no']} 金额 {receipt['amount_yuan']} 元")
+        receipt = await _ok(await client.request("GET", f"/api/v1/receipts/orders/{order['order_no']}"))
+        echo(f"   凭条：{receipt['title']}（{receipt['merchant']}）")
+        for line in receipt["lines"]:
+            echo(f"     {line['label']}：{line['value']}")
     echo("全部流程符合预期" if all(results) else "有流程不符合预期")
     return 0 if all(results) else 1

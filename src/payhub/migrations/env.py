@@ -5,6 +5,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from payhub.adapters.db.engine import sync_url
+from payhub.adapters.db import card_tables  # noqa: F401 - registers the card tables on metadata
 from payhub.adapters.db.tables import metadata
 
 config = context.config

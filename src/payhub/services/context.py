@@ -3,7 +3,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from payhub.ports import Clock, KeySealer, OrderSignals, PasswordHasher, Registry, UnitOfWorkFactory
+from payhub.domain.card_risk import RiskRules
+from payhub.ports import (
+    Clock, KeySealer, Notifier, OrderSignals, PasswordHasher, Registry, SmsGateway, UnitOfWorkFactory,
+)
+
+
+@dataclass(frozen=True)
+class CardPolicy:
+    """Stored-value card settings, from settings."""
+
+    shards: int = 16                   # sub-accounts of each hot account (merchant payable, recharge collection)
+    business_tz: str = "Asia/Shanghai"
+    password_tries: int = 3            # wrong pay passwords that freeze the account's cards (an issuer may override)
+    sms_code_minutes: int = 5
+    sms_resend_seconds: int = 60
+    risk: RiskRules = RiskRules()
 
 
 @dataclass(frozen=True)
@@ -18,6 +33,7 @@ class Policy:
     signature_window_seconds: int = 300
     job_lease_seconds: int = 60
     notify_url: str = "http://127.0.0.1:8000/notify/swiftpass"
+    cards: CardPolicy = CardPolicy()
 
 
 @dataclass(frozen=True)
@@ -31,3 +47,5 @@ class Hub:
     passwords: PasswordHasher
     signals: OrderSignals
     policy: Policy
+    notifier: Notifier | None = None    # card transaction pushes
+    sms: SmsGateway | None = None       # member verification codes

@@ -16,9 +16,10 @@ from payhub.domain.jobs import JobKind
 from payhub.domain.money import require_fen, yuan
 from payhub.domain.orders import BillOrder, OrderState, PayMethod
 from payhub.domain.payments import PayStatus
-from payhub.domain.wallets import mask_code, wallet_of
+from payhub.domain.wallets import Wallet, mask_code, wallet_of
 from payhub.ports import BillerAccountUnknown, BillerUnavailable, ChannelRefused, ChannelUnavailable
 from payhub.services.auth import Actor
+from payhub.services.card_channel import CARD_CHANNEL
 from payhub.services.context import Hub
 from payhub.services.payment_results import CHANNEL, apply_pay_result
 
@@ -149,6 +150,8 @@ def _require_payable(*, order: BillOrder, method: PayMethod, now: datetime) -> N
 async def pay_by_qr(*, hub: Hub, actor: Actor, order_no: str, client_ip: str) -> BillOrder:
     """Show a collection QR (收款二维码); a retry returns the same QR."""
     order = await get_order(hub=hub, actor=actor, order_no=order_no)
+    if order.channel == CARD_CHANNEL:
+        raise InvalidInput("CARD_NO_QR")
     now = hub.clock.now()
     if not (order.state is OrderState.PAYING and order.pay_method is PayMethod.NATIVE):
         _require_payable(order=order, method=PayMethod.NATIVE, now=now)
@@ -207,6 +210,8 @@ async def pay_by_code(*, hub: Hub, actor: Actor, order_no: str, auth_code: str, 
     wallet = wallet_of(auth_code)
     masked = mask_code(auth_code)
     order = await get_order(hub=hub, actor=actor, order_no=order_no)
+    if (wallet is Wallet.CARD) != (order.channel == CARD_CHANNEL):
+        raise InvalidInput("BAD_PAYMENT_CODE")
     now = hub.clock.now()
     if order.state is OrderState.PAYING and order.pay_method is PayMethod.MICROPAY:
         if order.auth_code_masked != masked:

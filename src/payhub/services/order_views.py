@@ -1,4 +1,4 @@
-"""Reading orders: lists with filters, one order with its history and refunds, receipt data, ledger reports."""
+"""Reading orders: lists with filters, one order with its history and refunds, ledger reports."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,13 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from payhub.domain.errors import NotFound
-from payhub.domain.money import yuan
 from payhub.domain.orders import BillOrder
 from payhub.domain.refunds import Refund
 from payhub.domain.transitions import Transition
 from payhub.services.auth import Actor
 from payhub.services.context import Hub
-from payhub.services.counter import CHINA
 
 
 @dataclass
@@ -55,45 +53,6 @@ async def order_detail(*, hub: Hub, actor: Actor, order_no: str) -> OrderDetail:
             history += await uow.orders.history(key=refund.refund_no)
     history.sort(key=lambda t: t.at)
     return OrderDetail(order, history, refunds)
-
-
-async def receipt(*, hub: Hub, actor: Actor, order_no: str) -> dict[str, Any]:
-    """What a payment receipt (凭条) shows, in display form."""
-    detail = await order_detail(hub=hub, actor=actor, order_no=order_no)
-    order = detail.order
-    async with hub.uow(read_only=True) as uow:
-        merchant = await uow.tenancy.merchant(merchant_id=order.merchant_id)
-        found = await uow.tenancy.operator(merchant_id=order.merchant_id, operator_id=order.operator_id)
-    assert merchant is not None and found is not None
-    local = lambda at: at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S") if at else None  # noqa: E731
-    return {
-        "title": f"{merchant.name} 缴费凭条",
-        "merchant_name": merchant.name,
-        "terminal": actor.terminal.code,
-        "operator": found[0].display_name,
-        "order_no": order.order_no,
-        "terminal_order_no": order.terminal_order_no,
-        "fee_type": order.fee_type.value,
-        "fee_type_name": order.fee_type.label_zh,
-        "account_no": order.account_no,
-        "customer_name": order.customer_name,
-        "amount_fen": order.amount,
-        "amount_yuan": yuan(order.amount),
-        "arrears_paid_yuan": yuan(order.due_amount),
-        "prepaid_yuan": yuan(order.prepaid_amount),
-        "pay_method": order.pay_method.value if order.pay_method else None,
-        "wallet": order.wallet or order.trade_type,
-        "channel_trade_no": order.transaction_id,
-        "paid_at": local(order.paid_at),
-        "state": order.state.value,
-        "biller_ref": order.biller_ref,
-        "posted_at": local(order.posted_at),
-        "refunds": [
-            {"refund_no": r.refund_no, "amount_yuan": yuan(r.amount), "state": r.state.value} for r in detail.refunds
-        ],
-        "refunded_yuan": yuan(order.refunded_amount),
-        "printed_at": local(hub.clock.now()),
-    }
 
 
 async def ledger_accounts(*, hub: Hub, merchant_id: int) -> list[dict[str, Any]]:

@@ -9,6 +9,10 @@ from datetime import timedelta
 from payhub.domain.errors import StaleState
 from payhub.domain.jobs import Job, JobKind, JobOutcome, Retry, RunAgain
 from payhub.domain.orders import OrderState
+from payhub.services.card_members import move_balance, park_replacement
+from payhub.services.card_online_recharge import park as park_card_recharge
+from payhub.services.card_online_recharge import poll as poll_card_recharge
+from payhub.services.card_push import deliver as deliver_card_event
 from payhub.services.context import Hub
 from payhub.services.payment_jobs import close_payment, poll_payment, reverse_payment
 from payhub.services.posting import post_to_biller
@@ -26,6 +30,9 @@ HANDLERS: dict[JobKind, Handler] = {
     JobKind.POST_TO_BILLER: post_to_biller,
     JobKind.UNPOST: unpost,
     JobKind.REFUND: refund_at_channel,
+    JobKind.CARD_PUSH: deliver_card_event,
+    JobKind.CARD_RECHARGE_POLL: poll_card_recharge,
+    JobKind.CARD_REPLACEMENT: move_balance,
 }
 
 
@@ -43,6 +50,8 @@ async def _park_order(*, hub: Hub, job: Job, error: str) -> None:
 PARKERS: dict[JobKind, Parker] = {
     JobKind.UNPOST: park_refund,
     JobKind.REFUND: park_refund,
+    JobKind.CARD_REPLACEMENT: park_replacement,
+    JobKind.CARD_RECHARGE_POLL: park_card_recharge,
 }
 
 

@@ -10,3 +10,13 @@ def is_unique_violation(error: DBAPIError) -> bool:
         return False
     sqlstate = getattr(error.orig, "sqlstate", None)
     return sqlstate == "23505" or "UNIQUE constraint failed" in str(error.orig)
+
+
+CONTENTION_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+def is_contention(error: BaseException | None) -> bool:
+    """True when the database rolled the transaction back to break a deadlock or a serialization conflict."""
+    if not isinstance(error, DBAPIError):
+        return False
+    return getattr(error.orig, "sqlstate", None) in CONTENTION_SQLSTATES or "database is locked" in str(error.orig)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+import weakref
 from datetime import datetime
 from typing import Any
 
@@ -9,10 +10,16 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from payhub.adapters.db import bulk
 from payhub.adapters.db.errors import is_unique_violation
 from payhub.adapters.db.tables import journal_entries, journal_legs, ledger_accounts
 from payhub.domain.errors import Conflict, NotFound
 from payhub.domain.ledger import AccountSpec, JournalEntry, NormalSide, balance_change
+from payhub.domain.ledger_batch import AccountState, Postings
+
+# (merchant_id, code) -> id per engine: ids never change, and a stale entry (an account opened by a rolled-back
+# transaction) is noticed when locking by id and resolved again
+_ids: weakref.WeakKeyDictionary[Any, dict[tuple[int, str], int]] = weakref.WeakKeyDictionary()
 
 
 class SqlLedgerRepository:
@@ -93,6 +100,92 @@ class SqlLedgerRepository:
             )
         )
         return True
+
+    async def post(self, *, entry: JournalEntry, at: datetime) -> dict[str, int]:
+        """Book without a read-then-write: one guarded UPDATE … RETURNING per leg, in account id order.
+
+        For callers that already hold the entry's idempotency (a unique business row in the same
+        transaction); the journal's unique (merchant, kind, ref) stays the backstop. A non-negative
+        account that would go below zero updates no row: INSUFFICIENT_BALANCE. Returns each account's new balance.
+        """
+        ids = await self._account_ids(merchant_id=entry.merchant_id, specs={leg.account for leg in entry.legs}, at=at)
+        entry_id = uuid.uuid4().hex
+        legs = []
+        a = ledger_accounts.c
+        for leg in sorted(entry.legs, key=lambda leg: ids[leg.account.code]):
+            delta = balance_change(normal_side=leg.account.normal_side, leg_amount=leg.amount)
+            update = sa.update(ledger_accounts).where(a.id == ids[leg.account.code])
+            if delta < 0:
+                update = update.where(sa.or_(sa.not_(a.non_negative), a.balance >= -delta))
+            row = (
+                await self._conn.execute(
+                    update.values(balance=a.balance + delta, version=a.version + 1).returning(a.balance, a.version)
+                )
+            ).first()
+            if row is None:
+                raise Conflict("INSUFFICIENT_BALANCE", account=leg.account.code)
+            legs.append({
+                "merchant_id": entry.merchant_id, "entry_id": entry_id, "account_id": ids[leg.account.code],
+                "amount": leg.amount, "balance_before": row.balance - delta, "balance_after": row.balance,
+                "account_version": row.version,
+            })
+        await self._conn.execute(sa.insert(journal_legs), legs)
+        await self._conn.execute(
+            sa.insert(journal_entries).values(
+                id=entry_id, merchant_id=entry.merchant_id, kind=entry.kind, ref=entry.ref, memo=entry.memo, created_at=at
+            )
+        )
+        return {leg.account.code: row["balance_after"] for leg, row in zip(
+            sorted(entry.legs, key=lambda leg: ids[leg.account.code]), legs, strict=True)}
+
+    async def lock_accounts(self, *, merchant_id: int, specs: set[AccountSpec], at: datetime) -> dict[str, AccountState]:
+        """Lock the accounts (opened if new) in id order, in one statement; their states by code."""
+        cache = _ids.setdefault(self._conn.sync_engine, {})
+        if any((merchant_id, spec.code) not in cache for spec in specs):
+            found = await self._account_ids(merchant_id=merchant_id, specs=specs, at=at)
+            cache.update({(merchant_id, code): id_ for code, id_ in found.items()})
+        a = ledger_accounts.c
+        wanted = {cache[merchant_id, spec.code]: spec.code for spec in specs}
+        lock = sa.select(a.id, a.code, a.balance, a.version, a.non_negative) \
+            .where(bulk.among(self._conn, a.id, sorted(wanted))).order_by(a.id)
+        if self._conn.dialect.name == "postgresql":
+            lock = lock.with_for_update()
+        rows = (await self._conn.execute(lock)).all()
+        if len(rows) != len(wanted) or any(wanted[row.id] != row.code for row in rows):
+            for spec in specs:
+                cache.pop((merchant_id, spec.code), None)
+            return await self.lock_accounts(merchant_id=merchant_id, specs=specs, at=at)
+        return {row.code: AccountState(row.id, row.balance, row.version, row.non_negative) for row in rows}
+
+    async def write_postings(self, *, postings: Postings, at: datetime) -> None:
+        """Write what Postings applied to accounts locked by lock_accounts: balances, legs, entries (set-based)."""
+        if not postings.entries:
+            return
+        changed = [{"id": s.id, "version": s.read_version, "balance": s.balance, "new_version": s.version}
+                   for s in postings.changed()]
+        entries = [{"id": entry_id, "merchant_id": e.merchant_id, "kind": e.kind, "ref": e.ref, "memo": e.memo,
+                    "created_at": at} for entry_id, e in zip(postings.entry_ids, postings.entries, strict=True)]
+        if bulk.is_postgres(self._conn):
+            values = {key: [row[key] for row in changed] for key in changed[0]}
+            result = await self._conn.execute(sa.text(
+                "UPDATE ledger_accounts AS a SET balance = v.balance, version = v.new_version FROM "
+                "unnest(CAST(:id AS BIGINT[]), CAST(:version AS BIGINT[]), CAST(:balance AS BIGINT[]), "
+                "CAST(:new_version AS BIGINT[])) AS v(id, version, balance, new_version) "
+                "WHERE a.id = v.id AND a.version = v.version"), values)
+        else:
+            a = ledger_accounts.c
+            result = await self._conn.execute(
+                sa.update(ledger_accounts).where(a.id == sa.bindparam("b_id"), a.version == sa.bindparam("b_version"))
+                .values(balance=sa.bindparam("b_balance"), version=sa.bindparam("b_new_version")),
+                [{f"b_{k}": v for k, v in row.items()} for row in changed])
+        if result.rowcount != len(changed):
+            raise RuntimeError("ledger accounts changed under their lock")
+        await bulk.insert_rows(self._conn, journal_legs, postings.legs)
+        await bulk.insert_rows(self._conn, journal_entries, entries)
+
+    async def account_id(self, *, merchant_id: int, spec: AccountSpec, at: datetime) -> int:
+        """The id of an account, opened if new."""
+        return (await self._account_ids(merchant_id=merchant_id, specs={spec}, at=at))[spec.code]
 
     async def balance(self, *, merchant_id: int, account: str) -> dict[str, Any]:
         row = (

@@ -1,6 +1,7 @@
 """Bill orders and refunds in the database."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -96,6 +97,15 @@ class SqlOrderRepository:
         )
         return {state: count for state, count in rows}
 
+    async def paid_between(self, *, merchant_id: int, operator_id: int, start: datetime, end: datetime) -> list[BillOrder]:
+        c = bill_orders.c
+        rows = await self._conn.execute(
+            sa.select(bill_orders)
+            .where(c.merchant_id == merchant_id, c.operator_id == operator_id, c.paid_at >= start, c.paid_at < end)
+            .order_by(c.paid_at, c.id)
+        )
+        return [_order(r) for r in rows]
+
 
 class SqlRefundRepository:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -132,3 +142,16 @@ class SqlRefundRepository:
 
     async def save(self, refund: Refund) -> None:
         await save_aggregate(self._conn, refunds, refund)
+
+    async def of_operator_between(self, *, merchant_id: int, operator_id: int, start: datetime,
+                                  end: datetime) -> list[Refund]:
+        r, o = refunds.c, bill_orders.c
+        asked_by_operator = r.requested_by == operator_id
+        automatic_for_operator = sa.and_(r.automatic.is_(True), o.operator_id == operator_id)
+        rows = await self._conn.execute(
+            sa.select(refunds).join(bill_orders, o.id == r.order_id)
+            .where(r.merchant_id == merchant_id, r.created_at >= start, r.created_at < end)
+            .where(sa.or_(asked_by_operator, automatic_for_operator))
+            .order_by(r.created_at, r.id)
+        )
+        return [_refund(row) for row in rows]

@@ -5,11 +5,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from payhub.adapters.db.card_money_repo import SqlCardMoneyRepository
+from payhub.adapters.db.cards_repo import SqlCardRepository
 from payhub.adapters.db.engine import Database
+from payhub.adapters.db.errors import is_contention
 from payhub.adapters.db.jobs_repo import SqlJobRepository
 from payhub.adapters.db.ledger_repo import SqlLedgerRepository
 from payhub.adapters.db.orders_repo import SqlOrderRepository, SqlRefundRepository
 from payhub.adapters.db.tenancy_repo import SqlTenancyRepository
+from payhub.domain.errors import Contention
 
 
 class SqlUnitOfWork:
@@ -27,6 +31,8 @@ class SqlUnitOfWork:
         self.jobs = SqlJobRepository(self._conn)
         self.ledger = SqlLedgerRepository(self._conn)
         self.tenancy = SqlTenancyRepository(self._conn)
+        self.cards = SqlCardRepository(self._conn)
+        self.card_money = SqlCardMoneyRepository(self._conn)
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -36,6 +42,8 @@ class SqlUnitOfWork:
                 await self._conn.rollback()
         finally:
             await self._conn.close()
+        if is_contention(exc[1]):
+            raise Contention() from exc[1]
 
     async def commit(self) -> None:
         assert self._conn is not None

@@ -22,10 +22,18 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class QuietPrinterLibrary(logging.Filter):
+    """python-escpos reports every connection open and close at INFO on the root logger: keep its warnings only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or "/escpos/" not in record.pathname.replace("\\", "/")
+
+
 def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
     """Send the hub's logs to stderr, one JSON object a line (or plain text for a person at a terminal)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(ContextFilter())
+    handler.addFilter(QuietPrinterLibrary())
     if json_lines:
         handler.setFormatter(JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(order_no)s",

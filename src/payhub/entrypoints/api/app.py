@@ -8,18 +8,23 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
 
 from payhub.adapters.observability.logs import order_no as order_no_var
 from payhub.adapters.observability.logs import request_id as request_id_var
 from payhub.bootstrap import Container
 from payhub.entrypoints.api.errors import install_error_handlers
-from payhub.entrypoints.api.routers import counter, ledger, notify, ops, session
+from payhub.entrypoints.api.routers import counter, exports, ledger, notify, ops, receipts, session
+from payhub.entrypoints.api.routers import cards as card_routes
+from payhub.services.card_consumes import ConsumeBatcher
 from payhub.services.outbox import work_forever
 
 log = logging.getLogger("payhub.api")
 ORDER_IN_PATH = re.compile(r"/orders/([A-Za-z0-9]+)")
+POS_PAGE = Path(__file__).parent.parent / "web" / "pos"
 
 
 def create_app(container: Container, *, embedded_worker: bool | None = None) -> FastAPI:
@@ -48,9 +53,12 @@ def create_app(container: Container, *, embedded_worker: bool | None = None) -> 
         "operator calls also carry Authorization: Bearer <token>. Amounts are integer fen.",
     )
     app.state.container = container
+    app.state.consumes = ConsumeBatcher()  # group commit of concurrent card consumes
     install_error_handlers(app)
-    for router in (session.router, counter.router, ledger.router, notify.router, ops.router):
+    for router in (session.router, exports.router, counter.router, receipts.router, ledger.router, notify.router, ops.router,
+                   card_routes.router):
         app.include_router(router)
+    app.mount("/pos", StaticFiles(directory=POS_PAGE, html=True), name="pos")
 
     @app.middleware("http")
     async def observe(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]

@@ -8,17 +8,18 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated
 
 import segno
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from payhub.domain.orders import FINAL_STATES, BillOrder, OrderState
+from payhub.domain.receipts import Receipt
 from payhub.domain.tenancy import Role
 from payhub.entrypoints.api.deps import ActorDep, ClientIp, HubDep
 from payhub.entrypoints.api.errors import locale_of
 from payhub.entrypoints.api.schemas import (
     ArrearsOut, FeeTypeOut, OrderDetailOut, OrderIn, OrderOut, OrderPage, PayCodeIn, RefundIn, RefundOut, TransitionOut,
 )
-from payhub.services import auth, counter, order_views, refunds
+from payhub.services import auth, counter, order_views, receipts, refunds
 from payhub.services.counter import CHINA
 
 router = APIRouter(prefix="/api/v1", tags=["counter"])
@@ -57,9 +58,8 @@ def _day_start(day: date | None) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=CHINA) if day else None
 
 
-@router.get("/orders", response_model=OrderPage, summary="Orders of this merchant, newest first, with filters")
-async def list_orders(
-    hub: HubDep, actor: ActorDep, request: Request,
+def order_filters(
+    actor: ActorDep,
     date_from: Annotated[date | None, Query(description="first day (China time), inclusive")] = None,
     date_to: Annotated[date | None, Query(description="last day (China time), inclusive")] = None,
     state: Annotated[list[str] | None, Query()] = None,
@@ -67,14 +67,24 @@ async def list_orders(
     operator_id: int | None = None,
     terminal_only: bool = False,
     account_no: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> OrderPage:
-    query = order_views.OrderQuery(
+) -> order_views.OrderQuery:
+    """The order-list filters of the query string (the list and its export share them)."""
+    return order_views.OrderQuery(
         merchant_id=actor.merchant_id, terminal_id=actor.terminal.id if terminal_only else None,
         operator_id=operator_id, states=state or [], fee_type=fee_type, account_no=account_no,
         created_from=_day_start(date_from), created_to=_day_start(date_to + timedelta(days=1)) if date_to else None,
     )
+
+
+OrderFilters = Annotated[order_views.OrderQuery, Depends(order_filters)]
+
+
+@router.get("/orders", response_model=OrderPage, summary="Orders of this merchant, newest first, with filters")
+async def list_orders(
+    hub: HubDep, request: Request, query: OrderFilters,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> OrderPage:
     orders = await order_views.search_orders(hub=hub, query=query, limit=limit, offset=offset)
     return OrderPage(orders=[_out(o, request) for o in orders], limit=limit, offset=offset)
 
@@ -145,6 +155,8 @@ async def refund(order_no: str, body: RefundIn, hub: HubDep, actor: ActorDep, re
     return RefundOut.of(created, locale_of(request))
 
 
-@router.get("/orders/{order_no}/receipt", summary="Receipt data (凭条)")
-async def receipt(order_no: str, hub: HubDep, actor: ActorDep) -> dict:
-    return await order_views.receipt(hub=hub, actor=actor, order_no=order_no)
+@router.get("/orders/{order_no}/receipt", response_model=Receipt,
+            summary="Payment receipt (凭条); the same as /api/v1/receipts/orders/{order_no}")
+async def receipt(order_no: str, hub: HubDep, actor: ActorDep, request: Request) -> Receipt:
+    return await receipts.payment_receipt(hub=hub, actor=actor, order_no=order_no, copy=False,
+                                          locale=locale_of(request))

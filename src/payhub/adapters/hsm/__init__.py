@@ -1,0 +1,1 @@
+"""A key store (加密机, HSM) reached through PKCS#11."""

@@ -1,0 +1,227 @@
+// Paying an order: the choice of QR or payment code, the live status, and the result screen.
+// The open order's number stays in storage until its result has been seen, so a reload or a lost
+// network comes back to the same order instead of placing another.
+
+import { api } from "./hub.js";
+import { t } from "./i18n.js";
+import { clock, secondsUntil, walletOf, yuan, chinaTime } from "./money.js";
+import * as receipts from "./receipts.js";
+import * as stored from "./storage.js";
+import { $, busy, el, focusFirst, say, showOnly, walletName } from "./ui.js";
+
+const OUTCOMES = {
+  posted: ["ok", "result.posted"],
+  pay_failed: ["bad", "result.payFailed"],
+  refunded: ["warn", "result.refunded"],
+  manual: ["warn", "result.manual"],
+  closed: ["bad", "result.closed"],
+};
+const DEFAULT_CODE_SECONDS = 45;
+
+let current = null; // the order on screen
+let following = null; // the order no. being followed
+let countdown = null;
+let onFinished = () => {};
+
+const stepMessage = (step) => $(`[data-name="${step}"] [data-message]`);
+
+export function whenFinished(callback) {
+  onFinished = callback;
+}
+
+/** Pick up the open order after a reload; false when there is none. */
+export async function resume() {
+  const open = stored.openOrder.get();
+  if (!open) return false;
+  show(await api.order(open.order_no));
+  return true;
+}
+
+/** Show the step that fits the order's state and follow it until it is final. */
+export function show(order) {
+  current = order;
+  for (const node of document.querySelectorAll('[data-name="counter"] .order-no')) node.textContent = order.order_no;
+  for (const node of document.querySelectorAll('[data-name="counter"] .amount-big')) node.textContent = `¥ ${yuan(order.amount)}`;
+  const step = stepFor(order);
+  const changedStep = $(`[data-group="step"][data-name="${step}"]`).hidden;
+  if (changedStep) {
+    for (const name of ["pay", "qr", "code", "result"]) say(stepMessage(name), "");
+  }
+  showOnly("step", step);
+  if (step === "pay") focusFirst($('[data-name="pay"]'));
+  if (step === "qr") showQr(order);
+  if (step === "code") showCode(order, changedStep);
+  if (step === "result") showResult(order);
+  if (!order.final) follow(order);
+}
+
+function stepFor(order) {
+  if (order.state === "created") return "pay";
+  if (order.state === "paying") return order.pay_method === "native" ? "qr" : "code";
+  return "result";
+}
+
+/** Long-poll the hub for the next version of the order while it is on screen and not final. */
+async function follow(order) {
+  if (following === order.order_no) return;
+  following = order.order_no;
+  let seen = order;
+  try {
+    while (!seen.final && current?.order_no === seen.order_no) {
+      const next = await api.orderChange(seen.order_no, seen.version);
+      if (current?.order_no !== next.order_no) return;
+      if (next.version !== seen.version) show(next);
+      seen = next;
+    }
+  } catch (error) {
+    say(stepMessage(stepFor(seen)), error.message);
+  } finally {
+    following = null;
+  }
+}
+
+function startCountdown(target, deadline, template) {
+  clearInterval(countdown);
+  const tick = () => {
+    target.textContent = t(template, { time: clock(secondsUntil(deadline)) });
+  };
+  tick();
+  countdown = setInterval(tick, 1000);
+}
+
+function showQr(order) {
+  $("#qr-image").src = order.qr_image;
+  startCountdown($("#qr-countdown"), order.pay_deadline, "qr.remaining");
+}
+
+function showCode(order, fresh) {
+  const paying = order.state === "paying";
+  $("#code-form").hidden = paying;
+  $("#code-paying").hidden = !paying;
+  $("#code-cancel").hidden = paying;
+  if (paying) {
+    $("#code-wallet").textContent = walletName(order.wallet);
+    startCountdown($("#code-countdown"), order.pay_deadline, "code.remaining");
+  } else if (fresh) {
+    $("#code-form").reset();
+    $("#code-wallet").textContent = "";
+    $("#auth-code").focus();
+  }
+}
+
+function showResult(order) {
+  clearInterval(countdown);
+  const [outcome, title] = OUTCOMES[order.state] ?? ["working", null];
+  $("#result").dataset.outcome = outcome;
+  $("#result-title").textContent = title ? t(title) : t("result.working", { state: order.state_name });
+  const detail = order.state === "manual" ? t("result.manualHint") : order.failure_message ?? "";
+  $("#result-detail").textContent = order.state === "posted" ? "" : detail;
+  const facts = [
+    ["pay.orderNo", order.order_no],
+    ["orders.feeType", t(`feeType.${order.fee_type}`)],
+    ["account.label", order.account_no],
+    ["arrears.customer", order.customer_name],
+    ["pay.amount", `¥ ${yuan(order.amount)}`],
+    ["orders.payWay", [t(`method.${order.pay_method}`), walletName(order.wallet)].filter(Boolean).join(" · ")],
+    ["orders.time", chinaTime(order.paid_at ?? order.created_at)],
+  ];
+  const shown = facts.filter(([, value]) => value);
+  $("#result-facts").replaceChildren(...shown.flatMap(([label, value]) => [el("dt", {}, t(label)), el("dd", {}, value)]));
+  const moneyMoved = Boolean(order.paid_at);
+  $("#result-print").hidden = !moneyMoved;
+  $("#result-browser-print").hidden = !moneyMoved;
+  $("#result-next").disabled = !order.final;
+  if (order.final) {
+    $("#result-next").focus();
+    if (moneyMoved) printOnce(order);
+  }
+}
+
+async function printOnce(order) {
+  const open = stored.openOrder.get();
+  if (!stored.settings.get().autoPrint || open?.order_no !== order.order_no || open.printed) return;
+  stored.openOrder.set({ ...open, printed: true });
+  await printReceipt();
+}
+
+async function printReceipt() {
+  const result = await receipts.print(receipts.jobs.order(current.order_no));
+  say(stepMessage("result"), result.message, result.ok ? "ok" : "error");
+}
+
+async function payByQr() {
+  try {
+    show(await api.payByQr(current.order_no));
+  } catch (error) {
+    say(stepMessage("pay"), error.message);
+  }
+}
+
+function chooseCode() {
+  say(stepMessage("pay"), "");
+  showOnly("step", "code");
+  showCode(current, true);
+}
+
+async function submitCode() {
+  const input = $("#auth-code");
+  const code = input.value.replace(/\s+/g, "");
+  input.value = "";
+  const wallet = walletOf(code);
+  if (!wallet) {
+    say(stepMessage("code"), t("code.unknown"));
+    input.focus();
+    return;
+  }
+  say(stepMessage("code"), "");
+  $("#code-wallet").textContent = walletName(wallet);
+  show({ ...current, state: "paying", pay_method: "micropay", wallet, final: false,
+         pay_deadline: new Date(Date.now() + DEFAULT_CODE_SECONDS * 1000).toISOString() });
+  try {
+    show(await api.payByCode(current.order_no, code));
+  } catch (error) {
+    const fresh = await api.order(current.order_no);
+    show(fresh);
+    say(stepMessage(stepFor(fresh)), error.message);
+  }
+}
+
+async function cancelOrder() {
+  try {
+    show(await api.closeOrder(current.order_no));
+  } catch (error) {
+    say(stepMessage(stepFor(current)), error.message);
+  }
+}
+
+function next() {
+  if (!current?.final) return;
+  clearInterval(countdown);
+  stored.openOrder.set(null);
+  current = null;
+  onFinished();
+}
+
+export function bind() {
+  $("#pay-qr").addEventListener("click", (event) => busy(event.currentTarget, payByQr));
+  $("#pay-code").addEventListener("click", chooseCode);
+  $("#code-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitCode();
+  });
+  for (const button of document.querySelectorAll(".cancel-order")) {
+    button.addEventListener("click", (event) => busy(event.currentTarget, cancelOrder));
+  }
+  $("#result-print").addEventListener("click", (event) => busy(event.currentTarget, printReceipt));
+  $("#result-browser-print").addEventListener("click", () => receipts.printInBrowser(receipts.jobs.order(current.order_no)));
+  $("#result-next").addEventListener("click", next);
+}
+
+export function onKey(event, step) {
+  if (step === "pay" && event.key === "1") $("#pay-qr").click();
+  else if (step === "pay" && event.key === "2") $("#pay-code").click();
+  else if (["pay", "qr", "code"].includes(step) && event.key === "Escape") $(`[data-name="${step}"] .cancel-order`).click();
+  else if (step === "result" && (event.key === "p" || event.key === "P") && !$("#result-print").hidden) $("#result-print").click();
+  else return;
+  event.preventDefault();
+}

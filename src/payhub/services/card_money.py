@@ -1,0 +1,193 @@
+"""Money on cards: recharge, consume, refund, transfer. Each is one transaction with its idempotency row,
+its balanced journal entry, its limits, its suspicious-rule screening and its push event; contention
+(a deadlock or serialization victim) is retried here and never reaches the caller. Consumes are booked by
+card_consumes, alone or grouped with concurrent ones by a ConsumeBatcher."""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from payhub.domain.card_limits import Limits
+from payhub.domain.card_money import (
+    Funding, TxChannel, TxKind, business_date, check_amount, fingerprint, recharge_entry, refund_entry, shard_of,
+    transfer_entry,
+)
+from payhub.domain.cards import card_account, check_card_no, require_transactable
+from payhub.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PayhubError
+from payhub.domain.ledger import JournalEntry
+from payhub.ports import UnitOfWork
+from payhub.services import card_consumes, card_events, card_suspicious
+from payhub.services.card_consumes import ConsumeBatcher, ConsumeRequest
+from payhub.services.card_lifecycle import check_password
+from payhub.services.card_tx import TxResult, check_no, event_data, new_tx_no, result_of, retrying
+from payhub.services.context import Hub
+
+
+class _LostRace(Exception):
+    """Another request with the same number committed first: roll back and answer with its result."""
+
+
+@dataclass
+class _Tx:
+    """One money transaction being written."""
+
+    hub: Hub
+    merchant_id: int
+    merchant_code: str
+    kind: TxKind
+    channel: TxChannel
+    out_no: str
+    request_hash: str
+    card_no: str
+    amount: int
+    terminal_code: str | None = None
+
+    async def run(self, body: Callable[[UnitOfWork, dict[str, Any], dict[str, Any]], Awaitable[tuple[int, dict]]]) -> TxResult:
+        """Replay a known number, else lock, book (body) and record; the whole under contention retries."""
+        async def attempt() -> TxResult:
+            try:
+                async with self.hub.uow() as uow:
+                    merchant = await uow.cards.card_merchant(merchant_id=self.merchant_id, code=self.merchant_code)
+                    if merchant is None or not merchant["active"]:
+                        raise NotFound("CARD_MERCHANT_NOT_FOUND", merchant_code=self.merchant_code)
+                    first = await uow.card_money.tx_by_out_no(merchant_id=self.merchant_id, card_merchant_id=merchant["id"],
+                                                              kind=self.kind.value, out_no=self.out_no)
+                    if first is not None:
+                        return self._replay(first)
+                    now = self.hub.clock.now()
+                    row = {
+                        "merchant_id": self.merchant_id, "tx_no": new_tx_no(now), "kind": self.kind.value,
+                        "channel": self.channel.value, "card_merchant_id": merchant["id"],
+                        "card_merchant_code": self.merchant_code, "terminal_code": self.terminal_code,
+                        "card_no": self.card_no, "out_no": self.out_no, "request_hash": self.request_hash,
+                        "amount": self.amount, "refunded": 0, "created_at": now,
+                        "business_date": business_date(now, self.hub.policy.cards.business_tz),
+                        "shard": 0, "counter_card_no": None, "original_tx_no": None, "funding": None,
+                    }
+                    row["balance_after"], limits = await body(uow, merchant, row)
+                    if not await uow.card_money.claim_tx(row=row):
+                        raise _LostRace()
+                    push = bool(merchant["push_url"])
+                    await card_events.emit(uow=uow, merchant_id=self.merchant_id, type=f"card.{self.kind}", tx_no=row["tx_no"],
+                                           push=push, at=now, data=event_data(row))
+                    await card_suspicious.screen(uow=uow, hub=self.hub, merchant_id=self.merchant_id, tx=row,
+                                                 limits=limits, push=push)
+                    await uow.commit()
+                    return result_of(row, replayed=False)
+            except _LostRace:
+                async with self.hub.uow(read_only=True) as uow:
+                    merchant = await uow.cards.card_merchant(merchant_id=self.merchant_id, code=self.merchant_code)
+                    first = await uow.card_money.tx_by_out_no(merchant_id=self.merchant_id, card_merchant_id=merchant["id"],
+                                                              kind=self.kind.value, out_no=self.out_no)
+                return self._replay(first)
+
+        return await retrying(attempt)
+
+    def _replay(self, first: dict[str, Any] | None) -> TxResult:
+        if first is None or first["request_hash"] != self.request_hash:
+            raise Conflict("IDEMPOTENCY_CONFLICT", key=self.out_no)
+        return result_of(first, replayed=True)
+
+
+async def _lock(uow: UnitOfWork, merchant_id: int, card_nos: list[str], password_version: int | None) -> None:
+    locked = await uow.cards.lock_cards(merchant_id=merchant_id, card_nos=card_nos)
+    for card_no in card_nos:
+        if card_no not in locked:
+            raise NotFound("CARD_NOT_FOUND", card_no=card_no)
+        require_transactable(card_no=card_no, state=locked[card_no]["state"])
+    if password_version is not None and locked[card_nos[0]]["password_version"] != password_version:
+        raise Forbidden("PAY_PASSWORD_CHANGED")
+
+
+async def _post(uow: UnitOfWork, hub: Hub, entry: JournalEntry, card_no: str) -> int:
+    balances = await uow.ledger.post(entry=entry, at=hub.clock.now())
+    return balances[card_account(card_no).code]
+
+
+async def recharge(*, hub: Hub, merchant_id: int, merchant_code: str, card_no: str, out_trade_no: str, amount: int,
+                   funding: Funding, channel: TxChannel, terminal_code: str | None = None) -> TxResult:
+    """充值: credit a card with money received in cash at a counter or through a confirmed channel payment."""
+    tx = _Tx(hub, merchant_id, merchant_code, TxKind.RECHARGE, channel, check_no(out_trade_no, "out_trade_no"),
+             fingerprint(kind="recharge", card_no=card_no, amount=amount, funding=funding.value),
+             check_card_no(card_no), check_amount(amount), terminal_code)
+
+    async def body(uow: UnitOfWork, _merchant: dict, row: dict) -> tuple[int, dict[str, Limits]]:
+        await _lock(uow, merchant_id, [card_no], None)
+        row["funding"], row["shard"] = funding.value, shard_of(row["tx_no"], hub.policy.cards.shards)
+        entry = recharge_entry(merchant_id=merchant_id, tx_no=row["tx_no"], card_no=card_no, funding=funding,
+                               amount=amount, shards=hub.policy.cards.shards)
+        return await _post(uow, hub, entry, card_no), {}
+
+    return await tx.run(body)
+
+
+async def consume(*, hub: Hub, merchant_id: int, merchant_code: str, card_no: str, out_trade_no: str, amount: int,
+                  channel: TxChannel, pay_password: str | None, terminal_code: str | None = None,
+                  batcher: ConsumeBatcher | None = None) -> TxResult:
+    """消费: pay a card merchant from a card; online needs the pay password, offline checks it when given."""
+    check_card_no(card_no)
+    request = ConsumeRequest(merchant_id, merchant_code, card_no, check_no(out_trade_no, "out_trade_no"),
+                             check_amount(amount), channel, fingerprint(kind="consume", card_no=card_no, amount=amount),
+                             terminal_code=terminal_code)
+    if channel is TxChannel.ONLINE and not pay_password:
+        raise InvalidInput("PAY_PASSWORD_REQUIRED")
+    if pay_password:
+        request = dataclasses.replace(request, password_version=await check_password(
+            hub=hub, merchant_id=merchant_id, card_no=card_no, password=pay_password))
+    if batcher is not None:
+        return await batcher.submit(hub=hub, request=request)
+    [outcome] = await card_consumes.book(hub=hub, requests=[request])
+    if isinstance(outcome, PayhubError):
+        raise outcome
+    return outcome
+
+
+async def refund(*, hub: Hub, merchant_id: int, merchant_code: str, out_trade_no: str, out_refund_no: str, amount: int,
+                 channel: TxChannel, terminal_code: str | None = None) -> TxResult:
+    """退款: return part or all of a consume to its card; several refunds up to the consume's amount."""
+    async with hub.uow(read_only=True) as uow:
+        merchant = await uow.cards.card_merchant(merchant_id=merchant_id, code=merchant_code)
+        original = merchant and await uow.card_money.tx_by_out_no(
+            merchant_id=merchant_id, card_merchant_id=merchant["id"], kind=TxKind.CONSUME.value, out_no=out_trade_no)
+    if not original:
+        raise NotFound("TX_NOT_FOUND", out_trade_no=out_trade_no)
+    card_no = original["card_no"]
+    tx = _Tx(hub, merchant_id, merchant_code, TxKind.REFUND, channel, check_no(out_refund_no, "out_refund_no"),
+             fingerprint(kind="refund", out_trade_no=out_trade_no, amount=amount), card_no, check_amount(amount),
+             terminal_code)
+
+    async def body(uow: UnitOfWork, _merchant: dict, row: dict) -> tuple[int, dict[str, Limits]]:
+        await _lock(uow, merchant_id, [card_no], None)
+        if await uow.card_money.add_refunded(tx_no=original["tx_no"], amount=amount) is None:
+            current = await uow.card_money.tx_by_out_no(merchant_id=merchant_id, card_merchant_id=original["card_merchant_id"],
+                                                        kind=TxKind.CONSUME.value, out_no=out_trade_no)
+            raise Conflict("REFUND_EXCEEDS", refundable=current["amount"] - current["refunded"])
+        row["original_tx_no"], row["shard"] = original["tx_no"], shard_of(row["tx_no"], hub.policy.cards.shards)
+        entry = refund_entry(merchant_id=merchant_id, tx_no=row["tx_no"], card_no=card_no, merchant_code=merchant_code,
+                             amount=amount, shards=hub.policy.cards.shards)
+        return await _post(uow, hub, entry, card_no), {}
+
+    return await tx.run(body)
+
+
+async def transfer(*, hub: Hub, merchant_id: int, merchant_code: str, from_card: str, to_card: str, out_trade_no: str,
+                   amount: int, pay_password: str, channel: TxChannel = TxChannel.ONLINE) -> TxResult:
+    """转账: move money between two cards (the payer's pay password required)."""
+    check_card_no(from_card), check_card_no(to_card)
+    if from_card == to_card:
+        raise InvalidInput("SAME_CARD")
+    tx = _Tx(hub, merchant_id, merchant_code, TxKind.TRANSFER, channel, check_no(out_trade_no, "out_trade_no"),
+             fingerprint(kind="transfer", from_card=from_card, to_card=to_card, amount=amount), from_card,
+             check_amount(amount))
+    version = await check_password(hub=hub, merchant_id=merchant_id, card_no=from_card, password=pay_password)
+
+    async def body(uow: UnitOfWork, _merchant: dict, row: dict) -> tuple[int, dict[str, Limits]]:
+        await _lock(uow, merchant_id, [from_card, to_card], version)
+        row["counter_card_no"] = to_card
+        entry = transfer_entry(merchant_id=merchant_id, tx_no=row["tx_no"], from_card=from_card, to_card=to_card,
+                               amount=amount, kind=TxKind.TRANSFER)
+        return await _post(uow, hub, entry, from_card), {}
+
+    return await tx.run(body)

@@ -1,0 +1,54 @@
+"""The order list as a table for people: Chinese headers, amounts in yuan, times in China time."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from payhub.domain.messages import state_name
+from payhub.domain.money import yuan
+from payhub.domain.orders import BillOrder
+from payhub.services.context import Hub
+from payhub.services.counter import CHINA
+from payhub.services.order_views import OrderQuery, search_orders
+
+HEADERS = (
+    "订单号", "终端流水号", "下单时间", "缴费类型", "户号", "户名", "金额(元)", "缴欠费(元)", "预存(元)",
+    "支付方式", "钱包", "状态", "支付时间", "入账时间", "已退款(元)", "渠道交易号", "失败原因",
+)
+PAY_METHODS = {"native": "收款二维码", "micropay": "扫码付款"}
+WALLETS = {"wechat": "微信", "alipay": "支付宝", "unionpay": "云闪付"}
+PAGE = 500
+
+
+Cell = str | Decimal
+AMOUNT_COLUMNS = frozenset(i for i, name in enumerate(HEADERS) if name.endswith("(元)"))
+
+
+def _yuan(fen: int) -> Decimal:
+    return Decimal(yuan(fen))
+
+
+def _local(at: datetime | None) -> str:
+    return at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S") if at else ""
+
+
+def order_row(order: BillOrder) -> tuple[Cell, ...]:
+    """One order as the cells of its export row."""
+    wallet = order.wallet or order.trade_type or ""
+    return (
+        order.order_no, order.terminal_order_no, _local(order.created_at), order.fee_type.label_zh, order.account_no,
+        order.customer_name, _yuan(order.amount), _yuan(order.due_amount), _yuan(order.prepaid_amount),
+        PAY_METHODS.get(order.pay_method.value, "") if order.pay_method else "", WALLETS.get(wallet, wallet),
+        state_name(order.state.value, "zh"), _local(order.paid_at), _local(order.posted_at),
+        _yuan(order.refunded_amount), order.transaction_id or "", order.failure_message or "",
+    )
+
+
+async def export_rows(*, hub: Hub, query: OrderQuery) -> list[tuple[Cell, ...]]:
+    """Every order matching the filters, newest first, as export rows."""
+    rows: list[tuple[Cell, ...]] = []
+    while True:
+        page = await search_orders(hub=hub, query=query, limit=PAGE, offset=len(rows))
+        rows += [order_row(order) for order in page]
+        if len(page) < PAGE:
+            return rows

@@ -1,0 +1,44 @@
+"""Export of the filtered order list (订单导出): CSV for Excel and XLSX, Chinese headers, yuan, China time."""
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import load_workbook
+
+from tests.support.harness import WECHAT, Harness
+
+
+async def _export(hub: Harness, fmt: str, **filters: str) -> bytes:
+    response = await hub.terminal.request("GET", "/api/v1/orders/export", params={"format": fmt, **filters})
+    assert response.status_code == 200, response.text
+    assert "attachment" in response.headers["content-disposition"]
+    return response.content
+
+
+async def test_export_follows_the_list_filters(hub: Harness) -> None:
+    paid = await hub.place(fee_type="water", account_no="20010001")
+    await hub.call("POST", f"/api/v1/orders/{paid['order_no']}/pay/code", {"auth_code": WECHAT})
+    await hub.run_jobs()
+    await hub.place(account_no="10010002")
+
+    raw = await _export(hub, "csv", account_no="20010001", date_from="2026-11-02", date_to="2026-11-02")
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["订单号"] == paid["order_no"] and row["缴费类型"] == "水费" and row["状态"] == "缴费成功"
+    assert row["金额(元)"] == f"{paid['amount'] // 100}.{paid['amount'] % 100:02d}"
+    assert row["支付方式"] == "扫码付款" and row["钱包"] == "微信"
+    assert row["下单时间"] == "2026-11-02 10:00:00"  # the harness clock starts at 02:00 UTC
+
+    book = load_workbook(io.BytesIO(await _export(hub, "xlsx", state="created")))
+    header, *data = list(book.active.values)
+    assert header[:3] == ("订单号", "终端流水号", "下单时间") and [r[4] for r in data] == ["10010002"]
+    assert await _export(hub, "csv", date_from="2026-11-03") == "\ufeff".encode() + ",".join(
+        header).encode() + b"\r\n"
+
+
+async def test_export_refuses_an_unknown_format(hub: Harness) -> None:
+    response = await hub.terminal.request("GET", "/api/v1/orders/export", params={"format": "pdf"})
+    assert response.status_code == 422 and response.json()["error"]["code"] == "VALIDATION"
