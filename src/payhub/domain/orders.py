@@ -118,7 +118,7 @@ class BillOrder(StateMachine):
         code_url: str | None = None, auth_code_masked: str | None = None, wallet: str | None = None,
     ) -> None:
         """Created → paying, by QR or payment code."""
-        self._move(OrderState.PAYING, reason=f"pay by {method}", actor=actor, at=at)
+        self._move(OrderState.PAYING, reason="扫码付款" if method is PayMethod.MICROPAY else "收款二维码", actor=actor, at=at)
         self.pay_method = method
         self.pay_deadline = deadline
         self.code_url = code_url
@@ -131,9 +131,9 @@ class BillOrder(StateMachine):
         Returns True when the money is confirmed as expected (and so may be booked and posted).
         """
         if result.total_fee is not None and result.total_fee != self.amount:
-            self.to_manual(reason=f"paid {result.total_fee} fen, order is {self.amount}", actor=actor, at=at)
+            self.to_manual(reason=f"渠道支付金额{result.total_fee}分与订单金额{self.amount}分不符", actor=actor, at=at)
             return False
-        self._move(OrderState.PAID, reason="channel confirmed payment", actor=actor, at=at)
+        self._move(OrderState.PAID, reason="支付渠道确认已支付", actor=actor, at=at)
         self.transaction_id = result.transaction_id
         self.trade_type = result.trade_type
         self.paid_at = result.paid_at or at
@@ -162,11 +162,11 @@ class BillOrder(StateMachine):
 
     def begin_posting(self, *, at: datetime, actor: str) -> None:
         """Paid → posting to the biller."""
-        self._move(OrderState.POSTING, reason="posting to biller", actor=actor, at=at)
+        self._move(OrderState.POSTING, reason="向缴费系统入账", actor=actor, at=at)
 
     def mark_posted(self, *, biller_ref: str | None, posted_at: datetime, actor: str, at: datetime) -> None:
         """Posting → posted."""
-        self._move(OrderState.POSTED, reason="biller booked the payment", actor=actor, at=at)
+        self._move(OrderState.POSTED, reason="缴费系统已入账", actor=actor, at=at)
         self.biller_ref, self.posted_at = biller_ref, posted_at
 
     def posting_refused(self, *, code: str, message: str, at: datetime, actor: str) -> None:
@@ -176,7 +176,7 @@ class BillOrder(StateMachine):
 
     def begin_refund(self, *, at: datetime, actor: str) -> None:
         """Post failed → refunding the whole amount."""
-        self._move(OrderState.REFUNDING, reason="refund after refused posting", actor=actor, at=at)
+        self._move(OrderState.REFUNDING, reason="缴费失败，自动退款", actor=actor, at=at)
         self.refund_reserved = self.amount
 
     def reserve_refund(self, *, amount: int) -> None:
@@ -197,7 +197,7 @@ class BillOrder(StateMachine):
             raise IllegalTransition(self.aggregate, str(self.state), str(OrderState.REFUNDED))
         self.refunded_amount += amount
         if self.refunded_amount == self.amount:
-            self._move(OrderState.REFUNDED, reason="all money refunded", actor=actor, at=at)
+            self._move(OrderState.REFUNDED, reason="已全额退款", actor=actor, at=at)
 
     def to_manual(self, *, reason: str, at: datetime, actor: str) -> None:
         """Hand the order to operations staff."""

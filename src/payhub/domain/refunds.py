@@ -69,7 +69,7 @@ class Refund(StateMachine):
 
     def unposted(self, *, at: datetime, actor: str) -> None:
         """The biller gave the amount back: refund at the channel next."""
-        self._move(RefundState.REFUNDING, reason="biller reversed the posting", actor=actor, at=at)
+        self._move(RefundState.REFUNDING, reason="缴费系统已冲正", actor=actor, at=at)
 
     def reject(self, *, code: str, message: str, at: datetime, actor: str) -> None:
         """The biller refused to give the amount back."""
@@ -78,7 +78,7 @@ class Refund(StateMachine):
 
     def succeeded(self, *, channel_refund_id: str | None, at: datetime, actor: str) -> None:
         """The channel returned the money."""
-        self._move(RefundState.REFUNDED, reason="channel refunded", actor=actor, at=at)
+        self._move(RefundState.REFUNDED, reason="支付渠道已退款", actor=actor, at=at)
         self.channel_refund_id = channel_refund_id
 
     def to_manual(self, *, reason: str, at: datetime, actor: str) -> None:

@@ -109,7 +109,7 @@ async def park(*, hub: Hub, job: Job, error: str) -> None:
     async with hub.uow() as uow:
         order = await uow.card_money.recharge(recharge_no=job.ref)
         if order is not None and order.can_move(RechargeState.MANUAL):
-            order.to_manual(reason=f"{job.kind} retries exhausted: {error}", at=hub.clock.now(), actor="worker")
+            order.to_manual(reason=f"{job.kind} 重试次数已用完（retries exhausted）：{error}", at=hub.clock.now(), actor="worker")
             await uow.card_money.save_recharge(order)
             await uow.commit()
 

@@ -258,12 +258,12 @@ async def close_order(*, hub: Hub, actor: Actor, order_no: str) -> BillOrder:
     now = hub.clock.now()
     async with hub.uow() as uow:
         if order.state is OrderState.CREATED:
-            order.cancel_unpaid(reason="cancelled at the counter", at=now, actor=actor.name)
+            order.cancel_unpaid(reason="柜台取消", at=now, actor=actor.name)
         elif order.state is OrderState.PAYING and order.pay_method is PayMethod.NATIVE:
-            order.begin_close(reason="cancelled at the counter", at=now, actor=actor.name)
+            order.begin_close(reason="柜台取消", at=now, actor=actor.name)
             await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.CLOSE_PAYMENT, ref=order.order_no, run_at=now)
         elif order.state is OrderState.PAYING:
-            order.begin_reverse(reason="cancelled at the counter", at=now, actor=actor.name)
+            order.begin_reverse(reason="柜台取消", at=now, actor=actor.name)
             await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.REVERSE_PAYMENT, ref=order.order_no, run_at=now)
         elif order.state in (OrderState.CLOSING, OrderState.REVERSING, OrderState.CLOSED):
             return order

@@ -41,7 +41,7 @@ async def _park_order(*, hub: Hub, job: Job, error: str) -> None:
         order = await uow.orders.get(order_no=job.ref)
         if order is None or not order.can_move(OrderState.MANUAL):
             return
-        order.to_manual(reason=f"{job.kind} retries exhausted: {error}", at=hub.clock.now(), actor="worker")
+        order.to_manual(reason=f"{job.kind} 重试次数已用完（retries exhausted）：{error}", at=hub.clock.now(), actor="worker")
         await uow.orders.save(order)
         await uow.commit()
     hub.signals.publish(job.ref)

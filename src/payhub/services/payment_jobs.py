@@ -42,10 +42,10 @@ async def poll_payment(*, hub: Hub, job: Job) -> JobOutcome:
             wait = 0 if result.query_now else hub.policy.micropay_poll_seconds
             return RunAgain(at=min(now + timedelta(seconds=wait), fresh.pay_deadline))
         if fresh.pay_method is PayMethod.NATIVE:
-            fresh.begin_close(reason="QR expired unpaid", at=now, actor=WORKER)
+            fresh.begin_close(reason="二维码过期未支付", at=now, actor=WORKER)
             kind = JobKind.CLOSE_PAYMENT
         else:
-            fresh.begin_reverse(reason=f"not confirmed within {hub.policy.micropay_poll_cap_seconds}s", at=now, actor=WORKER)
+            fresh.begin_reverse(reason=f"{hub.policy.micropay_poll_cap_seconds}秒内未确认支付，撤销", at=now, actor=WORKER)
             kind = JobKind.REVERSE_PAYMENT
         await uow.orders.save(fresh)
         await uow.jobs.enqueue(merchant_id=fresh.merchant_id, kind=kind, ref=fresh.order_no, run_at=now)
@@ -62,7 +62,7 @@ async def close_payment(*, hub: Hub, job: Job) -> JobOutcome:
         if now < order.expires_at:
             return RunAgain(at=order.expires_at)
         async with hub.uow() as uow:
-            order.cancel_unpaid(reason="expired unpaid", at=now, actor=WORKER)
+            order.cancel_unpaid(reason="订单过期未支付", at=now, actor=WORKER)
             await uow.orders.save(order)
             await uow.commit()
         hub.signals.publish(order.order_no)
@@ -81,7 +81,7 @@ async def close_payment(*, hub: Hub, job: Job) -> JobOutcome:
             await apply_pay_result(uow=uow, order=fresh, result=paid, at=hub.clock.now())
             await uow.commit()
     elif answer.status is CloseStatus.CLOSED:
-        await _mark_closed(hub=hub, order_no=order.order_no, expected=OrderState.CLOSING, reason="closed at the channel")
+        await _mark_closed(hub=hub, order_no=order.order_no, expected=OrderState.CLOSING, reason="支付渠道已关单")
     else:
         return Retry(f"close: {answer.status} {answer.err_code or ''} {answer.message or ''}".strip())
     hub.signals.publish(order.order_no)
@@ -96,7 +96,7 @@ async def reverse_payment(*, hub: Hub, job: Job) -> JobOutcome:
     answer = await hub.registry.channel(order.channel).reverse(merchant=merchant, out_trade_no=order.order_no)
     if answer.status is not CloseStatus.CLOSED:
         return Retry(f"reverse: {answer.status} {answer.err_code or ''} {answer.message or ''}".strip())
-    await _mark_closed(hub=hub, order_no=order.order_no, expected=OrderState.REVERSING, reason="reversed at the channel")
+    await _mark_closed(hub=hub, order_no=order.order_no, expected=OrderState.REVERSING, reason="支付渠道已撤销")
     hub.signals.publish(order.order_no)
     return Done()
 

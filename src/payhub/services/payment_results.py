@@ -21,14 +21,14 @@ async def apply_pay_result(*, uow: UnitOfWork, order: BillOrder, result: PayResu
                 await book_payment(uow=uow, order=order, at=at)
                 await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.POST_TO_BILLER, ref=order.order_no, run_at=at)
         elif state is OrderState.CLOSED:
-            order.to_manual(reason="channel reports a payment after the order was closed", at=at, actor=CHANNEL)
+            order.to_manual(reason="订单关闭后渠道报告已支付，需人工核实", at=at, actor=CHANNEL)
         else:
             return False
     elif result.status is PayStatus.FAILED and state is OrderState.PAYING:
         order.fail_payment(code=result.err_code or "PAY_FAILED", message=result.message or "支付失败", at=at, actor=CHANNEL)
     elif result.status is PayStatus.CLOSED and state is OrderState.PAYING:
-        order.begin_close(reason="channel closed the trade", at=at, actor=CHANNEL)
-        order.mark_closed(reason=result.message or "channel closed the trade", at=at, actor=CHANNEL)
+        order.begin_close(reason="支付渠道已关闭交易", at=at, actor=CHANNEL)
+        order.mark_closed(reason=result.message or "支付渠道已关闭交易", at=at, actor=CHANNEL)
     else:
         return False
     await uow.orders.save(order)

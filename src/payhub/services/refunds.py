@@ -152,7 +152,7 @@ async def park_refund(*, hub: Hub, job: Job, error: str) -> None:
             return
         order = await uow.orders.get(order_no=refund.order_no)
         assert order is not None
-        _to_manual(refund=refund, order=order, reason=f"retries exhausted: {error}", at=hub.clock.now())
+        _to_manual(refund=refund, order=order, reason=f"重试次数已用完（retries exhausted）：{error}", at=hub.clock.now())
         await uow.refunds.save(refund)
         await uow.orders.save(order)
         await uow.commit()
