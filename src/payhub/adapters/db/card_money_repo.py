@@ -26,6 +26,12 @@ def _restore(aggregate: Any) -> Any:
     return aggregate
 
 
+def _from_row(row: Any, aggregate: type, states: type) -> Any:
+    """An aggregate rebuilt from its row, its state column parsed, remembered as the saved state."""
+    fields = {k: v for k, v in row._mapping.items() if k != "state"}
+    return _restore(aggregate(**fields, state=states(row.state)))
+
+
 class SqlCardMoneyRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -253,8 +259,7 @@ class SqlCardMoneyRepository:
         row = (await self._conn.execute(query)).first()
         if row is None:
             return None
-        fields = {k: v for k, v in row._mapping.items() if k not in ("state",)}
-        return _restore(RechargeOrder(**fields, state=RechargeState(row.state)))
+        return _from_row(row, RechargeOrder, RechargeState)
 
     async def save_recharge(self, order: RechargeOrder) -> None:
         await save_aggregate(self._conn, recharge_orders, order)
@@ -269,8 +274,7 @@ class SqlCardMoneyRepository:
             card_replacements.c.replacement_no == replacement_no))).first()
         if row is None:
             return None
-        fields = {k: v for k, v in row._mapping.items() if k not in ("state",)}
-        return _restore(CardReplacement(**fields, state=ReplacementState(row.state)))
+        return _from_row(row, CardReplacement, ReplacementState)
 
     async def save_replacement(self, replacement: CardReplacement) -> None:
         await save_aggregate(self._conn, card_replacements, replacement)

@@ -6,14 +6,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from payhub.adapters.db.aggregates_repo import insert_aggregate, save_aggregate
 from payhub.adapters.db.card_tables import (
     card_limits, card_merchants, card_pool, card_programs, cards, funds_accounts, members, sms_codes,
 )
-from payhub.adapters.db.errors import is_unique_violation
+from payhub.adapters.db.errors import duplicate_as
 from payhub.adapters.db.tables import ledger_accounts
 from payhub.domain.card_limits import Limits
 from payhub.domain.cards import Card, CardKind, CardState
@@ -57,16 +56,11 @@ class SqlCardRepository:
         return dict(row._mapping) if row else None
 
     async def add_card_merchant(self, *, merchant_id: int, code: str, name: str, at: datetime) -> int:
-        try:
-            async with self._conn.begin_nested():
-                result = await self._conn.execute(sa.insert(card_merchants).values(
-                    merchant_id=merchant_id, code=code, name=name, active=True, created_at=at, updated_at=at,
-                ).returning(card_merchants.c.id))
-                return result.scalar_one()
-        except IntegrityError as error:
-            if is_unique_violation(error):
-                raise Conflict("DUPLICATE", what="卡系统商户", key=code) from None
-            raise
+        async with duplicate_as(self._conn, Conflict("DUPLICATE", what="卡系统商户", key=code)):
+            result = await self._conn.execute(sa.insert(card_merchants).values(
+                merchant_id=merchant_id, code=code, name=name, active=True, created_at=at, updated_at=at,
+            ).returning(card_merchants.c.id))
+        return result.scalar_one()
 
     async def card_merchant(self, *, merchant_id: int, code: str) -> dict[str, Any] | None:
         """The card merchant with its issuer's push settings (one round trip on the money path)."""
@@ -132,13 +126,8 @@ class SqlCardRepository:
     # --- cards --------------------------------------------------------------------------------------
 
     async def add_card(self, card: Card, *, ledger_account_id: int) -> None:
-        try:
-            async with self._conn.begin_nested():
-                await insert_aggregate(self._conn, cards, card, ledger_account_id=ledger_account_id)
-        except IntegrityError as error:
-            if is_unique_violation(error):
-                raise Conflict("CARD_TAKEN", card_no=card.card_no) from None
-            raise
+        async with duplicate_as(self._conn, Conflict("CARD_TAKEN", card_no=card.card_no)):
+            await insert_aggregate(self._conn, cards, card, ledger_account_id=ledger_account_id)
 
     async def card(self, *, merchant_id: int, card_no: str) -> Card | None:
         row = (await self._conn.execute(
@@ -210,16 +199,11 @@ class SqlCardRepository:
     # --- members and SMS codes ------------------------------------------------------------------------
 
     async def add_member(self, *, merchant_id: int, phone: str, name: str, account_id: int, at: datetime) -> int:
-        try:
-            async with self._conn.begin_nested():
-                result = await self._conn.execute(sa.insert(members).values(
-                    merchant_id=merchant_id, phone=phone, name=name, account_id=account_id, created_at=at, updated_at=at,
-                ).returning(members.c.id))
-                return result.scalar_one()
-        except IntegrityError as error:
-            if is_unique_violation(error):
-                raise Conflict("MEMBER_EXISTS") from None
-            raise
+        async with duplicate_as(self._conn, Conflict("MEMBER_EXISTS")):
+            result = await self._conn.execute(sa.insert(members).values(
+                merchant_id=merchant_id, phone=phone, name=name, account_id=account_id, created_at=at, updated_at=at,
+            ).returning(members.c.id))
+        return result.scalar_one()
 
     async def member(self, *, merchant_id: int, phone: str, lock: bool = False) -> dict[str, Any] | None:
         query = sa.select(members).where(members.c.merchant_id == merchant_id, members.c.phone == phone)

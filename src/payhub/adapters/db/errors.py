@@ -1,7 +1,13 @@
 """Telling database errors apart on both engines."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from payhub.domain.errors import PayhubError
 
 
 def is_unique_violation(error: DBAPIError) -> bool:
@@ -20,3 +26,15 @@ def is_contention(error: BaseException | None) -> bool:
     if not isinstance(error, DBAPIError):
         return False
     return getattr(error.orig, "sqlstate", None) in CONTENTION_SQLSTATES or "database is locked" in str(error.orig)
+
+
+@asynccontextmanager
+async def duplicate_as(conn: AsyncConnection, conflict: PayhubError) -> AsyncIterator[None]:
+    """Run the block in a savepoint; a duplicate key raises `conflict` and leaves the transaction usable."""
+    try:
+        async with conn.begin_nested():
+            yield
+    except IntegrityError as error:
+        if is_unique_violation(error):
+            raise conflict from None
+        raise

@@ -5,11 +5,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from payhub.adapters.db.aggregates_repo import insert_aggregate, load_history, save_aggregate
-from payhub.adapters.db.errors import is_unique_violation
+from payhub.adapters.db.errors import duplicate_as
 from payhub.adapters.db.tables import bill_orders, refunds
 from payhub.domain.errors import Conflict
 from payhub.domain.fees import FeeType
@@ -43,13 +42,8 @@ class SqlOrderRepository:
         self._conn = conn
 
     async def add(self, order: BillOrder) -> None:
-        try:
-            async with self._conn.begin_nested():
-                await insert_aggregate(self._conn, bill_orders, order)
-        except IntegrityError as error:
-            if is_unique_violation(error):
-                raise Conflict("DUPLICATE", what="订单", key=order.terminal_order_no) from None
-            raise
+        async with duplicate_as(self._conn, Conflict("DUPLICATE", what="订单", key=order.terminal_order_no)):
+            await insert_aggregate(self._conn, bill_orders, order)
 
     async def get(self, *, order_no: str) -> BillOrder | None:
         row = (await self._conn.execute(sa.select(bill_orders).where(bill_orders.c.order_no == order_no))).first()
@@ -113,16 +107,11 @@ class SqlRefundRepository:
 
     async def add(self, refund: Refund, *, terminal_id: int | None = None, request_no: str | None = None,
                   request_hash: str | None = None) -> None:
-        try:
-            async with self._conn.begin_nested():
-                await insert_aggregate(
-                    self._conn, refunds, refund, refund_no=refund.refund_no,
-                    terminal_id=terminal_id, request_no=request_no, request_hash=request_hash,
-                )
-        except IntegrityError as error:
-            if is_unique_violation(error):
-                raise Conflict("DUPLICATE", what="退款", key=request_no or refund.refund_no) from None
-            raise
+        async with duplicate_as(self._conn, Conflict("DUPLICATE", what="退款", key=request_no or refund.refund_no)):
+            await insert_aggregate(
+                self._conn, refunds, refund, refund_no=refund.refund_no,
+                terminal_id=terminal_id, request_no=request_no, request_hash=request_hash,
+            )
 
     async def get(self, *, refund_no: str) -> Refund | None:
         row = (await self._conn.execute(sa.select(refunds).where(refunds.c.refund_no == refund_no))).first()

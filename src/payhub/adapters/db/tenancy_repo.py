@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from payhub.adapters.db.errors import is_unique_violation
+from payhub.adapters.db.errors import duplicate_as, is_unique_violation
 from payhub.adapters.db.tables import merchants, operator_sessions, operators, terminal_nonces, terminals
 from payhub.domain.errors import Conflict
 from payhub.domain.tenancy import Merchant, Operator, Role, Terminal
@@ -30,14 +30,9 @@ class SqlTenancyRepository:
         self._conn = conn
 
     async def _insert(self, table: sa.Table, what: str, key: str, values: dict[str, Any]) -> Any:
-        try:
-            async with self._conn.begin_nested():
-                result = await self._conn.execute(sa.insert(table).values(**values).returning(*table.c))
-                return result.one()
-        except IntegrityError as error:
-            if is_unique_violation(error):
-                raise Conflict("DUPLICATE", what=what, key=key) from None
-            raise
+        async with duplicate_as(self._conn, Conflict("DUPLICATE", what=what, key=key)):
+            result = await self._conn.execute(sa.insert(table).values(**values).returning(*table.c))
+        return result.one()
 
     async def add_merchant(self, *, code: str, name: str, channel: str, biller: str, at: datetime) -> Merchant:
         row = await self._insert(merchants, "商户", code, dict(

@@ -101,10 +101,11 @@ class EscposPrinter:
             found = _read_status(connection)
             if found is None:
                 connection.open()  # only proves that the file or device can be written
-        except (EscposError, OSError) as error:
+        except (EscposError, OSError):
             return DeviceStatus(self.kind, self.name, DeviceState.OFFLINE, "无法连接打印机")
-        found = found or DeviceStatus(self.kind, self.name, DeviceState.READY, "就绪")
-        return DeviceStatus(self.kind, self.name, found.state, found.detail)
+        if found is None:
+            return DeviceStatus(self.kind, self.name, DeviceState.READY, "就绪")
+        return DeviceStatus(self.kind, self.name, found.state, found.detail)  # the reading carries no name
 
     def _check(self) -> DeviceStatus:
         connection = self._connect()

@@ -1,8 +1,6 @@
 """Counter bill payment: fee types, arrears, orders, paying by QR or payment code, status, close, refunds, receipts."""
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from typing import Annotated
