@@ -25,6 +25,7 @@ def test_payment_receipt_printed_by_the_agent_and_reprinted_as_a_copy(counter: P
 
     counter.get_by_role("button", name="浏览器打印").click()
     expect(counter.locator("iframe.print-frame")).to_have_attribute("srcdoc", re.compile(order_no))
+    expect(counter.locator("iframe.print-frame")).to_have_attribute("data-printed", "1")
 
     counter.keyboard.press("F3")
     counter.locator(f'#orders-rows tr[data-order="{order_no}"]').click()

@@ -52,7 +52,12 @@ export async function printInBrowser(job) {
   frame.className = "print-frame";
   frame.srcdoc = html;
   document.body.append(frame);
+  const before = document.activeElement;
   await new Promise((resolve) => frame.addEventListener("load", resolve, { once: true }));
   frame.contentWindow.print();
+  // printing leaves focus in the frame, where the page's keyboard shortcuts would not be heard
+  window.focus();
+  if (before && before !== document.body) before.focus();
+  frame.dataset.printed = "1";
   setTimeout(() => frame.remove(), 60000);
 }
