@@ -13,14 +13,17 @@ from payhub.adapters.db.engine import Database, open_database
 from payhub.adapters.db.uow import SqlUnitOfWorkFactory
 from payhub.adapters.observability.metrics import HubMetrics, Instrumented
 from payhub.adapters.push.client import HttpNotifier
+from payhub.adapters.push.targets import PushTargets
 from payhub.adapters.registry import AdapterRegistry
 from payhub.adapters.security import Argon2Passwords, FernetSealer
 from payhub.adapters.signals import LocalOrderSignals
+from payhub.adapters.sms.client import AliyunSms
 from payhub.adapters.sms.sandbox import SandboxSms
 from payhub.adapters.swiftpass.client import SwiftPassChannel
 from payhub.adapters.tcis.client import TcisBiller
 from payhub.config import Settings
-from payhub.ports import Clock
+from payhub.domain.sign_in_throttle import SignInRules
+from payhub.ports import Clock, SmsGateway
 from payhub.services import card_channel
 from payhub.services.context import CardPolicy, Hub, Policy
 
@@ -50,11 +53,13 @@ def policy_from(settings: Settings) -> Policy:
         native_qr_minutes=settings.native_qr_minutes,
         micropay_poll_seconds=settings.micropay_poll_seconds,
         micropay_poll_cap_seconds=settings.micropay_poll_cap_seconds,
+        channel_answer_seconds=settings.swiftpass.timeout_seconds,
         order_unpaid_minutes=settings.order_unpaid_minutes,
         session_hours=settings.session_hours,
         signature_window_seconds=settings.signature_window_seconds,
         job_lease_seconds=settings.job_lease_seconds,
         notify_url=settings.public_url.rstrip("/") + "/notify/swiftpass",
+        sign_in=SignInRules(**settings.login_throttle.model_dump()),
         cards=CardPolicy(shards=settings.card_shards, business_tz=settings.card_business_tz,
                          password_tries=settings.card_password_tries),
     )
@@ -63,6 +68,7 @@ def policy_from(settings: Settings) -> Policy:
 def build(
     settings: Settings, *, clock: Clock | None = None, channel_http: httpx.AsyncClient | None = None,
     biller_http: httpx.AsyncClient | None = None, database: Database | None = None,
+    sms_http: httpx.AsyncClient | None = None,
 ) -> Container:
     """Wire a hub from settings; tests pass HTTP clients routed to in-process sandboxes and a manual clock."""
     owned: list[httpx.AsyncClient] = []
@@ -82,15 +88,26 @@ def build(
     database = database or open_database(settings.database_url, pool_size=settings.db_pool_size)
     push_http = httpx.AsyncClient(timeout=settings.card_push_timeout_seconds)
     owned.append(push_http)
+    if sms_http is None and settings.sms.configured:
+        sms_http = httpx.AsyncClient(timeout=settings.sms.timeout_seconds)
+        owned.append(sms_http)
     hub = Hub(
         uow=SqlUnitOfWorkFactory(database), clock=clock or SystemClock(), registry=registry,
         sealer=FernetSealer(secret=settings.secret_key), passwords=Argon2Passwords(), signals=LocalOrderSignals(),
         policy=policy_from(settings),
-        notifier=HttpNotifier(http=push_http), sms=SandboxSms() if settings.demo else None,
+        notifier=HttpNotifier(http=push_http, targets=PushTargets.from_settings(
+            demo=settings.demo, allowed=settings.card_push_allowed)), sms=sms_gateway(settings, http=sms_http),
     )
     card = CardChannel(operations=card_operations(hub))
     registry.add_channel(Instrumented(card, system=card.name, metrics=metrics))
     return Container(settings=settings, database=database, hub=hub, metrics=metrics, http_clients=owned)
+
+
+def sms_gateway(settings: Settings, *, http: httpx.AsyncClient | None) -> SmsGateway | None:
+    """Alibaba Cloud SMS when configured, else the in-process sandbox in demo mode, else none (codes cannot be sent)."""
+    if settings.sms.configured and http is not None:
+        return AliyunSms(settings=settings.sms, http=http)
+    return SandboxSms() if settings.demo else None
 
 
 def card_keys(settings: Settings) -> Pkcs11CardKeys:

@@ -3,19 +3,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET = "demo-secret-not-for-production"
+HIDDEN = ConfigDict(hide_input_in_errors=True)  # a validation error must not echo the keys it was given
 
 
 class SwiftPassAccount(BaseModel):
     """One merchant's SwiftPass credentials."""
 
+    model_config = HIDDEN
+
     mch_id: str
     sign_type: Literal["MD5", "RSA_1_256", "RSA_1_1"] = "MD5"
-    key: str | None = None                       # MD5 key
-    private_key_pem: str | None = None           # merchant's RSA private key (RSA_1_256 / RSA_1_1)
+    key: str | None = Field(None, repr=False)              # MD5 key
+    private_key_pem: str | None = Field(None, repr=False)  # merchant's RSA private key (RSA_1_256 / RSA_1_1)
     platform_public_key_pem: str | None = None   # SwiftPass's public key that signs answers and notifies
 
     @model_validator(mode="after")
@@ -28,20 +31,26 @@ class SwiftPassAccount(BaseModel):
 
 
 class SwiftPassSettings(BaseModel):
+    model_config = HIDDEN
+
     base_url: str = "https://pay.swiftpass.cn"
     timeout_seconds: float = 15.0
     accounts: dict[str, SwiftPassAccount] = Field(default_factory=dict)  # by the hub's merchant code
 
 
 class TcisSettings(BaseModel):
+    model_config = HIDDEN
+
     base_url: str = "http://127.0.0.1:8100"
     app_id: str = "payhub"
-    secret: str = DEMO_SECRET
+    secret: str = Field(DEMO_SECRET, repr=False)
     timeout_seconds: float = 10.0
 
 
 class HsmSettings(BaseModel):
     """The PKCS#11 key store (加密机) holding the card master keys."""
+
+    model_config = HIDDEN
 
     module: str = "/usr/lib/softhsm/libsofthsm2.so"   # the vendor's PKCS#11 library (SoftHSM2 for tests)
     token_label: str = "payhub"
@@ -49,13 +58,50 @@ class HsmSettings(BaseModel):
     key_label: str = "payhub-card-master"               # versions are labelled {key_label}-v1, -v2, ...
 
 
+class AliyunSmsSettings(BaseModel):
+    """Alibaba Cloud SMS (Dysmsapi SendSms) for members' verification codes; off while access_key_id is empty."""
+
+    model_config = HIDDEN
+
+    endpoint: str = "https://dysmsapi.aliyuncs.com"
+    region_id: str = "cn-hangzhou"
+    access_key_id: str = ""
+    access_key_secret: SecretStr = SecretStr("")
+    sign_name: str = ""          # the approved signature (短信签名), shown as 【sign_name】 before the text
+    template_code: str = ""      # the approved verification-code template (验证码模板), e.g. SMS_123456789
+    template_param: str = "code" # the template's one variable, ${code}
+    timeout_seconds: float = 5.0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.access_key_id)
+
+    @model_validator(mode="after")
+    def _complete_when_configured(self) -> AliyunSmsSettings:
+        if self.configured and not (self.access_key_secret.get_secret_value() and self.sign_name and self.template_code):
+            raise ValueError("SMS: access_key_id needs access_key_secret, sign_name and template_code")
+        return self
+
+
+class LoginThrottleSettings(BaseModel):
+    """Wrong operator passwords (logins and on-the-spot approvals) that lock a user name or a terminal for a while."""
+
+    user_failures: int = Field(5, ge=1)          # within the window, per user name
+    terminal_failures: int = Field(20, ge=1)     # within the window, per terminal, whatever the user names
+    window_minutes: int = Field(15, ge=1)
+    lockout_minutes: int = Field(15, ge=1)       # the first lockout; each further one in a row lasts twice as long
+    max_lockout_minutes: int = Field(24 * 60, ge=1)
+    backoff_reset_hours: int = Field(24, ge=1)   # a lockout this long over no longer lengthens the next
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PAYHUB_", env_nested_delimiter="__", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PAYHUB_", env_nested_delimiter="__", extra="ignore",
+                                      hide_input_in_errors=True)
 
     demo: bool = False
-    database_url: str = "sqlite+aiosqlite:///./var/payhub.sqlite3"
+    database_url: str = Field("sqlite+aiosqlite:///./var/payhub.sqlite3", repr=False)  # may hold a password
     db_pool_size: int = 20                     # PostgreSQL connections per process (API requests + worker jobs)
-    secret_key: str = DEMO_SECRET            # encrypts terminal keys at rest
+    secret_key: str = Field(DEMO_SECRET, repr=False)  # encrypts terminal keys at rest
     public_url: str = "http://127.0.0.1:8000"  # where channels send notifies
     host: str = "127.0.0.1"
     port: int = 8000
@@ -73,9 +119,13 @@ class Settings(BaseSettings):
     card_business_tz: str = "Asia/Shanghai"          # business dates of card limits and custody settlement
     card_password_tries: int = Field(3, ge=1)        # wrong pay passwords that freeze the cards
     card_push_timeout_seconds: float = 10.0
+    # host names and IP networks (CIDR) card pushes may reach although private or loopback (demo mode adds loopback)
+    card_push_allowed: list[str] = Field(default_factory=list)
     swiftpass: SwiftPassSettings = Field(default_factory=SwiftPassSettings)
     tcis: TcisSettings = Field(default_factory=TcisSettings)
     hsm: HsmSettings = Field(default_factory=HsmSettings)
+    login_throttle: LoginThrottleSettings = Field(default_factory=LoginThrottleSettings)
+    sms: AliyunSmsSettings = Field(default_factory=AliyunSmsSettings)
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_demo(self) -> Settings:

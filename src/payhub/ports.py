@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from payhub.domain.billing import Arrears, PostingRequest, PostingResult
@@ -19,6 +20,7 @@ from payhub.domain.cards import Card, CardKind
 from payhub.domain.funds import FundsAccount
 from payhub.domain.orders import BillOrder
 from payhub.domain.refunds import Refund
+from payhub.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally
 from payhub.domain.tenancy import Merchant, Operator, Terminal
 from payhub.domain.transitions import Transition
 from payhub.domain.payments import CloseResult, NativeQr, PayResult, RefundResult
@@ -83,8 +85,16 @@ class PaymentChannel(Protocol):
         """The refund's current state."""
         ...
 
-    def parse_notify(self, *, body: bytes) -> PayResult:
-        """A verified payment notify. Raises SignatureInvalid for a bad signature or bad XML."""
+    def notify_trade_no(self, *, body: bytes) -> str:
+        """The out_trade_no a payment notify names, read before anything in it is trusted.
+
+        Raises SignatureInvalid for a body that is not a readable notify."""
+        ...
+
+    def parse_notify(self, *, body: bytes, merchant: str) -> PayResult:
+        """A payment notify verified with `merchant`'s own channel account: its key and its channel merchant id.
+
+        Raises SignatureInvalid for a bad signature, another merchant's notify or bad XML."""
         ...
 
     async def bill(self, *, merchant: str, bill_date: date, bill_type: str = "ALL") -> str:
@@ -282,6 +292,33 @@ class TenancyRepository(Protocol):
 
     async def forget_nonces(self, *, before: datetime) -> int: ...
 
+    async def count_sign_in(self, *, merchant_id: int, subject: str, at: datetime, rules: SignInRules) -> Tally:
+        """Count one password try on a counter (in one statement, so parallel tries all count); unless it is locked."""
+        ...
+
+    async def uncount_sign_in(self, *, merchant_id: int, subject: str) -> None:
+        """Take back a counted try that was let in or never checked."""
+        ...
+
+    async def clear_sign_in(self, *, merchant_id: int, subject: str) -> None:
+        """Forget the failures and lockouts in a row (the right password was given)."""
+        ...
+
+    async def lock_sign_in(self, *, merchant_id: int, subject: str, at: datetime,
+                           rules: SignInRules) -> tuple[datetime, bool]:
+        """Lock the counter unless it is locked already; the end of the lock and whether this call started it."""
+        ...
+
+    async def record_sign_in(self, *, merchant_id: int, terminal_id: int, username: str, purpose: Purpose,
+                             event: Event, at: datetime, subject: str | None = None,
+                             locked_until: datetime | None = None) -> None:
+        """Add a line to the sign-in audit."""
+        ...
+
+    async def forget_sign_in_counters(self, *, before: datetime) -> int:
+        """Delete counters untouched since before and not locked since."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One database transaction; writes are kept only by commit()."""
@@ -314,6 +351,8 @@ class CardRepository(Protocol):
     async def add_card_merchant(self, *, merchant_id: int, code: str, name: str, at: datetime) -> int: ...
     async def card_merchant(self, *, merchant_id: int, code: str) -> JsonDict | None: ...
     async def card_merchants(self, *, merchant_id: int) -> list[JsonDict]: ...
+    async def set_pinless_offline(self, *, merchant_id: int, code: str, max_amount: int | None,
+                                  at: datetime) -> bool: ...
     async def set_limit(self, *, merchant_id: int, subject: str, limits: Limits, at: datetime) -> None: ...
     async def limits(self, *, merchant_id: int, subjects: list[str]) -> dict[str, Limits]: ...
     async def all_limits(self, *, merchant_id: int) -> list[JsonDict]: ...
@@ -323,6 +362,9 @@ class CardRepository(Protocol):
                       lock: bool = False) -> FundsAccount | None: ...
     async def set_password(self, *, account_id: int, password_hash: str, at: datetime) -> None: ...
     async def set_wrong_tries(self, *, account_id: int, tries: int, at: datetime) -> None: ...
+    async def take_password_try(self, *, account_id: int, allowed: int, at: datetime) -> FundsAccount | None:
+        """Count a pay password try before it is checked (atomic) unless `allowed` are counted; None if they are."""
+        ...
     async def add_card(self, card: Card, *, ledger_account_id: int) -> None: ...
     async def card(self, *, merchant_id: int, card_no: str) -> Card | None: ...
     async def cards_of(self, *, account_id: int) -> list[Card]: ...
@@ -385,7 +427,9 @@ class CardMoneyRepository(Protocol):
     async def case(self, *, merchant_id: int, case_no: str) -> SuspiciousCase | None: ...
     async def cases(self, *, merchant_id: int, state: str | None, limit: int) -> list[JsonDict]: ...
     async def save_case(self, case: SuspiciousCase) -> None: ...
-    async def add_recharge(self, order: RechargeOrder) -> None: ...
+    async def add_recharge(self, order: RechargeOrder) -> bool:
+        """Insert a recharge order; False if its number was taken meanwhile."""
+        ...
     async def recharge(self, *, recharge_no: str | None = None, merchant_id: int | None = None,
                        merchant_code: str | None = None, out_trade_no: str | None = None) -> RechargeOrder | None: ...
     async def save_recharge(self, order: RechargeOrder) -> None: ...
@@ -397,15 +441,31 @@ class CardMoneyRepository(Protocol):
 
 
 class SmsGateway(Protocol):
-    """Sends text messages (verification codes) to members' phones."""
+    """Sends verification codes to members' phones."""
 
-    async def send(self, *, phone: str, text: str) -> None:
-        """Hand one message to the SMS provider; raises SmsUnavailable if it could not."""
+    async def send_code(self, *, phone: str, code: str) -> None:
+        """Hand one code to the SMS provider (its approved template words the message); raises SmsRefused when
+        the provider says no, SmsUnavailable when it could not be asked or did not answer."""
         ...
 
 
 class SmsUnavailable(Exception):
-    """The SMS provider did not take the message."""
+    """The SMS provider did not take the message, or did not answer in time (then it may still arrive)."""
+
+
+class SmsRefusal(StrEnum):
+    RATE_LIMITED = "rate_limited"   # too many messages to this number for now
+    BAD_NUMBER = "bad_number"       # the provider cannot send to this number
+    OTHER = "other"                 # the hub's account, signature, template or balance: an operator must look
+
+
+class SmsRefused(SmsUnavailable):
+    """The SMS provider answered no; `vendor_code` is its own error code."""
+
+    def __init__(self, *, reason: SmsRefusal, vendor_code: str, message: str) -> None:
+        super().__init__(f"{vendor_code}: {message}")
+        self.reason = reason
+        self.vendor_code = vendor_code
 
 
 class Notifier(Protocol):
@@ -413,6 +473,10 @@ class Notifier(Protocol):
 
     async def push(self, *, url: str, secret: str, event_id: str, body: bytes) -> int:
         """POST body with the event id and an HMAC-SHA256 signature; the HTTP status, or raises PushFailed."""
+        ...
+
+    async def check_url(self, *, url: str) -> None:
+        """Refuse (InvalidInput) a URL pushes may not go to: not HTTPS outside demo mode, or a private address."""
         ...
 
 

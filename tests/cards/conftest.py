@@ -10,6 +10,7 @@ import pytest
 from payhub.adapters.clock import ManualClock
 from payhub.bootstrap import Container, build
 from payhub.config import Settings
+from payhub.domain.card_money import MAX_AMOUNT
 from payhub.domain.cards import CardKind, luhn_digit
 from payhub.domain.errors import PayhubError
 from payhub.services import admin, card_lifecycle
@@ -47,12 +48,14 @@ class CardWorld:
 
 async def make_world(db_url: str, **settings: object) -> CardWorld:
     clock = ManualClock(START)
-    container = build(Settings(demo=True, database_url=db_url, **settings), clock=clock)
+    container = build(Settings(**({"demo": True} | settings), database_url=db_url), clock=clock)
     hub = dataclasses.replace(container.hub, passwords=PlainHasher())
     container.hub = hub
     merchant = await admin.create_merchant(hub=hub, code="ISSUER", name="发卡商户")
     for code in ("SHOP1", "SHOP2", "ONLINE"):
         await card_lifecycle.add_card_merchant(hub=hub, merchant_id=merchant.id, code=code, name=code)
+    for code in ("SHOP1", "SHOP2"):  # the shops take offline consumes without PIN: tests of money, not of PINs
+        await card_lifecycle.set_pinless_offline(hub=hub, merchant_id=merchant.id, code=code, max_amount=MAX_AMOUNT)
     return CardWorld(container, hub, clock, merchant.id)
 
 

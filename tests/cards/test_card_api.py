@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from payhub.adapters.push.client import HttpNotifier
+from payhub.adapters.push.targets import PushTargets
 from payhub.adapters.push.sandbox import PushReceiver
 from payhub.services import admin
 from tests.cards.conftest import card_no
@@ -37,7 +38,8 @@ def _route_pushes(hub: Harness, transport: httpx.AsyncBaseTransport) -> None:
     """The hub's pushes go to the in-process receiver (again after a restart)."""
     push_http = httpx.AsyncClient(transport=transport)
     hub.container.http_clients.append(push_http)
-    hub.container.hub = dataclasses.replace(hub.hub, notifier=HttpNotifier(http=push_http))
+    targets = PushTargets.from_settings(demo=True, allowed=["receiver.test"])  # the test receiver's name, configured
+    hub.container.hub = dataclasses.replace(hub.hub, notifier=HttpNotifier(http=push_http, targets=targets))
 
 
 @pytest.fixture
@@ -156,8 +158,23 @@ async def test_bad_input_is_refused_and_nothing_is_written(api) -> None:  # type
     assert not_yet["error"]["code"] == "CARD_NOT_ACTIVE"
     await hub.call("POST", f"/api/v1/cards/{card_no(1)}/audit")
     await hub.call("POST", f"/api/v1/cards/{card_no(1)}/activate")
+    no_pin = await hub.call("POST", "/api/v1/cards/consumes", good, status=400)
+    assert no_pin["error"]["code"] == "PAY_PASSWORD_REQUIRED"
+    rule = "/api/v1/cards/merchants/SHOP1/pinless-offline"
+    for bad, status, code in (({"max_amount": "100"}, 422, "VALIDATION"), ({"max_amount": 0}, 422, "VALIDATION"),
+                              ({}, 422, "VALIDATION")):
+        assert (await hub.call("PUT", rule, bad, status=status))["error"]["code"] == code
+    unknown = await hub.call("PUT", "/api/v1/cards/merchants/NOPE/pinless-offline", {"max_amount": 1}, status=404)
+    assert unknown["error"]["code"] == "CARD_MERCHANT_NOT_FOUND"
+    assert await hub.call("PUT", rule, {"max_amount": 1}) == {"code": "SHOP1", "pinless_offline_max": 1}
     short = await hub.call("POST", "/api/v1/cards/consumes", good, status=409)
     assert short["error"]["code"] == "INSUFFICIENT_BALANCE"
+    over = await hub.call("POST", "/api/v1/cards/consumes", good | {"amount": 2}, status=400)
+    assert over["error"]["code"] == "PINLESS_OVER_CAP"
+    for url, codes in (("http://10.0.0.5/push", {"PUSH_URL_PRIVATE"}), ("https://169.254.169.254/", {"PUSH_URL_PRIVATE"}),
+                       ("gopher://x/", {"PUSH_URL_INVALID"}), ("https://bad\x00host/", {"VALIDATION", "NUL_CHARACTER"})):
+        refused = await hub.call("PUT", "/api/v1/cards/program", {"push_url": url}, status=None)
+        assert refused["error"]["code"] in codes, (url, refused)
     assert await hub.call("GET", "/api/v1/cards/transactions") == []
     assert await hub.call("GET", "/api/v1/cards/events") == []
     await hub.terminal.login("op1", "op1-pass")

@@ -177,7 +177,7 @@ async def test_qr_scanned_and_paid_is_notified_and_queried_paid(under_test: Chan
     acknowledged = await under_test.deliver_notifies()
 
     assert acknowledged == 1
-    notified = under_test.channel.parse_notify(body=under_test.inbox.bodies[-1])
+    notified = under_test.channel.parse_notify(body=under_test.inbox.bodies[-1], merchant=under_test.merchant)
     assert (notified.status, notified.out_trade_no, notified.total_fee) == (
         PayStatus.PAID, qr.out_trade_no, under_test.amounts["plain"])
     assert (await query(under_test, qr.out_trade_no)).transaction_id == notified.transaction_id
@@ -252,7 +252,8 @@ async def test_duplicate_and_stale_notifies_never_unpay_a_paid_trade(under_test:
 
     acknowledged = await under_test.deliver_notifies()
 
-    notified = [under_test.channel.parse_notify(body=body) for body in under_test.inbox.bodies]
+    notified = [under_test.channel.parse_notify(body=body, merchant=under_test.merchant)
+                for body in under_test.inbox.bodies]
     assert acknowledged == 3
     assert [n.status for n in notified] == [PayStatus.PAID, PayStatus.PAID, PayStatus.FAILED]
     assert {n.out_trade_no for n in notified} == {qr.out_trade_no}
@@ -272,7 +273,8 @@ async def test_micropay_notify_is_not_sent_without_a_notify_url(under_test: Chan
 
 def test_unsigned_notify_is_refused(under_test: ChannelUnderTest) -> None:
     with pytest.raises(SignatureInvalid):
-        under_test.channel.parse_notify(body=b"<xml><out_trade_no>T1</out_trade_no><status>0</status></xml>")
+        under_test.channel.parse_notify(body=b"<xml><out_trade_no>T1</out_trade_no><status>0</status></xml>",
+                                        merchant=under_test.merchant)
 
 
 # ---- refunds ----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from payhub.adapters.swiftpass.client import SwiftPassChannel
 from payhub.adapters.swiftpass.wire import (
     Credentials, WireError, decode_xml, encode_xml, format_time, parse_time, sign_string,
 )
-from payhub.config import SwiftPassSettings
+from payhub.config import SwiftPassAccount, SwiftPassSettings
 from payhub.domain.payments import PayStatus
 from payhub.ports import SignatureInvalid
 
@@ -131,9 +131,9 @@ async def test_tampered_notify_is_refused(swiftpass: SwiftPassRig) -> None:
     await swiftpass.sandbox.deliver_due_notifies()
     genuine = swiftpass.inbox.bodies[0]
 
-    assert swiftpass.channel.parse_notify(body=genuine).status is PayStatus.PAID
+    assert swiftpass.channel.parse_notify(body=genuine, merchant=MERCHANT).status is PayStatus.PAID
     with pytest.raises(SignatureInvalid):
-        swiftpass.channel.parse_notify(body=genuine.replace(b"1200", b"1"))
+        swiftpass.channel.parse_notify(body=genuine.replace(b"1200", b"1"), merchant=MERCHANT)
 
 
 def test_notify_from_an_unknown_merchant_is_refused(swiftpass: SwiftPassRig) -> None:
@@ -141,9 +141,64 @@ def test_notify_from_an_unknown_merchant_is_refused(swiftpass: SwiftPassRig) -> 
         "status": "0", "result_code": "0", "pay_result": "0", "mch_id": "999", "out_trade_no": "T1"})
 
     with pytest.raises(SignatureInvalid):
-        swiftpass.channel.parse_notify(body=encode_xml(fields=stranger))
+        swiftpass.channel.parse_notify(body=encode_xml(fields=stranger), merchant=MERCHANT)
 
 
 def test_notify_with_hostile_xml_is_refused(swiftpass: SwiftPassRig) -> None:
     with pytest.raises(SignatureInvalid):
-        swiftpass.channel.parse_notify(body=b'<!DOCTYPE xml [<!ENTITY a "x">]><xml><a>&a;</a></xml>')
+        swiftpass.channel.parse_notify(body=b'<!DOCTYPE xml [<!ENTITY a "x">]><xml><a>&a;</a></xml>', merchant=MERCHANT)
+
+
+def _two_merchant_channel() -> SwiftPassChannel:
+    other = SwiftPassAccount(mch_id="755437000077", key="another-merchants-key")
+    hub_account, _ = swiftpass_accounts(sign_type="MD5")
+    settings = SwiftPassSettings(accounts={MERCHANT: hub_account, "shop-2": other})
+    return SwiftPassChannel(settings=settings, http=httpx.AsyncClient())
+
+
+def _paid_notify(*, mch_id: str, key: str) -> bytes:
+    return encode_xml(fields=Credentials(sign_type="MD5", md5_key=key).seal(fields={
+        "status": "0", "result_code": "0", "pay_result": "0", "mch_id": mch_id, "out_trade_no": "T1",
+        "total_fee": "1510"}))
+
+
+def test_notify_is_verified_only_with_the_named_merchants_own_account() -> None:
+    channel = _two_merchant_channel()
+    by_other = _paid_notify(mch_id="755437000077", key="another-merchants-key")
+
+    assert channel.notify_trade_no(body=by_other) == "T1"
+    assert channel.parse_notify(body=by_other, merchant="shop-2").status is PayStatus.PAID
+    with pytest.raises(SignatureInvalid):
+        channel.parse_notify(body=by_other, merchant=MERCHANT)
+    with pytest.raises(SignatureInvalid):
+        channel.parse_notify(body=_paid_notify(mch_id=MCH_ID, key="another-merchants-key"), merchant=MERCHANT)
+    with pytest.raises(SignatureInvalid):
+        channel.parse_notify(body=by_other, merchant="no-such-merchant")
+
+
+def test_notify_naming_no_order_is_refused_before_any_lookup() -> None:
+    with pytest.raises(SignatureInvalid):
+        _two_merchant_channel().notify_trade_no(body=b"<xml><status>0</status></xml>")
+
+
+def test_md5_verify_refuses_a_non_ascii_signature() -> None:
+    fields = {"mch_id": MCH_ID, "out_trade_no": "T1", "sign": "签名"}
+
+    assert not Credentials(sign_type="MD5", md5_key=MD5_KEY).verify(fields=fields)
+
+
+@pytest.mark.parametrize("encoding", ["GB18030", "gbk", "GB2312"])
+def test_decode_reads_chinese_national_encodings(encoding: str) -> None:
+    body = f'<?xml version="1.0" encoding="{encoding}"?><xml><body>燃气费</body></xml>'.encode(encoding)
+
+    assert decode_xml(body=body) == {"body": "燃气费"}
+
+
+@pytest.mark.parametrize("body", [
+    b'<?xml version="1.0" encoding="GB18030"?><xml><x>\x81\x20</x></xml>',
+    b'<?xml version="1.0" encoding="x-unheard-of"?><xml><x>1</x></xml>',
+    '<?xml version="1.0" encoding="Big5"?><xml><x>燃</x></xml>'.encode("big5"),
+])
+def test_decode_refuses_encodings_it_cannot_read(body: bytes) -> None:
+    with pytest.raises(WireError):
+        decode_xml(body=body)

@@ -1,6 +1,7 @@
 """Bad input gets a clear error with a stable code and a readable message; nothing is written."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from payhub.adapters.db.tables import bill_orders
@@ -82,3 +83,104 @@ async def test_another_merchants_order_is_invisible(hub: Harness) -> None:
     await other.login("op2", "op2-pass")
     response = await other.request("GET", f"/api/v1/orders/{order['order_no']}")
     assert response.status_code == 404 and response.json()["error"]["code"] == "ORDER_NOT_FOUND"
+
+
+async def test_unknown_ledger_account_is_a_404(hub: Harness) -> None:
+    await hub.terminal.login("sup1", "sup1-pass")
+    error = (await hub.call("GET", "/api/v1/ledger/accounts/nope", status=404))["error"]
+    assert error["code"] == "UNKNOWN_LEDGER_ACCOUNT" and "nope" in error["message"]
+
+
+async def test_a_nul_character_anywhere_is_refused(hub: Harness) -> None:
+    cases = [
+        ("POST", "/api/v1/orders", _order(fee_type="other", account_no="x\x00y"), None),
+        ("POST", "/api/v1/session", {"username": "op1\x00", "password": "op1-pass"}, None),
+        ("GET", "/api/v1/orders", None, {"account_no": "a\x00b"}),
+        ("GET", "/api/v1/arrears", None, {"fee_type": "gas", "account_no": "1001\x000001"}),
+        ("GET", "/api/v1/orders/PH%00", None, None),
+    ]
+    for method, path, body, params in cases:
+        error = (await hub.call(method, path, body, params=params, status=400))["error"]
+        assert error["code"] == "NUL_CHARACTER", (path, error)
+    assert await _order_count(hub) == 0
+
+
+async def test_numbers_beyond_what_the_database_holds_are_refused(hub: Harness) -> None:
+    for params in ({"offset": str(10**20)}, {"operator_id": str(10**20)}, {"date_to": "9999-12-31"},
+                   {"date_from": "0001-01-01"}):
+        error = (await hub.call("GET", "/api/v1/orders", params=params, status=422))["error"]
+        assert error["code"] == "VALIDATION", (params, error)
+        assert next(iter(params)) in error["message"]
+
+
+async def test_times_the_database_cannot_hold_are_refused(hub: Harness) -> None:
+    await _log_in_as_admin(hub)
+    for path, params in (("/api/v1/cards/transactions", {"since": "0001-01-01T00:00:00+01:00"}),
+                         ("/api/v1/cards/recharge-total", {"until": "9999-12-31T23:59:59-01:00"})):
+        error = (await hub.call("GET", path, params=params, status=400))["error"]
+        assert error["code"] == "VALUE_OUT_OF_RANGE", (params, error)
+
+
+async def _log_in_as_admin(hub: Harness) -> None:
+    from payhub.services import admin
+
+    await admin.create_operator(hub=hub.hub, merchant_code="M1", username="adm1", display_name="管理员",
+                                role="admin", password="adm1-pass")
+    await hub.terminal.login("adm1", "adm1-pass")
+
+
+async def test_card_limits_beyond_what_the_database_holds_are_refused(hub: Harness) -> None:
+    await _log_in_as_admin(hub)
+    body = {"subject": "card:*", "per_txn": 10**30}
+    error = (await hub.call("PUT", "/api/v1/cards/limits", body, status=422))["error"]
+    assert error["code"] == "VALIDATION" and "per_txn" in error["message"]
+
+
+async def test_amounts_are_strict_integers(hub: Harness) -> None:
+    for amount in ("100", True, 100.0):
+        error = (await hub.call("POST", "/api/v1/orders", _order(amount=amount), status=422))["error"]
+        assert error["code"] == "VALIDATION" and "amount" in error["message"], (amount, error)
+    assert await _order_count(hub) == 0
+
+
+async def test_validation_details_are_in_the_callers_language(hub: Harness) -> None:
+    body = {"fee_type": "gas", "account_no": "10010001", "amount": "100", "extra": 1}
+    zh = (await hub.call("POST", "/api/v1/orders", body, status=422))["error"]["message"]
+    assert zh.startswith("请求内容有误：")
+    for phrase in ("out_trade_no：缺少必填项", "amount：须为整数", "extra：不允许的字段"):
+        assert phrase in zh, zh
+    assert "Input should" not in zh and "Field required" not in zh
+    response = await hub.terminal.request("POST", "/api/v1/orders", body=body, headers={"Accept-Language": "en"})
+    en = response.json()["error"]["message"]
+    assert en.startswith("The request is not valid: ") and "out_trade_no: Field required" in en, en
+
+
+async def test_malformed_account_numbers_never_reach_the_biller(hub: Harness) -> None:
+    for account_no in ("../x", ".", "..", "10010001/../10010002", "a b"):
+        params = {"fee_type": "gas", "account_no": account_no}
+        error = (await hub.call("GET", "/api/v1/arrears", params=params, status=400))["error"]
+        assert error["code"] == "BAD_ACCOUNT_NO", (account_no, error)
+
+
+async def test_sms_codes_without_a_gateway_say_so(hub: Harness) -> None:
+    from dataclasses import replace
+
+    from payhub.domain.errors import Unavailable
+    from payhub.services import card_sms
+
+    merchant = await _merchant_id(hub)
+    with pytest.raises(Unavailable) as error:
+        await card_sms.send_code(hub=replace(hub.hub, sms=None), merchant_id=merchant, phone="13800000000",
+                                 purpose="register")
+    assert error.value.code == "SMS_UNAVAILABLE" and "短信" in str(error.value)
+
+
+async def _merchant_id(hub: Harness) -> int:
+    async with hub.hub.uow(read_only=True) as uow:
+        return (await uow.tenancy.merchant(code="M1")).id
+
+
+async def test_method_not_allowed_names_the_allowed_methods(hub: Harness) -> None:
+    response = await hub.terminal.request("DELETE", "/api/v1/orders")
+    assert response.status_code == 405 and response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert set(response.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}

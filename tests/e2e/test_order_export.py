@@ -42,3 +42,25 @@ async def test_export_follows_the_list_filters(hub: Harness) -> None:
 async def test_export_refuses_an_unknown_format(hub: Harness) -> None:
     response = await hub.terminal.request("GET", "/api/v1/orders/export", params={"format": "pdf"})
     assert response.status_code == 422 and response.json()["error"]["code"] == "VALIDATION"
+
+
+FORMULA = '=HYPERLINK("http://evil.example/x","点此退款")'
+
+
+async def test_exports_never_carry_live_formulas_or_illegal_characters(hub: Harness) -> None:
+    accounts = [FORMULA, "+1+2", "-3", "@SUM(A1)", "\t=1", "\r=1", "bell\x07end", "ok-123"]
+    for account_no in accounts:
+        await hub.place(fee_type="other", account_no=account_no, amount=100)
+
+    raw = await _export(hub, "csv", fee_type="other")
+    cells = {row["户号"] for row in csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))}
+    assert all(not cell or cell[0] not in "=+-@\t\r" for cell in cells), cells
+    assert f"'{FORMULA}" in cells and "ok-123" in cells
+
+    book = load_workbook(io.BytesIO(await _export(hub, "xlsx", fee_type="other")))
+    sheet = book.active
+    account_cells = [row[4] for row in sheet.iter_rows(min_row=2)]
+    assert len(account_cells) == len(accounts)
+    assert all(cell.data_type == "s" and cell.value[0] not in "=+-@\t\r" for cell in account_cells)
+    values = {cell.value for cell in account_cells}
+    assert f"'{FORMULA}" in values and "bell\ufffdend" in values and "ok-123" in values

@@ -27,6 +27,7 @@ from payhub.domain.payments import (
     CloseResult, CloseStatus, NativeQr, PayResult, PayStatus, RefundResult, RefundStatus,
 )
 from payhub.domain.refunds import Refund
+from payhub.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally
 from payhub.domain.tenancy import Merchant, Operator, Role, Terminal
 from payhub.domain.transitions import StateMachine, Transition
 from payhub.ports import BillerAccountUnknown, BillerUnavailable, SignatureInvalid
@@ -81,6 +82,8 @@ class FakeDatabase:
     operators: dict[int, tuple[Operator, str]] = field(default_factory=dict)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     nonces: dict[tuple[int, str], datetime] = field(default_factory=dict)
+    sign_in_counters: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    sign_in_audit: dict[int, dict[str, Any]] = field(default_factory=dict)
     commits: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -375,6 +378,59 @@ class FakeTenancy:
             self._writes.delete(self._db.nonces, key)
         return len(old)
 
+    def _change_counter(self, merchant_id: int, subject: str, **values: Any) -> dict[str, Any]:
+        key = (merchant_id, subject)
+        row = self._db.sign_in_counters[key] | values
+        self._writes.put(self._db.sign_in_counters, key, row)
+        return row
+
+    async def count_sign_in(self, *, merchant_id: int, subject: str, at: datetime, rules: SignInRules) -> Tally:
+        row = self._db.sign_in_counters.get((merchant_id, subject))
+        if row is None:
+            self._writes.put(self._db.sign_in_counters, (merchant_id, subject), row := dict(
+                failures=1, lockouts=0, window_started_at=at, locked_until=None, updated_at=at))
+        elif not (row["locked_until"] and row["locked_until"] > at):
+            stale = row["window_started_at"] < rules.window_start(at)
+            long_ago = row["locked_until"] is not None and row["locked_until"] < rules.backoff_since(at)
+            row = self._change_counter(
+                merchant_id, subject, failures=1 if stale else row["failures"] + 1, updated_at=at,
+                window_started_at=at if stale else row["window_started_at"], lockouts=0 if long_ago else row["lockouts"])
+        return Tally(failures=row["failures"], locked_until=row["locked_until"])
+
+    async def uncount_sign_in(self, *, merchant_id: int, subject: str) -> None:
+        row = self._db.sign_in_counters.get((merchant_id, subject))
+        if row and row["failures"] > 0:
+            self._change_counter(merchant_id, subject, failures=row["failures"] - 1)
+
+    async def clear_sign_in(self, *, merchant_id: int, subject: str) -> None:
+        if (merchant_id, subject) in self._db.sign_in_counters:
+            self._change_counter(merchant_id, subject, failures=0, lockouts=0)
+
+    async def lock_sign_in(self, *, merchant_id: int, subject: str, at: datetime,
+                           rules: SignInRules) -> tuple[datetime, bool]:
+        row = self._db.sign_in_counters[(merchant_id, subject)]
+        if row["locked_until"] and row["locked_until"] > at:
+            return row["locked_until"], False
+        lockouts = row["lockouts"] + 1
+        until = at + rules.lockout(lockouts=lockouts)
+        self._change_counter(merchant_id, subject, lockouts=lockouts, failures=0, window_started_at=at,
+                             locked_until=until, updated_at=at)
+        return until, True
+
+    async def record_sign_in(self, *, merchant_id: int, terminal_id: int, username: str, purpose: Purpose,
+                             event: Event, at: datetime, subject: str | None = None,
+                             locked_until: datetime | None = None) -> None:
+        self._writes.put(self._db.sign_in_audit, self._db.next_id(), dict(
+            merchant_id=merchant_id, terminal_id=terminal_id, username=username, purpose=purpose, event=event,
+            subject=subject, locked_until=locked_until, at=at))
+
+    async def forget_sign_in_counters(self, *, before: datetime) -> int:
+        old = [key for key, row in self._db.sign_in_counters.items()
+               if row["updated_at"] < before and not (row["locked_until"] and row["locked_until"] >= before)]
+        for key in old:
+            self._writes.delete(self._db.sign_in_counters, key)
+        return len(old)
+
 
 class FakeUnitOfWork:
     """One transaction: writes go straight to the tables and are undone on exit unless committed."""
@@ -463,7 +519,7 @@ class FakeChannel(_Scripted):
     def __init__(self, clock: FixedClock, latency_seconds: float = 0) -> None:
         super().__init__(clock, latency_seconds)
         self.amounts: dict[str, int] = {}
-        self._notifies: dict[bytes, PayResult] = {}
+        self._notifies: dict[bytes, tuple[str, PayResult]] = {}
 
     def _pay_result(self, operation: str, out_trade_no: str, call: dict[str, Any]) -> PayResult:
         status, overrides = self._next(operation, call)
@@ -509,16 +565,21 @@ class FakeChannel(_Scripted):
     async def refund_query(self, *, merchant: str, out_refund_no: str) -> RefundResult:
         return self._refund_result("refund_query", out_refund_no, {"out_refund_no": out_refund_no})
 
-    def signed_notify(self, result: PayResult) -> bytes:
-        """The body of a notify this channel would sign for result."""
+    def signed_notify(self, result: PayResult, *, merchant: str = "shop-1") -> bytes:
+        """The body of a notify this channel would sign for result with merchant's key."""
         body = f"notify-{len(self._notifies)}".encode()
-        self._notifies[body] = result
+        self._notifies[body] = (merchant, result)
         return body
 
-    def parse_notify(self, *, body: bytes) -> PayResult:
+    def notify_trade_no(self, *, body: bytes) -> str:
         if body not in self._notifies:
             raise SignatureInvalid("unknown body")
-        return self._notifies[body]
+        return self._notifies[body][1].out_trade_no
+
+    def parse_notify(self, *, body: bytes, merchant: str) -> PayResult:
+        if body not in self._notifies or self._notifies[body][0] != merchant:
+            raise SignatureInvalid("not signed by this merchant")
+        return self._notifies[body][1]
 
     async def bill(self, *, merchant: str, bill_date: Any, bill_type: str = "ALL") -> str:
         return ""

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
 from payhub.domain import terminal_signature
 from payhub.domain.errors import Unauthorized
-from payhub.domain.tenancy import Terminal
+from payhub.domain.sign_in_throttle import SignInRules
+from payhub.domain.tenancy import Role, Terminal
 from payhub.services import auth
 
 from .world import START, World
@@ -46,8 +48,15 @@ async def test_a_replayed_nonce_is_refused(world: World):
     (signed(nonce="n" * 65), "BAD_SIGNATURE"),
     (signed(timestamp=int(START.timestamp()) - 301), "TIMESTAMP_SKEW"),
     (signed(timestamp=int(START.timestamp()) + 301), "TIMESTAMP_SKEW"),
-    (signed(timestamp="soon"), "TIMESTAMP_SKEW"),
-], ids=["unsigned", "unknown-terminal", "wrong-key", "changed-body", "long-nonce", "old", "future", "not-a-time"])
+    (signed(timestamp="soon"), "BAD_TIMESTAMP"),
+    (signed(timestamp="9" * 400), "BAD_TIMESTAMP"),
+    (signed(timestamp=f"+{int(START.timestamp())}"), "BAD_TIMESTAMP"),
+    (signed(signature="签名" + "0" * 62), "BAD_SIGNATURE"),
+    (signed(signature="a" * 64), "BAD_SIGNATURE"),
+    (signed(nonce="n\x00"), "BAD_SIGNATURE"),
+    (signed(terminal_code="POS-7\x00"), "UNKNOWN_TERMINAL"),
+], ids=["unsigned", "unknown-terminal", "wrong-key", "changed-body", "long-nonce", "old", "future", "not-a-time",
+        "huge-time", "signed-time", "non-ascii-signature", "wrong-hex-signature", "nul-nonce", "nul-terminal"])
 async def test_a_request_that_is_not_provably_fresh_and_signed_is_refused(world: World, request_, code):
     with pytest.raises(Unauthorized) as refused:
         await authenticate(world, request_)
@@ -103,3 +112,40 @@ async def test_a_wrong_password_opens_no_session(world: World, password):
 
     assert refused.value.code == "LOGIN_FAILED"
     assert world.db.sessions == {}
+
+
+async def test_wrong_on_the_spot_approvals_lock_the_supervisor_and_are_audited(world: World):
+    rules = world.hub.policy.sign_in
+    codes = []
+    for _ in range(rules.user_failures + 1):
+        with pytest.raises(Unauthorized) as refused:
+            await auth.approve_as(hub=world.hub, actor=world.actor, needed=Role.SUPERVISOR,
+                                  username=world.supervisor.username, password="wrong")
+        codes.append(refused.value.code)
+    with pytest.raises(Unauthorized) as right:
+        await auth.approve_as(hub=world.hub, actor=world.actor, needed=Role.SUPERVISOR,
+                              username=world.supervisor.username, password=f"pw-{world.supervisor.username}")
+
+    assert codes == ["LOGIN_FAILED"] * (rules.user_failures - 1) + ["LOGIN_LOCKED"] * 2
+    assert right.value.code == "LOGIN_LOCKED" and right.value.params == {"minutes": rules.lockout_minutes}
+    events = [(row["event"], row["purpose"]) for row in world.db.sign_in_audit.values()]
+    assert events == [("failed", "approval")] * rules.user_failures + [("locked", "approval")] + [("refused", "approval")] * 2
+    world.clock.advance(minutes=rules.lockout_minutes)
+    approver = await auth.approve_as(hub=world.hub, actor=world.actor, needed=Role.SUPERVISOR,
+                                     username=world.supervisor.username, password=f"pw-{world.supervisor.username}")
+    assert approver == world.supervisor
+
+
+def test_lockouts_in_a_row_double_up_to_the_cap():
+    rules = SignInRules(lockout_minutes=15, max_lockout_minutes=100)
+    assert [rules.lockout(lockouts=n) for n in (1, 2, 3, 4, 1000)] == [
+        timedelta(minutes=m) for m in (15, 30, 60, 100, 100)]
+
+
+async def test_housekeeping_forgets_only_nonces_too_old_to_be_replayed(world: World):
+    await authenticate(world, signed(nonce="old"))
+    world.clock.advance(seconds=2 * world.hub.policy.signature_window_seconds + 61)
+    await authenticate(world, signed(nonce="new", timestamp=int(world.clock.now().timestamp())))
+
+    assert await auth.forget_expired(hub=world.hub) == 1
+    assert [nonce for _, nonce in world.db.nonces] == ["new"]

@@ -96,7 +96,11 @@ class CardChannel:
             self._ops.refund_query(merchant=merchant, out_refund_no=out_refund_no),
             RefundResult(RefundStatus.UNKNOWN, out_refund_no, err_code="CARD_SYSTEM_ERROR"), "refund_query")
 
-    def parse_notify(self, *, body: bytes) -> PayResult:
+    def notify_trade_no(self, *, body: bytes) -> str:
+        """Cards push no notifies, so anything claiming to be one is refused."""
+        raise SignatureInvalid("the card channel sends no notifies")
+
+    def parse_notify(self, *, body: bytes, merchant: str) -> PayResult:
         """Cards push no notifies, so anything claiming to be one is refused."""
         raise SignatureInvalid("the card channel sends no notifies")
 

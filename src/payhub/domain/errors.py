@@ -19,7 +19,7 @@ class PayhubError(Exception):
 
     kind = "error"
 
-    def __init__(self, code: str, **params: Any) -> None:
+    def __init__(self, code: str, /, **params: Any) -> None:  # positional: a param may be called `code` too
         super().__init__(code)
         self.code = code
         self.params = params

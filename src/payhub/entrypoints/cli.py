@@ -186,6 +186,27 @@ def sandbox_swiftpass(
     uvicorn.run(sandbox.app, host=host, port=port, log_config=None)
 
 
+@sandbox_app.command("sms")
+def sandbox_sms(
+    port: Annotated[int, typer.Option()] = 8400,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    access_key_id: Annotated[str | None, typer.Option(help="the AccessKey id it accepts (default: the demo's)")] = None,
+    access_key_secret: Annotated[str | None, typer.Option(help="its AccessKey secret (default: the demo's)")] = None,
+    sign_name: Annotated[str | None, typer.Option(help="the registered sign name (default: 交易宝)")] = None,
+    template_code: Annotated[str | None, typer.Option(help="the registered verification-code template")] = None,
+) -> None:
+    """Run the SMS sandbox alone: Alibaba Cloud SendSms at /, the messages it got at /_sandbox/messages."""
+    from payhub.adapters.sms import sandbox as sms
+
+    box = sms.SandboxSms(
+        access_keys={access_key_id or sms.DEMO_ACCESS_KEY_ID: access_key_secret or sms.DEMO_ACCESS_KEY_SECRET},
+        sign_names=frozenset({sign_name or sms.DEMO_SIGN_NAME}),
+        templates={template_code or sms.DEMO_TEMPLATE_CODE: sms.DEMO_TEMPLATE},
+    )
+    configure_logging(json_lines=False)
+    uvicorn.run(box.app, host=host, port=port, log_config=None)
+
+
 @sandbox_app.command("printer")
 def sandbox_printer(
     port: Annotated[int, typer.Option(help="ESC/POS over TCP")] = 9100,

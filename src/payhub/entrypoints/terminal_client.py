@@ -27,9 +27,9 @@ class TerminalClient:
     async def request(self, method: str, path: str, *, body: Any = None, params: dict | None = None,
                       headers: dict | None = None) -> httpx.Response:
         """Send one signed request; path is absolute (/api/v1/...)."""
-        url = httpx.URL(path, params=params) if params else httpx.URL(path)
-        target = url.raw_path.decode()
         content = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+        request = self.http.build_request(method, path, params=params, content=content)
+        target = request.url.raw_path.decode()  # the path and query exactly as they go on the wire, still encoded
         timestamp, nonce = self._timestamp(), secrets.token_hex(16)
         signed = {
             sig.HEADER_TERMINAL: self.terminal, sig.HEADER_TIMESTAMP: timestamp, sig.HEADER_NONCE: nonce,
@@ -40,7 +40,8 @@ class TerminalClient:
             signed["Content-Type"] = "application/json"
         if self.token:
             signed["Authorization"] = f"Bearer {self.token}"
-        return await self.http.request(method, target, content=content, headers=signed | (headers or {}))
+        request.headers.update(signed | (headers or {}))
+        return await self.http.send(request)
 
     async def login(self, username: str, password: str) -> dict:
         """Log the operator in and keep the token."""

@@ -3,16 +3,21 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from payhub.domain import terminal_signature
 from payhub.domain.errors import Forbidden, Unauthorized
+from payhub.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally, minutes_left
 from payhub.domain.tenancy import Operator, Role, Terminal, require_role
+from payhub.ports import UnitOfWork
 from payhub.services.context import Hub
 
-NONCE_MAX = 64
+log = logging.getLogger(__name__)
+USERNAME = re.compile(r"[^\x00-\x1f\x7f]{1,64}")  # what the operators table can hold
 
 
 @dataclass(frozen=True)
@@ -50,19 +55,19 @@ async def authenticate_terminal(*, hub: Hub, request: SignedRequest) -> Terminal
     """The registered terminal that signed this request, or Unauthorized (bad signature, stale, replayed)."""
     if not (request.terminal_code and request.timestamp and request.nonce and request.signature):
         raise Unauthorized("SIGNATURE_REQUIRED")
-    if len(request.nonce) > NONCE_MAX:
+    if not terminal_signature.NONCE.fullmatch(request.nonce):
         raise Unauthorized("BAD_SIGNATURE")
+    if not terminal_signature.TIMESTAMP.fullmatch(request.timestamp):
+        raise Unauthorized("BAD_TIMESTAMP")
+    if not terminal_signature.TERMINAL_CODE.fullmatch(request.terminal_code):
+        raise Unauthorized("UNKNOWN_TERMINAL")
     now = hub.clock.now()
     async with hub.uow(read_only=True) as uow:
         found = await uow.tenancy.terminal(code=request.terminal_code)
     if found is None or not found[0].active:
         raise Unauthorized("UNKNOWN_TERMINAL")
     terminal, sealed = found
-    try:
-        sent_at = int(request.timestamp)
-    except ValueError:
-        raise Unauthorized("TIMESTAMP_SKEW") from None
-    if abs(now.timestamp() - sent_at) > hub.policy.signature_window_seconds:
+    if abs(now.timestamp() - int(request.timestamp)) > hub.policy.signature_window_seconds:
         raise Unauthorized("TIMESTAMP_SKEW")
     if not terminal_signature.matches(
         key=hub.sealer.unseal(sealed), signature=request.signature, method=request.method, path=request.path,
@@ -79,13 +84,104 @@ async def authenticate_terminal(*, hub: Hub, request: SignedRequest) -> Terminal
     return terminal
 
 
-async def _check_password(*, hub: Hub, merchant_id: int, username: str, password: str) -> Operator:
+async def forget_expired(*, hub: Hub) -> int:
+    """Delete nonces too old to be replayed and sign-in counters that no longer count or lock; how many went."""
+    now = hub.clock.now()
+    # a request is let in only within the window around its timestamp, so a nonce seen more than two windows
+    # ago can only come back with a timestamp that is refused anyway; the minute covers clocks of other hosts
+    nonces_before = now - timedelta(seconds=2 * hub.policy.signature_window_seconds + 60)
+    rules = hub.policy.sign_in
+    counters_before = min(rules.window_start(now), rules.backoff_since(now))
+    async with hub.uow() as uow:
+        forgotten = await uow.tenancy.forget_nonces(before=nonces_before)
+        forgotten += await uow.tenancy.forget_sign_in_counters(before=counters_before)
+        await uow.commit()
+    return forgotten
+
+
+@dataclass(frozen=True)
+class _Try:
+    """One password check: who, on which terminal, for what; counted against the user name and the terminal."""
+
+    terminal: Terminal
+    username: str
+    purpose: Purpose
+    at: datetime
+
+    async def audit(self, uow: UnitOfWork, event: Event, *, subject: str | None = None,
+                    locked_until: datetime | None = None) -> None:
+        await uow.tenancy.record_sign_in(
+            merchant_id=self.terminal.merchant_id, terminal_id=self.terminal.id, username=self.username,
+            purpose=self.purpose, event=event, at=self.at, subject=subject, locked_until=locked_until,
+        )
+
+    async def lock(self, uow: UnitOfWork, *, subject: str, rules: SignInRules) -> datetime:
+        until, started = await uow.tenancy.lock_sign_in(
+            merchant_id=self.terminal.merchant_id, subject=subject, at=self.at, rules=rules)
+        if started:
+            await self.audit(uow, Event.LOCKED, subject=subject, locked_until=until)
+            log.warning("sign-in locked", extra={"subject": subject, "locked_until": until.isoformat()})
+        return until
+
+    def locked_out(self, until: datetime) -> Unauthorized:
+        return Unauthorized("LOGIN_LOCKED", minutes=minutes_left(until=until, now=self.at))
+
+
+async def _count_try(*, hub: Hub, attempt: _Try, limits: dict[str, int]) -> dict[str, Tally]:
+    """Count the try on each counter before its password is checked, so that parallel tries all count; refuse it
+    unchecked (and take the count back) when a counter is locked or this try is beyond its budget."""
+    merchant_id = attempt.terminal.merchant_id
+    async with hub.uow() as uow:
+        tallies = {subject: await uow.tenancy.count_sign_in(merchant_id=merchant_id, subject=subject, at=attempt.at,
+                                                            rules=hub.policy.sign_in) for subject in limits}
+        ends = [t.locked_until for t in tallies.values() if t.locked_until and t.locked(attempt.at)]
+        for subject, tally in tallies.items():
+            if not tally.locked(attempt.at) and tally.failures > limits[subject]:
+                ends.append(await attempt.lock(uow, subject=subject, rules=hub.policy.sign_in))
+        if ends:
+            for subject in tallies:
+                await uow.tenancy.uncount_sign_in(merchant_id=merchant_id, subject=subject)
+            await attempt.audit(uow, Event.REFUSED)
+        await uow.commit()
+    if ends:
+        raise attempt.locked_out(max(ends))
+    return tallies
+
+
+async def _let_in(*, hub: Hub, attempt: _Try, limits: dict[str, int]) -> None:
+    """The right password: the user name's failures are forgotten, the terminal's count of this try taken back."""
+    user, terminal = limits
+    async with hub.uow() as uow:
+        await uow.tenancy.clear_sign_in(merchant_id=attempt.terminal.merchant_id, subject=user)
+        await uow.tenancy.uncount_sign_in(merchant_id=attempt.terminal.merchant_id, subject=terminal)
+        await uow.commit()
+
+
+async def _turn_away(*, hub: Hub, attempt: _Try, limits: dict[str, int], tallies: dict[str, Tally]) -> Unauthorized:
+    """A wrong password stays counted, is audited, and locks each counter whose budget it used up."""
+    async with hub.uow() as uow:
+        await attempt.audit(uow, Event.FAILED)
+        ends = [await attempt.lock(uow, subject=subject, rules=hub.policy.sign_in)
+                for subject, limit in limits.items() if tallies[subject].failures >= limit]
+        await uow.commit()
+    return attempt.locked_out(max(ends)) if ends else Unauthorized("LOGIN_FAILED")
+
+
+async def _check_password(*, hub: Hub, terminal: Terminal, username: str, password: str,
+                          purpose: Purpose) -> Operator:
+    """The active operator of the terminal's merchant with these credentials; wrong tries are throttled."""
+    if not USERNAME.fullmatch(username):
+        raise Unauthorized("LOGIN_FAILED")  # no operator can have such a name: nothing to count it against
+    attempt = _Try(terminal=terminal, username=username, purpose=purpose, at=hub.clock.now())
+    limits = hub.policy.sign_in.subjects(username=username, terminal_code=terminal.code)
+    tallies = await _count_try(hub=hub, attempt=attempt, limits=limits)
     async with hub.uow(read_only=True) as uow:
-        found = await uow.tenancy.operator(merchant_id=merchant_id, username=username)
+        found = await uow.tenancy.operator(merchant_id=terminal.merchant_id, username=username)
     operator, password_hash = found if found else (None, None)
     valid = await asyncio.to_thread(hub.passwords.verify, password_hash, password)
     if operator is None or password_hash is None or not operator.active or not valid:
-        raise Unauthorized("LOGIN_FAILED")
+        raise await _turn_away(hub=hub, attempt=attempt, limits=limits, tallies=tallies)
+    await _let_in(hub=hub, attempt=attempt, limits=limits)
     if hub.passwords.needs_rehash(password_hash):
         async with hub.uow() as uow:
             await uow.tenancy.set_password_hash(
@@ -97,7 +193,8 @@ async def _check_password(*, hub: Hub, merchant_id: int, username: str, password
 
 async def login(*, hub: Hub, terminal: Terminal, username: str, password: str) -> tuple[str, Actor, datetime]:
     """Open an operator session on this terminal; returns the bearer token, the actor and the expiry."""
-    operator = await _check_password(hub=hub, merchant_id=terminal.merchant_id, username=username, password=password)
+    operator = await _check_password(hub=hub, terminal=terminal, username=username, password=password,
+                                     purpose=Purpose.LOGIN)
     token = secrets.token_urlsafe(32)
     now = hub.clock.now()
     expires_at = now + timedelta(hours=hub.policy.session_hours)
@@ -139,7 +236,8 @@ async def approve_as(*, hub: Hub, actor: Actor, needed: Role, username: str | No
     if username is None:
         require_role(role=actor.operator.role, needed=needed)
         return actor.operator
-    approver = await _check_password(hub=hub, merchant_id=actor.merchant_id, username=username, password=password or "")
+    approver = await _check_password(hub=hub, terminal=actor.terminal, username=username, password=password or "",
+                                     purpose=Purpose.APPROVAL)
     if approver.role.rank < needed.rank:
         raise Forbidden("ROLE_REQUIRED", role=needed.label_zh)
     return approver

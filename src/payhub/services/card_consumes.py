@@ -19,7 +19,7 @@ from payhub.domain.card_limits import Limits, check_per_txn
 from payhub.domain.card_money import TxChannel, TxKind, business_date, consume_entry
 from payhub.domain.card_risk import SuspiciousCase
 from payhub.domain.cards import card_account, require_transactable
-from payhub.domain.errors import Conflict, Contention, Forbidden, NotFound, PayhubError
+from payhub.domain.errors import Conflict, Contention, Forbidden, InvalidInput, NotFound, PayhubError
 from payhub.domain.ledger_batch import Postings
 from payhub.ports import UnitOfWork
 from payhub.services import card_events, card_limits, card_suspicious
@@ -67,16 +67,33 @@ def _replay(first: dict[str, Any], request: ConsumeRequest) -> Outcome:
     return result_of(first, replayed=True)
 
 
+async def known(*, hub: Hub, request: ConsumeRequest) -> TxResult | None:
+    """The answer to a retry of a booked consume (raises the conflict if its content differs); None if new."""
+    async with hub.uow(read_only=True) as uow:
+        merchant = await uow.cards.card_merchant(merchant_id=request.merchant_id, code=request.merchant_code)
+        first = merchant and await uow.card_money.tx_by_out_no(
+            merchant_id=request.merchant_id, card_merchant_id=merchant["id"], kind=TxKind.CONSUME.value,
+            out_no=request.out_no)
+    if not first:
+        return None
+    outcome = _replay(first, request)
+    if isinstance(outcome, PayhubError):
+        raise outcome
+    return outcome
+
+
 async def _attempt(hub: Hub, requests: list[ConsumeRequest]) -> list[Outcome]:
     merchant_id, code = requests[0].merchant_id, requests[0].merchant_code
     async with hub.uow() as uow:
         merchant = await uow.cards.card_merchant(merchant_id=merchant_id, code=code)
         if merchant is None or not merchant["active"]:
             return [NotFound("CARD_MERCHANT_NOT_FOUND", merchant_code=code) for _ in requests]
+        # the numbers are looked up under the card locks: a retry racing its first request waits for it here
+        locked = await uow.cards.lock_cards(merchant_id=merchant_id, card_nos=sorted({r.card_no for r in requests}))
         known = await uow.card_money.txs_by_out_nos(merchant_id=merchant_id, card_merchant_id=merchant["id"],
                                                     kind=TxKind.CONSUME.value, out_nos=[r.out_no for r in requests])
         fresh = [r for r in requests if r.out_no not in known]
-        booked = iter(await _book_fresh(uow, hub, merchant, fresh) if fresh else [])
+        booked = iter(await _book_fresh(uow, hub, merchant, locked, fresh) if fresh else [])
         outcomes = [_replay(known[r.out_no], r) if r.out_no in known else next(booked) for r in requests]
         await uow.commit()
         return outcomes
@@ -91,12 +108,12 @@ class _Batch:
     cases: list[SuspiciousCase] = field(default_factory=list)
 
 
-async def _book_fresh(uow: UnitOfWork, hub: Hub, merchant: dict[str, Any], requests: list[ConsumeRequest]) -> list[Outcome]:
+async def _book_fresh(uow: UnitOfWork, hub: Hub, merchant: dict[str, Any], locked: dict[str, dict[str, Any]],
+                      requests: list[ConsumeRequest]) -> list[Outcome]:
     merchant_id, code, cards = requests[0].merchant_id, requests[0].merchant_code, hub.policy.cards
     now = hub.clock.now()
     day = business_date(now, cards.business_tz)
     card_nos = sorted({r.card_no for r in requests})
-    locked = await uow.cards.lock_cards(merchant_id=merchant_id, card_nos=card_nos)
     limits = await card_limits.applied(uow=uow, merchant_id=merchant_id, merchant_code=code, card_nos=card_nos)
     daily = sorted({s for applied in limits.values() for s, limit in applied.items() if limit.per_day is not None})
     used = await uow.card_money.lock_usage(merchant_id=merchant_id, subjects=daily, day=day) if daily else {}
@@ -116,7 +133,7 @@ async def _book_fresh(uow: UnitOfWork, hub: Hub, merchant: dict[str, Any], reque
     for request, row, entry in zip(requests, rows, entries, strict=True):
         applied = limits[request.card_no]
         try:
-            _check(request, locked.get(request.card_no), applied, used)
+            _check(request, merchant, locked.get(request.card_no), applied, used)
             row["balance_after"] = postings.apply(entry)[card_account(request.card_no).code]
         except PayhubError as refusal:
             outcomes.append(refusal)
@@ -138,18 +155,29 @@ async def _book_fresh(uow: UnitOfWork, hub: Hub, merchant: dict[str, Any], reque
     return outcomes
 
 
-def _check(request: ConsumeRequest, card: dict[str, Any] | None, applied: dict[str, Limits], used: dict[str, int]) -> None:
+def _check(request: ConsumeRequest, merchant: dict[str, Any], card: dict[str, Any] | None, applied: dict[str, Limits],
+           used: dict[str, int]) -> None:
     """Refuse a consume as booking it alone would: card, state, pay password, per-transaction and daily limits."""
     if card is None:
         raise NotFound("CARD_NOT_FOUND", card_no=request.card_no)
     require_transactable(card_no=request.card_no, state=card["state"])
-    if request.password_version is not None and card["password_version"] != request.password_version:
+    if request.password_version is None:
+        _check_pinless(request, merchant["pinless_offline_max"])
+    elif card["password_version"] != request.password_version:
         raise Forbidden("PAY_PASSWORD_CHANGED")
     for subject, limit in applied.items():
         check_per_txn(amount=request.amount, limits=limit, who=subject)
     for subject, limit in applied.items():
         if limit.per_day is not None and used[subject] + request.amount > limit.per_day:
             raise Conflict("LIMIT_PER_DAY", who=subject, limit=limit.per_day)
+
+
+def _check_pinless(request: ConsumeRequest, cap: int | None) -> None:
+    """Without the pay password only offline, where the card merchant allows it, up to its cap."""
+    if request.channel is not TxChannel.OFFLINE or cap is None:
+        raise InvalidInput("PAY_PASSWORD_REQUIRED")
+    if request.amount > cap:
+        raise InvalidInput("PINLESS_OVER_CAP", max_fen=cap)
 
 
 def _tx_row(request: ConsumeRequest, merchant: dict[str, Any], now: datetime, day: date, shard: int) -> dict[str, Any]:

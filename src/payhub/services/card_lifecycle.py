@@ -6,11 +6,13 @@ import re
 import secrets
 from typing import Any
 
+from payhub.domain.card_money import check_amount
 from payhub.domain.cards import Card, CardKind, card_account, check_card_no
-from payhub.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from payhub.domain.funds import FundsAccount, check_pay_password, count_wrong_password
+from payhub.domain.errors import Conflict, InvalidInput, NotFound
+from payhub.domain.funds import FundsAccount, check_pay_password
 from payhub.domain.tenancy import Role, require_role
 from payhub.ports import UnitOfWork
+from payhub.services import card_pin
 from payhub.services.context import Hub
 
 PHONE = re.compile(r"1[3-9][0-9]{9}")
@@ -25,10 +27,13 @@ def check_phone(phone: str) -> str:
 
 async def configure_program(*, hub: Hub, merchant_id: int, push_url: str | None, push_secret: str | None,
                             password_tries: int | None = None) -> None:
-    """Set the issuer's push URL and secret and how many wrong pay passwords freeze the cards."""
+    """Set the issuer's push URL (checked: HTTPS to a public address unless configured) and secret and how many
+    wrong pay passwords freeze the cards."""
     tries = password_tries or hub.policy.cards.password_tries
     if tries < 1:
         raise InvalidInput("VALIDATION", detail="password_tries >= 1")
+    if push_url and hub.notifier is not None:
+        await hub.notifier.check_url(url=push_url)
     async with hub.uow() as uow:
         await uow.cards.set_program(merchant_id=merchant_id, push_url=push_url,
                                     push_secret_sealed=hub.sealer.seal(push_secret) if push_secret else None,
@@ -44,6 +49,17 @@ async def add_card_merchant(*, hub: Hub, merchant_id: int, code: str, name: str)
         merchant = await uow.cards.add_card_merchant(merchant_id=merchant_id, code=code, name=name, at=hub.clock.now())
         await uow.commit()
     return merchant
+
+
+async def set_pinless_offline(*, hub: Hub, merchant_id: int, code: str, max_amount: int | None) -> None:
+    """Let a card merchant take offline consumes up to max_amount fen without the pay password (None: never)."""
+    if max_amount is not None:
+        check_amount(max_amount)
+    async with hub.uow() as uow:
+        if not await uow.cards.set_pinless_offline(merchant_id=merchant_id, code=code, max_amount=max_amount,
+                                                   at=hub.clock.now()):
+            raise NotFound("CARD_MERCHANT_NOT_FOUND", merchant_code=code)
+        await uow.commit()
 
 
 async def list_card_merchants(*, hub: Hub, merchant_id: int) -> list[dict[str, Any]]:
@@ -162,15 +178,15 @@ async def cancel(*, hub: Hub, merchant_id: int, card_no: str, reason: str, actor
 
 async def reset_password(*, hub: Hub, merchant_id: int, card_no: str, new_password: str, old_password: str | None,
                          role: Role) -> None:
-    """重置密码: with the old password, or without it by a supervisor; clears the wrong-try count."""
+    """重置密码: with the old password (on an active card), or without it by a supervisor; clears the wrong-try count."""
     check_pay_password(new_password)
     if old_password is None:
         require_role(role=role, needed=Role.SUPERVISOR)
+    if old_password is not None:
+        await card_pin.verify(hub=hub, merchant_id=merchant_id, card_no=card_no, password=old_password,
+                              wrong_code="OLD_PASSWORD_WRONG")
     async with hub.uow(read_only=True) as uow:
         account = await account_of_card(uow=uow, merchant_id=merchant_id, card_no=card_no)
-    if old_password is not None and not await asyncio.to_thread(hub.passwords.verify, account.password_hash, old_password):
-        await record_wrong_password(hub=hub, merchant_id=merchant_id, account_id=account.id)
-        raise Forbidden("OLD_PASSWORD_WRONG")
     new_hash = await asyncio.to_thread(hub.passwords.hash, new_password)
     async with hub.uow() as uow:
         await uow.cards.set_password(account_id=account.id, password_hash=new_hash, at=hub.clock.now())
@@ -184,41 +200,6 @@ async def account_of_card(*, uow: UnitOfWork, merchant_id: int, card_no: str) ->
     if not account:
         raise NotFound("CARD_NOT_FOUND", card_no=card_no)
     return account
-
-
-async def check_password(*, hub: Hub, merchant_id: int, card_no: str, password: str) -> int:
-    """Verify the pay password of the card's account; returns the password version the money step re-checks."""
-    async with hub.uow(read_only=True) as uow:
-        account = await account_of_card(uow=uow, merchant_id=merchant_id, card_no=card_no)
-    if not await asyncio.to_thread(hub.passwords.verify, account.password_hash, password):
-        left = await record_wrong_password(hub=hub, merchant_id=merchant_id, account_id=account.id)
-        if left == 0:
-            raise Forbidden("PAY_PASSWORD_LOCKED")
-        raise Forbidden("PAY_PASSWORD_WRONG", left=left)
-    if account.wrong_tries:
-        async with hub.uow() as uow:
-            await uow.cards.set_wrong_tries(account_id=account.id, tries=0, at=hub.clock.now())
-            await uow.commit()
-    return account.password_version
-
-
-async def record_wrong_password(*, hub: Hub, merchant_id: int, account_id: int) -> int:
-    """Count a wrong pay password; at the issuer's limit every active card of the account freezes. Tries left."""
-    now = hub.clock.now()
-    async with hub.uow() as uow:
-        account = await uow.cards.account(merchant_id=merchant_id, account_id=account_id, lock=True)
-        assert account is not None
-        program = await uow.cards.program(merchant_id=merchant_id)
-        allowed = program["password_tries"] if program else hub.policy.cards.password_tries
-        outcome = count_wrong_password(tries_before=account.wrong_tries, allowed=allowed)
-        await uow.cards.set_wrong_tries(account_id=account_id, tries=outcome.tries, at=now)
-        if outcome.freeze:
-            for card in await uow.cards.cards_of(account_id=account_id):
-                if card.can_transact:
-                    card.freeze(reason=f"pay password wrong {allowed} times", at=now, actor="system")
-                    await uow.cards.save_card(card)
-        await uow.commit()
-    return 0 if outcome.freeze else allowed - outcome.tries
 
 
 async def card_info(*, hub: Hub, merchant_id: int, card_no: str) -> dict[str, Any]:

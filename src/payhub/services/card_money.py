@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from payhub.domain.card_limits import Limits
 from payhub.domain.card_money import (
     Funding, TxChannel, TxKind, business_date, check_amount, fingerprint, recharge_entry, refund_entry, shard_of,
     transfer_entry,
@@ -18,9 +17,8 @@ from payhub.domain.cards import card_account, check_card_no, require_transactabl
 from payhub.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PayhubError
 from payhub.domain.ledger import JournalEntry
 from payhub.ports import UnitOfWork
-from payhub.services import card_consumes, card_events, card_suspicious
+from payhub.services import card_consumes, card_events, card_pin, card_suspicious
 from payhub.services.card_consumes import ConsumeBatcher, ConsumeRequest
-from payhub.services.card_lifecycle import check_password
 from payhub.services.card_tx import TxResult, check_no, event_data, new_tx_no, result_of, retrying
 from payhub.services.context import Hub
 
@@ -29,9 +27,12 @@ class _LostRace(Exception):
     """Another request with the same number committed first: roll back and answer with its result."""
 
 
+Book = Callable[[UnitOfWork, dict[str, Any]], Awaitable[int]]
+
+
 @dataclass
 class _Tx:
-    """One money transaction being written."""
+    """One money transaction being written; cards: the card rows it locks, its own card first."""
 
     hub: Hub
     merchant_id: int
@@ -40,47 +41,61 @@ class _Tx:
     channel: TxChannel
     out_no: str
     request_hash: str
-    card_no: str
+    cards: list[str]
     amount: int
     terminal_code: str | None = None
+    password_version: int | None = None
 
-    async def run(self, body: Callable[[UnitOfWork, dict[str, Any], dict[str, Any]], Awaitable[tuple[int, dict]]]) -> TxResult:
-        """Replay a known number, else lock, book (body) and record; the whole under contention retries."""
+    async def known(self) -> TxResult | None:
+        """The answer to a retry of a booked number (a conflict if its content differs); None for a new one."""
+        async with self.hub.uow(read_only=True) as uow:
+            merchant = await uow.cards.card_merchant(merchant_id=self.merchant_id, code=self.merchant_code)
+            first = merchant and await self._first(uow, merchant)
+        return self._replay(first) if first else None
+
+    async def _first(self, uow: UnitOfWork, merchant: dict[str, Any]) -> dict[str, Any] | None:
+        return await uow.card_money.tx_by_out_no(merchant_id=self.merchant_id, card_merchant_id=merchant["id"],
+                                                 kind=self.kind.value, out_no=self.out_no)
+
+    async def run(self, book: Book) -> TxResult:
+        """Lock the cards, replay a known number, else check, book (book → the card's balance) and record; the
+        whole under contention retries."""
         async def attempt() -> TxResult:
             try:
                 async with self.hub.uow() as uow:
                     merchant = await uow.cards.card_merchant(merchant_id=self.merchant_id, code=self.merchant_code)
                     if merchant is None or not merchant["active"]:
                         raise NotFound("CARD_MERCHANT_NOT_FOUND", merchant_code=self.merchant_code)
-                    first = await uow.card_money.tx_by_out_no(merchant_id=self.merchant_id, card_merchant_id=merchant["id"],
-                                                              kind=self.kind.value, out_no=self.out_no)
+                    # the number is looked up under the card locks: a retry racing its first request waits for it
+                    locked = await uow.cards.lock_cards(merchant_id=self.merchant_id, card_nos=self.cards)
+                    first = await self._first(uow, merchant)
                     if first is not None:
                         return self._replay(first)
+                    _require(locked, self.cards, self.password_version)
                     now = self.hub.clock.now()
                     row = {
                         "merchant_id": self.merchant_id, "tx_no": new_tx_no(now), "kind": self.kind.value,
                         "channel": self.channel.value, "card_merchant_id": merchant["id"],
                         "card_merchant_code": self.merchant_code, "terminal_code": self.terminal_code,
-                        "card_no": self.card_no, "out_no": self.out_no, "request_hash": self.request_hash,
+                        "card_no": self.cards[0], "out_no": self.out_no, "request_hash": self.request_hash,
                         "amount": self.amount, "refunded": 0, "created_at": now,
                         "business_date": business_date(now, self.hub.policy.cards.business_tz),
                         "shard": 0, "counter_card_no": None, "original_tx_no": None, "funding": None,
                     }
-                    row["balance_after"], limits = await body(uow, merchant, row)
+                    row["balance_after"] = await book(uow, row)
                     if not await uow.card_money.claim_tx(row=row):
                         raise _LostRace()
                     push = bool(merchant["push_url"])
                     await card_events.emit(uow=uow, merchant_id=self.merchant_id, type=f"card.{self.kind}", tx_no=row["tx_no"],
                                            push=push, at=now, data=event_data(row))
                     await card_suspicious.screen(uow=uow, hub=self.hub, merchant_id=self.merchant_id, tx=row,
-                                                 limits=limits, push=push)
+                                                 limits={}, push=push)
                     await uow.commit()
                     return result_of(row, replayed=False)
             except _LostRace:
                 async with self.hub.uow(read_only=True) as uow:
                     merchant = await uow.cards.card_merchant(merchant_id=self.merchant_id, code=self.merchant_code)
-                    first = await uow.card_money.tx_by_out_no(merchant_id=self.merchant_id, card_merchant_id=merchant["id"],
-                                                              kind=self.kind.value, out_no=self.out_no)
+                    first = await self._first(uow, merchant)
                 return self._replay(first)
 
         return await retrying(attempt)
@@ -91,8 +106,7 @@ class _Tx:
         return result_of(first, replayed=True)
 
 
-async def _lock(uow: UnitOfWork, merchant_id: int, card_nos: list[str], password_version: int | None) -> None:
-    locked = await uow.cards.lock_cards(merchant_id=merchant_id, card_nos=card_nos)
+def _require(locked: dict[str, dict[str, Any]], card_nos: list[str], password_version: int | None) -> None:
     for card_no in card_nos:
         if card_no not in locked:
             raise NotFound("CARD_NOT_FOUND", card_no=card_no)
@@ -111,22 +125,22 @@ async def recharge(*, hub: Hub, merchant_id: int, merchant_code: str, card_no: s
     """充值: credit a card with money received in cash at a counter or through a confirmed channel payment."""
     tx = _Tx(hub, merchant_id, merchant_code, TxKind.RECHARGE, channel, check_no(out_trade_no, "out_trade_no"),
              fingerprint(kind="recharge", card_no=card_no, amount=amount, funding=funding.value),
-             check_card_no(card_no), check_amount(amount), terminal_code)
+             [check_card_no(card_no)], check_amount(amount), terminal_code)
 
-    async def body(uow: UnitOfWork, _merchant: dict, row: dict) -> tuple[int, dict[str, Limits]]:
-        await _lock(uow, merchant_id, [card_no], None)
+    async def book(uow: UnitOfWork, row: dict[str, Any]) -> int:
         row["funding"], row["shard"] = funding.value, shard_of(row["tx_no"], hub.policy.cards.shards)
         entry = recharge_entry(merchant_id=merchant_id, tx_no=row["tx_no"], card_no=card_no, funding=funding,
                                amount=amount, shards=hub.policy.cards.shards)
-        return await _post(uow, hub, entry, card_no), {}
+        return await _post(uow, hub, entry, card_no)
 
-    return await tx.run(body)
+    return await tx.run(book)
 
 
 async def consume(*, hub: Hub, merchant_id: int, merchant_code: str, card_no: str, out_trade_no: str, amount: int,
                   channel: TxChannel, pay_password: str | None, terminal_code: str | None = None,
                   batcher: ConsumeBatcher | None = None) -> TxResult:
-    """消费: pay a card merchant from a card; online needs the pay password, offline checks it when given."""
+    """消费: pay a card merchant from a card with the pay password; offline without it only where the card
+    merchant allows that, up to its cap. A retry of a booked number gets the first answer without a PIN check."""
     check_card_no(card_no)
     request = ConsumeRequest(merchant_id, merchant_code, card_no, check_no(out_trade_no, "out_trade_no"),
                              check_amount(amount), channel, fingerprint(kind="consume", card_no=card_no, amount=amount),
@@ -134,7 +148,9 @@ async def consume(*, hub: Hub, merchant_id: int, merchant_code: str, card_no: st
     if channel is TxChannel.ONLINE and not pay_password:
         raise InvalidInput("PAY_PASSWORD_REQUIRED")
     if pay_password:
-        request = dataclasses.replace(request, password_version=await check_password(
+        if (first := await card_consumes.known(hub=hub, request=request)) is not None:
+            return first
+        request = dataclasses.replace(request, password_version=await card_pin.verify(
             hub=hub, merchant_id=merchant_id, card_no=card_no, password=pay_password))
     if batcher is not None:
         return await batcher.submit(hub=hub, request=request)
@@ -155,11 +171,10 @@ async def refund(*, hub: Hub, merchant_id: int, merchant_code: str, out_trade_no
         raise NotFound("TX_NOT_FOUND", out_trade_no=out_trade_no)
     card_no = original["card_no"]
     tx = _Tx(hub, merchant_id, merchant_code, TxKind.REFUND, channel, check_no(out_refund_no, "out_refund_no"),
-             fingerprint(kind="refund", out_trade_no=out_trade_no, amount=amount), card_no, check_amount(amount),
+             fingerprint(kind="refund", out_trade_no=out_trade_no, amount=amount), [card_no], check_amount(amount),
              terminal_code)
 
-    async def body(uow: UnitOfWork, _merchant: dict, row: dict) -> tuple[int, dict[str, Limits]]:
-        await _lock(uow, merchant_id, [card_no], None)
+    async def book(uow: UnitOfWork, row: dict[str, Any]) -> int:
         if await uow.card_money.add_refunded(tx_no=original["tx_no"], amount=amount) is None:
             current = await uow.card_money.tx_by_out_no(merchant_id=merchant_id, card_merchant_id=original["card_merchant_id"],
                                                         kind=TxKind.CONSUME.value, out_no=out_trade_no)
@@ -167,27 +182,29 @@ async def refund(*, hub: Hub, merchant_id: int, merchant_code: str, out_trade_no
         row["original_tx_no"], row["shard"] = original["tx_no"], shard_of(row["tx_no"], hub.policy.cards.shards)
         entry = refund_entry(merchant_id=merchant_id, tx_no=row["tx_no"], card_no=card_no, merchant_code=merchant_code,
                              amount=amount, shards=hub.policy.cards.shards)
-        return await _post(uow, hub, entry, card_no), {}
+        return await _post(uow, hub, entry, card_no)
 
-    return await tx.run(body)
+    return await tx.run(book)
 
 
 async def transfer(*, hub: Hub, merchant_id: int, merchant_code: str, from_card: str, to_card: str, out_trade_no: str,
                    amount: int, pay_password: str, channel: TxChannel = TxChannel.ONLINE) -> TxResult:
-    """转账: move money between two cards (the payer's pay password required)."""
+    """转账: move money between two cards (the payer's pay password required; not checked for a retry)."""
     check_card_no(from_card), check_card_no(to_card)
     if from_card == to_card:
         raise InvalidInput("SAME_CARD")
     tx = _Tx(hub, merchant_id, merchant_code, TxKind.TRANSFER, channel, check_no(out_trade_no, "out_trade_no"),
-             fingerprint(kind="transfer", from_card=from_card, to_card=to_card, amount=amount), from_card,
+             fingerprint(kind="transfer", from_card=from_card, to_card=to_card, amount=amount), [from_card, to_card],
              check_amount(amount))
-    version = await check_password(hub=hub, merchant_id=merchant_id, card_no=from_card, password=pay_password)
+    if (first := await tx.known()) is not None:
+        return first
+    tx.password_version = await card_pin.verify(hub=hub, merchant_id=merchant_id, card_no=from_card,
+                                                password=pay_password)
 
-    async def body(uow: UnitOfWork, _merchant: dict, row: dict) -> tuple[int, dict[str, Limits]]:
-        await _lock(uow, merchant_id, [from_card, to_card], version)
+    async def book(uow: UnitOfWork, row: dict[str, Any]) -> int:
         row["counter_card_no"] = to_card
         entry = transfer_entry(merchant_id=merchant_id, tx_no=row["tx_no"], from_card=from_card, to_card=to_card,
                                amount=amount, kind=TxKind.TRANSFER)
-        return await _post(uow, hub, entry, from_card), {}
+        return await _post(uow, hub, entry, from_card)
 
-    return await tx.run(body)
+    return await tx.run(book)

@@ -23,13 +23,30 @@ async def start(*, hub: Hub, merchant_id: int, merchant_code: str, card_no: str,
     """Charge the member's payment code for a recharge; credits the card once the channel confirms."""
     check_card_no(card_no), check_amount(amount)
     request_hash = fingerprint(kind="online_recharge", card_no=card_no, amount=amount)
+    order = await _open(hub=hub, merchant_id=merchant_id, merchant_code=merchant_code, card_no=card_no,
+                        out_trade_no=out_trade_no, amount=amount, request_hash=request_hash)
+    if order is None:  # the number was used before, or is being used by a request racing this one
+        async with hub.uow(read_only=True) as uow:
+            first = await uow.card_money.recharge(merchant_id=merchant_id, merchant_code=merchant_code,
+                                                  out_trade_no=out_trade_no)
+        assert first is not None
+        if first.request_hash != request_hash:
+            raise Conflict("IDEMPOTENCY_CONFLICT", key=out_trade_no)
+        return view(first)
+    result = await hub.registry.channel(CHANNEL).micropay(
+        merchant=merchant, out_trade_no=order.recharge_no, total_fee=amount, body="储值卡充值", auth_code=auth_code,
+        client_ip=client_ip)
+    return view(await apply(hub=hub, recharge_no=order.recharge_no, result=result))
+
+
+async def _open(*, hub: Hub, merchant_id: int, merchant_code: str, card_no: str, out_trade_no: str, amount: int,
+                request_hash: str) -> RechargeOrder | None:
+    """Save a new recharge order with its poll job; None if the number is taken."""
     now = hub.clock.now()
     async with hub.uow() as uow:
-        first = await uow.card_money.recharge(merchant_id=merchant_id, merchant_code=merchant_code, out_trade_no=out_trade_no)
-        if first is not None:
-            if first.request_hash != request_hash:
-                raise Conflict("IDEMPOTENCY_CONFLICT", key=out_trade_no)
-            return view(first)
+        if await uow.card_money.recharge(merchant_id=merchant_id, merchant_code=merchant_code,
+                                         out_trade_no=out_trade_no) is not None:
+            return None
         card = await uow.cards.card(merchant_id=merchant_id, card_no=card_no)
         if card is None:
             raise NotFound("CARD_NOT_FOUND", card_no=card_no)
@@ -37,14 +54,12 @@ async def start(*, hub: Hub, merchant_id: int, merchant_code: str, card_no: str,
         order = RechargeOrder(merchant_id=merchant_id, recharge_no=f"RC{now:%Y%m%d%H%M%S}{secrets.token_hex(5)}",
                               card_no=card_no, merchant_code=merchant_code, out_trade_no=out_trade_no,
                               request_hash=request_hash, amount=amount, channel=CHANNEL, created_at=now)
-        await uow.card_money.add_recharge(order)
+        if not await uow.card_money.add_recharge(order):
+            return None
         await uow.jobs.enqueue(merchant_id=merchant_id, kind=JobKind.CARD_RECHARGE_POLL, ref=order.recharge_no,
                                run_at=now + timedelta(seconds=hub.policy.micropay_poll_seconds))
         await uow.commit()
-    result = await hub.registry.channel(CHANNEL).micropay(
-        merchant=merchant, out_trade_no=order.recharge_no, total_fee=amount, body="储值卡充值", auth_code=auth_code,
-        client_ip=client_ip)
-    return view(await apply(hub=hub, recharge_no=order.recharge_no, result=result))
+    return order
 
 
 async def apply(*, hub: Hub, recharge_no: str, result: PayResult) -> RechargeOrder:

@@ -24,7 +24,7 @@ async def send_code(*, hub: Hub, merchant_id: int, phone: str, purpose: str) -> 
     if purpose not in PURPOSES:
         raise InvalidInput("VALIDATION", detail=f"purpose: one of {', '.join(PURPOSES)}")
     if hub.sms is None:
-        raise Unavailable("CHANNEL_UNAVAILABLE")
+        raise Unavailable("SMS_UNAVAILABLE")
     now, policy = hub.clock.now(), hub.policy.cards
     code = f"{secrets.randbelow(10**6):06d}"
     async with hub.uow() as uow:
@@ -35,9 +35,9 @@ async def send_code(*, hub: Hub, merchant_id: int, phone: str, purpose: str) -> 
         await uow.cards.add_sms_code(merchant_id=merchant_id, phone=phone, purpose=purpose, code_hash=_hash(phone, code),
                                      expires_at=now + timedelta(minutes=policy.sms_code_minutes), at=now)
         try:
-            await hub.sms.send(phone=phone, text=f"【交易宝】验证码{code}，{policy.sms_code_minutes}分钟内有效，请勿告诉他人。")
+            await hub.sms.send_code(phone=phone, code=code)
         except SmsUnavailable:
-            raise Unavailable("CHANNEL_UNAVAILABLE") from None
+            raise Unavailable("SMS_UNAVAILABLE") from None
         await uow.commit()
 
 

@@ -1,12 +1,14 @@
 """What every use case needs, handed in by the composition root."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from payhub.domain.card_risk import RiskRules
+from payhub.domain.sign_in_throttle import SignInRules
 from payhub.ports import (
     Clock, KeySealer, Notifier, OrderSignals, PasswordHasher, Registry, SmsGateway, UnitOfWorkFactory,
 )
+from payhub.services.payment_attempts import PaymentAttempts
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,13 @@ class Policy:
     native_qr_minutes: int = 5
     micropay_poll_seconds: int = 5
     micropay_poll_cap_seconds: int = 45
+    channel_answer_seconds: float = 15.0  # the longest a call to the channel may take (its client's timeout)
     order_unpaid_minutes: int = 30
     session_hours: int = 12
     signature_window_seconds: int = 300
     job_lease_seconds: int = 60
     notify_url: str = "http://127.0.0.1:8000/notify/swiftpass"
+    sign_in: SignInRules = SignInRules()
     cards: CardPolicy = CardPolicy()
 
 
@@ -49,3 +53,4 @@ class Hub:
     policy: Policy
     notifier: Notifier | None = None    # card transaction pushes
     sms: SmsGateway | None = None       # member verification codes
+    attempts: PaymentAttempts = field(default_factory=PaymentAttempts)  # pay requests running in this process

@@ -15,7 +15,7 @@ from payhub.domain.fees import FeeType, parse_fee_type
 from payhub.domain.jobs import JobKind
 from payhub.domain.money import require_fen, yuan
 from payhub.domain.orders import BillOrder, OrderState, PayMethod
-from payhub.domain.payments import PayStatus
+from payhub.domain.payments import PayResult, PayStatus
 from payhub.domain.wallets import Wallet, mask_code, wallet_of
 from payhub.ports import BillerAccountUnknown, BillerUnavailable, ChannelRefused, ChannelUnavailable
 from payhub.services.auth import Actor
@@ -24,6 +24,7 @@ from payhub.services.context import Hub
 from payhub.services.payment_results import CHANNEL, apply_pay_result
 
 CHINA = ZoneInfo("Asia/Shanghai")
+_ANSWER_MARGIN_SECONDS = 1.0  # after the channel's answer, the first request still writes it down
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,8 @@ async def get_order(*, hub: Hub, actor: Actor, order_no: str) -> BillOrder:
     return order
 
 
-def _require_payable(*, order: BillOrder, method: PayMethod, now: datetime) -> None:
-    if order.state is OrderState.PAYING and order.pay_method is not method:
+def _require_payable(*, order: BillOrder, method: PayMethod, masked: str | None, now: datetime) -> None:
+    if order.state is OrderState.PAYING and (order.pay_method is not method or order.auth_code_masked != masked):
         raise Conflict("PAYMENT_METHOD_MISMATCH")
     if order.state is not OrderState.CREATED:
         raise Conflict("ORDER_NOT_PAYABLE", state=str(order.state))
@@ -147,28 +148,84 @@ def _require_payable(*, order: BillOrder, method: PayMethod, now: datetime) -> N
         raise Conflict("ORDER_EXPIRED")
 
 
+def _is_retry(*, order: BillOrder, method: PayMethod, masked: str | None) -> bool:
+    """Whether this pay request repeats the one that started the order's payment (and so gets its answer)."""
+    return order.state is not OrderState.CREATED and order.pay_method is method and order.auth_code_masked == masked
+
+
+async def _start_payment(*, hub: Hub, actor: Actor, order: BillOrder, method: PayMethod, masked: str | None,
+                         wallet: str | None = None) -> bool:
+    """Created → paying with its poll queued; False when a racing request with the same number started it first.
+
+    True makes this request the payment's first attempt: it must call `hub.attempts.end` once it has its answer.
+    """
+    now = hub.clock.now()
+    _require_payable(order=order, method=method, masked=masked, now=now)
+    policy = hub.policy
+    if method is PayMethod.MICROPAY:
+        deadline, first_poll = now + timedelta(seconds=policy.micropay_poll_cap_seconds), policy.micropay_poll_seconds
+    else:
+        deadline, first_poll = now + timedelta(minutes=policy.native_qr_minutes), policy.micropay_poll_seconds * 2
+    try:
+        async with hub.uow() as uow:
+            order.start_payment(method=method, at=now, actor=actor.name, deadline=deadline,
+                                auth_code_masked=masked, wallet=wallet)
+            await uow.orders.save(order)
+            # the guarded save won; known before the commit, so a retry that sees the order paying finds it
+            hub.attempts.begin(order.order_no)
+            try:
+                # written before the call: if we die while the channel is charging, the poll finds out what happened
+                await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.POLL_PAYMENT, ref=order.order_no,
+                                       run_at=now + timedelta(seconds=first_poll))
+                await uow.commit()
+            except BaseException:
+                hub.attempts.end(order.order_no)
+                raise
+    except StaleState:
+        started = await get_order(hub=hub, actor=actor, order_no=order.order_no)
+        if not _is_retry(order=started, method=method, masked=masked):
+            _require_payable(order=started, method=method, masked=masked, now=now)
+        return False
+    hub.signals.publish(order.order_no)
+    return True
+
+
+async def _after_first_attempt(*, hub: Hub, actor: Actor, order_no: str) -> BillOrder:
+    """The order once the first pay request, if it runs in this process, has its answer."""
+    await hub.attempts.wait(order_no, timeout=hub.policy.channel_answer_seconds + _ANSWER_MARGIN_SECONDS)
+    return await get_order(hub=hub, actor=actor, order_no=order_no)
+
+
+async def _in_flight_until(*, hub: Hub, order: BillOrder) -> datetime:
+    """Until when the request that started the order's payment may still be waiting for the channel's answer."""
+    async with hub.uow(read_only=True) as uow:
+        history = await uow.orders.history(key=order.order_no)
+    started = max((move.at for move in history if move.to_state == OrderState.PAYING), default=order.created_at)
+    return started + timedelta(seconds=hub.policy.channel_answer_seconds + _ANSWER_MARGIN_SECONDS)
+
+
 async def pay_by_qr(*, hub: Hub, actor: Actor, order_no: str, client_ip: str) -> BillOrder:
-    """Show a collection QR (收款二维码); a retry returns the same QR."""
+    """Show a collection QR (收款二维码); a retry, also one racing the first, returns the same QR."""
     order = await get_order(hub=hub, actor=actor, order_no=order_no)
     if order.channel == CARD_CHANNEL:
         raise InvalidInput("CARD_NO_QR")
-    now = hub.clock.now()
-    if not (order.state is OrderState.PAYING and order.pay_method is PayMethod.NATIVE):
-        _require_payable(order=order, method=PayMethod.NATIVE, now=now)
-        async with hub.uow() as uow:
-            order.start_payment(method=PayMethod.NATIVE, at=now, actor=actor.name,
-                                deadline=now + timedelta(minutes=hub.policy.native_qr_minutes))
-            await uow.orders.save(order)
-            await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.POLL_PAYMENT, ref=order.order_no,
-                                   run_at=now + timedelta(seconds=hub.policy.micropay_poll_seconds * 2))
-            await uow.commit()
-        hub.signals.publish(order.order_no)
-    if order.code_url:
-        return order
+    retry = _is_retry(order=order, method=PayMethod.NATIVE, masked=None)
+    if not retry and await _start_payment(hub=hub, actor=actor, order=order, method=PayMethod.NATIVE, masked=None):
+        try:
+            return await _ask_for_qr(hub=hub, actor=actor, order=order, client_ip=client_ip)
+        finally:
+            hub.attempts.end(order_no)
+    order = await _after_first_attempt(hub=hub, actor=actor, order_no=order_no)
+    if order.code_url is not None or order.state is not OrderState.PAYING:
+        return _first_qr_answer(order)
+    # the first request died or timed out before it got the QR: ask again (same out_trade_no, same content)
+    return await _ask_for_qr(hub=hub, actor=actor, order=order, client_ip=client_ip)
+
+
+async def _ask_for_qr(*, hub: Hub, actor: Actor, order: BillOrder, client_ip: str) -> BillOrder:
     assert order.pay_deadline is not None
-    channel = hub.registry.channel(order.channel)
     try:
-        qr = await channel.native(
+        qr = await hub.registry.channel(order.channel).native(
             merchant=await _merchant_code(hub=hub, merchant_id=order.merchant_id), out_trade_no=order.order_no,
             total_fee=order.amount, body=_body(order), notify_url=hub.policy.notify_url, client_ip=client_ip,
             time_expire=order.pay_deadline,
@@ -176,22 +233,47 @@ async def pay_by_qr(*, hub: Hub, actor: Actor, order_no: str, client_ip: str) ->
     except ChannelUnavailable:
         raise Unavailable("CHANNEL_UNAVAILABLE") from None
     except ChannelRefused as refused:
-        async with hub.uow() as uow:
-            fresh = await uow.orders.get(order_no=order.order_no)
-            assert fresh is not None
-            if fresh.state is OrderState.PAYING:
-                fresh.fail_payment(code=refused.err_code, message=refused.message, at=hub.clock.now(), actor=CHANNEL)
-                await uow.orders.save(fresh)
-                await uow.commit()
-        hub.signals.publish(order.order_no)
-        raise Conflict("CHANNEL_REFUSED", reason=refused.message) from None
+        return await _qr_refused(hub=hub, order_no=order.order_no, refused=refused)
+    return await _keep_first_qr(hub=hub, actor=actor, order_no=order.order_no, code_url=qr.code_url)
+
+
+async def _qr_refused(*, hub: Hub, order_no: str, refused: ChannelRefused) -> BillOrder:
+    """The channel gave no QR: the order fails, unless a racing request already got one (that is the answer)."""
     async with hub.uow() as uow:
-        fresh = await uow.orders.get(order_no=order.order_no)
+        fresh = await uow.orders.get(order_no=order_no)
         assert fresh is not None
-        fresh.code_url = qr.code_url
-        await uow.orders.save(fresh)
-        await uow.commit()
-    return fresh
+        if fresh.code_url is not None:
+            return fresh
+        if fresh.state is OrderState.PAYING:
+            fresh.fail_payment(code=refused.err_code, message=refused.message, at=hub.clock.now(), actor=CHANNEL)
+            await uow.orders.save(fresh)
+            await uow.commit()
+    hub.signals.publish(order_no)
+    raise Conflict("CHANNEL_REFUSED", reason=refused.message)
+
+
+def _first_qr_answer(order: BillOrder) -> BillOrder:
+    """What the request that asked for the QR answered: the QR, or the channel's refusal to give one."""
+    if order.code_url is None and order.state is OrderState.PAY_FAILED:
+        raise Conflict("CHANNEL_REFUSED", reason=order.failure_message or "")
+    return order
+
+
+async def _keep_first_qr(*, hub: Hub, actor: Actor, order_no: str, code_url: str) -> BillOrder:
+    """Store the QR unless a racing request stored one first; the stored one is the answer."""
+    for _ in range(3):
+        try:
+            async with hub.uow() as uow:
+                fresh = await uow.orders.get(order_no=order_no)
+                assert fresh is not None
+                if fresh.code_url is None:
+                    fresh.code_url = code_url
+                    await uow.orders.save(fresh)
+                    await uow.commit()
+        except StaleState:
+            continue
+        return fresh
+    return await get_order(hub=hub, actor=actor, order_no=order_no)
 
 
 def _body(order: BillOrder) -> str:
@@ -206,37 +288,50 @@ async def _merchant_code(*, hub: Hub, merchant_id: int) -> str:
 
 
 async def pay_by_code(*, hub: Hub, actor: Actor, order_no: str, auth_code: str, client_ip: str) -> BillOrder:
-    """Charge the customer's payment code (扫码付款); waits for the channel's first answer, then polls in the background."""
+    """Charge the customer's payment code (扫码付款); a retry with the same code gets the first attempt's answer."""
     wallet = wallet_of(auth_code)
     masked = mask_code(auth_code)
     order = await get_order(hub=hub, actor=actor, order_no=order_no)
     if (wallet is Wallet.CARD) != (order.channel == CARD_CHANNEL):
         raise InvalidInput("BAD_PAYMENT_CODE")
-    now = hub.clock.now()
-    if order.state is OrderState.PAYING and order.pay_method is PayMethod.MICROPAY:
-        if order.auth_code_masked != masked:
-            raise Conflict("PAYMENT_METHOD_MISMATCH")
-        return order
-    _require_payable(order=order, method=PayMethod.MICROPAY, now=now)
-    async with hub.uow() as uow:
-        order.start_payment(
-            method=PayMethod.MICROPAY, at=now, actor=actor.name, auth_code_masked=masked, wallet=wallet.value,
-            deadline=now + timedelta(seconds=hub.policy.micropay_poll_cap_seconds),
-        )
-        await uow.orders.save(order)
-        # written before the call: if we die while the channel is charging, the poll finds out what happened
-        await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.POLL_PAYMENT, ref=order.order_no,
-                               run_at=now + timedelta(seconds=hub.policy.micropay_poll_seconds))
-        await uow.commit()
-    hub.signals.publish(order.order_no)
-    result = await hub.registry.channel(order.channel).micropay(
+    retry = _is_retry(order=order, method=PayMethod.MICROPAY, masked=masked)
+    if not retry and await _start_payment(hub=hub, actor=actor, order=order, method=PayMethod.MICROPAY,
+                                          masked=masked, wallet=wallet.value):
+        try:
+            result = await _send_code(hub=hub, actor=actor, order=order, auth_code=auth_code, client_ip=client_ip)
+            return await _take_answer(hub=hub, actor=actor, order_no=order_no, result=result)
+        finally:
+            hub.attempts.end(order_no)
+    order = await _after_first_attempt(hub=hub, actor=actor, order_no=order_no)
+    if order.state is not OrderState.PAYING or hub.clock.now() < await _in_flight_until(hub=hub, order=order):
+        return order  # the first attempt's outcome, or "in progress" while it may still be talking to the channel
+    return await _resume_code(hub=hub, actor=actor, order=order, auth_code=auth_code, client_ip=client_ip)
+
+
+async def _resume_code(*, hub: Hub, actor: Actor, order: BillOrder, auth_code: str, client_ip: str) -> BillOrder:
+    """The first attempt ended without an answer (the hub died): ask the channel; send the code if it never got it."""
+    merchant = await _merchant_code(hub=hub, merchant_id=order.merchant_id)
+    result = await hub.registry.channel(order.channel).query(merchant=merchant, out_trade_no=order.order_no)
+    assert order.pay_deadline is not None
+    if result.status is PayStatus.NOT_FOUND and hub.clock.now() < order.pay_deadline:
+        # the same out_trade_no: should the first one still turn up, the channel takes only one of them
+        result = await _send_code(hub=hub, actor=actor, order=order, auth_code=auth_code, client_ip=client_ip)
+    return await _take_answer(hub=hub, actor=actor, order_no=order.order_no, result=result)
+
+
+async def _send_code(*, hub: Hub, actor: Actor, order: BillOrder, auth_code: str, client_ip: str) -> PayResult:
+    return await hub.registry.channel(order.channel).micropay(
         merchant=await _merchant_code(hub=hub, merchant_id=order.merchant_id), out_trade_no=order.order_no,
         total_fee=order.amount, body=_body(order), auth_code=auth_code.strip(), client_ip=client_ip,
         device_info=actor.terminal.code, op_user_id=actor.operator.username,
     )
+
+
+async def _take_answer(*, hub: Hub, actor: Actor, order_no: str, result: PayResult) -> BillOrder:
+    """Apply the channel's answer about a payment code; an unclear one is polled in the background."""
     for _ in range(3):
         async with hub.uow() as uow:
-            fresh = await uow.orders.get(order_no=order.order_no)
+            fresh = await uow.orders.get(order_no=order_no)
             assert fresh is not None
             try:
                 moved = await apply_pay_result(uow=uow, order=fresh, result=result, at=hub.clock.now())
@@ -247,7 +342,7 @@ async def pay_by_code(*, hub: Hub, actor: Actor, order_no: str, auth_code: str, 
                 await uow.jobs.enqueue(merchant_id=fresh.merchant_id, kind=JobKind.POLL_PAYMENT, ref=fresh.order_no,
                                        run_at=hub.clock.now() + timedelta(seconds=wait))
             await uow.commit()
-        hub.signals.publish(order.order_no)
+        hub.signals.publish(order_no)
         return fresh
     return await get_order(hub=hub, actor=actor, order_no=order_no)
 

@@ -1,6 +1,7 @@
 """The order list as a table for people: Chinese headers, amounts in yuan, times in China time."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 
@@ -22,6 +23,14 @@ PAGE = 500
 
 Cell = str | Decimal
 AMOUNT_COLUMNS = frozenset(i for i, name in enumerate(HEADERS) if name.endswith("(元)"))
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet may run a cell starting so as a formula
+NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # XLSX cannot hold these at all
+
+
+def spreadsheet_text(text: str) -> str:
+    """Text as a spreadsheet shows it literally: never a formula, no characters XML refuses."""
+    text = NOT_IN_XML.sub("\ufffd", text)
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def _yuan(fen: int) -> Decimal:
@@ -33,15 +42,16 @@ def _local(at: datetime | None) -> str:
 
 
 def order_row(order: BillOrder) -> tuple[Cell, ...]:
-    """One order as the cells of its export row."""
+    """One order as the cells of its export row (text made safe for spreadsheets)."""
     wallet = order.wallet or order.trade_type or ""
-    return (
+    cells = (
         order.order_no, order.terminal_order_no, _local(order.created_at), order.fee_type.label_zh, order.account_no,
         order.customer_name, _yuan(order.amount), _yuan(order.due_amount), _yuan(order.prepaid_amount),
         PAY_METHODS.get(order.pay_method.value, "") if order.pay_method else "", WALLETS.get(wallet, wallet),
         state_name(order.state.value, "zh"), _local(order.paid_at), _local(order.posted_at),
         _yuan(order.refunded_amount), order.transaction_id or "", order.failure_message or "",
     )
+    return tuple(spreadsheet_text(cell) if isinstance(cell, str) else cell for cell in cells)
 
 
 async def export_rows(*, hub: Hub, query: OrderQuery) -> list[tuple[Cell, ...]]:

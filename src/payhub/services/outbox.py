@@ -9,6 +9,7 @@ from datetime import timedelta
 from payhub.domain.errors import StaleState
 from payhub.domain.jobs import Job, JobKind, JobOutcome, Retry, RunAgain
 from payhub.domain.orders import OrderState
+from payhub.services.auth import forget_expired
 from payhub.services.card_members import move_balance, park_replacement
 from payhub.services.card_online_recharge import park as park_card_recharge
 from payhub.services.card_online_recharge import poll as poll_card_recharge
@@ -19,6 +20,7 @@ from payhub.services.posting import post_to_biller
 from payhub.services.refunds import park_refund, refund_at_channel, unpost
 
 log = logging.getLogger(__name__)
+FORGET_EVERY = timedelta(minutes=5)
 
 Handler = Callable[..., Awaitable[JobOutcome]]
 Parker = Callable[..., Awaitable[None]]
@@ -83,9 +85,21 @@ async def run_due_jobs(*, hub: Hub, limit: int = 16) -> int:
     return len(jobs)
 
 
+async def _forget_expired(*, hub: Hub) -> None:
+    try:
+        await forget_expired(hub=hub)
+    except Exception:  # noqa: BLE001 - housekeeping can wait for the next round
+        log.exception("forgetting expired nonces and sign-in counters failed")
+
+
 async def work_forever(*, hub: Hub, idle_seconds: float, stop: asyncio.Event) -> None:
-    """The worker loop: run due jobs until stop is set, resting when there is nothing to do."""
+    """The worker loop: run due jobs until stop is set, resting when there is nothing to do; now and then forget
+    the nonces and sign-in counters that can no longer matter."""
+    forget_at = hub.clock.now()
     while not stop.is_set():
+        if hub.clock.now() >= forget_at:
+            await _forget_expired(hub=hub)
+            forget_at = hub.clock.now() + FORGET_EVERY
         try:
             ran = await run_due_jobs(hub=hub)
         except Exception:  # noqa: BLE001 - the database may be away for a moment; keep trying

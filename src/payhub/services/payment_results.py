@@ -17,10 +17,14 @@ async def apply_pay_result(*, uow: UnitOfWork, order: BillOrder, result: PayResu
     state = order.state
     if result.status is PayStatus.PAID:
         if state in (OrderState.PAYING, OrderState.CLOSING):
-            if order.confirm_paid(result=result, at=at, actor=CHANNEL):
+            confirmed = order.confirm_paid(result=result, at=at, actor=CHANNEL)
+            # the guarded save first: a racing duplicate stops here (StaleState), never at the journal's unique key
+            await uow.orders.save(order)
+            if confirmed:
                 await book_payment(uow=uow, order=order, at=at)
                 await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.POST_TO_BILLER, ref=order.order_no, run_at=at)
-        elif state is OrderState.CLOSED:
+            return True
+        if state is OrderState.CLOSED:
             order.to_manual(reason="订单关闭后渠道报告已支付，需人工核实", at=at, actor=CHANNEL)
         else:
             return False

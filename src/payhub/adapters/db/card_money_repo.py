@@ -14,9 +14,11 @@ from payhub.adapters.db.card_tables import (
     suspicious_cases,
 )
 from payhub.adapters.db.cards_repo import upsert
+from payhub.adapters.db.errors import duplicate_as
 from payhub.domain.card_recharges import RechargeOrder, RechargeState
 from payhub.domain.card_replacements import CardReplacement, ReplacementState
 from payhub.domain.card_risk import ReviewState, Rule, SuspiciousCase
+from payhub.domain.errors import Conflict
 
 TX_FILTERS = ("kind", "channel", "card_merchant_code", "terminal_code", "card_no", "out_no")
 
@@ -245,8 +247,14 @@ class SqlCardMoneyRepository:
 
     # --- online recharges ---------------------------------------------------------------------------------
 
-    async def add_recharge(self, order: RechargeOrder) -> None:
-        await insert_aggregate(self._conn, recharge_orders, order)
+    async def add_recharge(self, order: RechargeOrder) -> bool:
+        """Insert a recharge order; False if its (merchant, card merchant, out_trade_no) was taken meanwhile."""
+        try:
+            async with duplicate_as(self._conn, Conflict("DUPLICATE", what="充值单", key=order.out_trade_no)):
+                await insert_aggregate(self._conn, recharge_orders, order)
+        except Conflict:
+            return False
+        return True
 
     async def recharge(self, *, recharge_no: str | None = None, merchant_id: int | None = None,
                        merchant_code: str | None = None, out_trade_no: str | None = None) -> RechargeOrder | None:

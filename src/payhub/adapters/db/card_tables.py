@@ -81,8 +81,10 @@ card_merchants = sa.Table(
     sa.Column("code", sa.String(32), nullable=False),
     sa.Column("name", sa.String(128), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("pinless_offline_max", sa.BigInteger),  # NULL: offline consumes need the pay password
     *_stamps(),
     sa.UniqueConstraint("merchant_id", "code"),
+    sa.CheckConstraint("pinless_offline_max > 0", name="pinless_offline_max_positive"),
 )
 
 card_transactions = sa.Table(

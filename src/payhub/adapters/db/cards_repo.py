@@ -66,11 +66,18 @@ class SqlCardRepository:
         """The card merchant with its issuer's push settings (one round trip on the money path)."""
         m, p = card_merchants.c, card_programs.c
         row = (await self._conn.execute(
-            sa.select(m.id, m.code, m.name, m.active, p.push_url)
+            sa.select(m.id, m.code, m.name, m.active, m.pinless_offline_max, p.push_url)
             .select_from(card_merchants.outerjoin(card_programs, p.merchant_id == m.merchant_id))
             .where(m.merchant_id == merchant_id, m.code == code)
         )).first()
         return dict(row._mapping) if row else None
+
+    async def set_pinless_offline(self, *, merchant_id: int, code: str, max_amount: int | None, at: datetime) -> bool:
+        """Set the card merchant's cap on offline consumes without the pay password (None: none); False if unknown."""
+        m = card_merchants.c
+        result = await self._conn.execute(sa.update(card_merchants).where(m.merchant_id == merchant_id, m.code == code)
+                                          .values(pinless_offline_max=max_amount, updated_at=at))
+        return result.rowcount == 1
 
     async def card_merchants(self, *, merchant_id: int) -> list[dict[str, Any]]:
         rows = await self._conn.execute(sa.select(card_merchants).where(card_merchants.c.merchant_id == merchant_id)
@@ -118,6 +125,16 @@ class SqlCardRepository:
         a = funds_accounts.c
         await self._conn.execute(sa.update(funds_accounts).where(a.id == account_id).values(
             password_hash=password_hash, wrong_tries=0, password_version=a.password_version + 1, updated_at=at))
+
+    async def take_password_try(self, *, account_id: int, allowed: int, at: datetime) -> FundsAccount | None:
+        """Count one pay password try before it is checked (wrong_tries + 1, in one statement) unless `allowed`
+        tries are counted already; the account as it is now, or None."""
+        a = funds_accounts.c
+        row = (await self._conn.execute(
+            sa.update(funds_accounts).where(a.id == account_id, a.wrong_tries < allowed)
+            .values(wrong_tries=a.wrong_tries + 1, updated_at=at).returning(funds_accounts)
+        )).first()
+        return _account(row) if row else None
 
     async def set_wrong_tries(self, *, account_id: int, tries: int, at: datetime) -> None:
         await self._conn.execute(sa.update(funds_accounts).where(funds_accounts.c.id == account_id)

@@ -1,4 +1,7 @@
-"""Engines for the one database URL: SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE for writes."""
+"""Engines for the one database URL: SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE for writes.
+
+Bound values never appear in errors or logs (hide_parameters): they hold names, card data and password hashes.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,7 +39,7 @@ def sync_url(url: str) -> str:
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -66,5 +69,6 @@ def open_database(url: str, *, pool_size: int = 20) -> Database:
     if make_url(url).get_backend_name() == "sqlite":
         return Database(write=_sqlite_engine(url, immediate=True), read=_sqlite_engine(url, immediate=False))
     # no pre-ping: it doubles the round trips of every checkout; stale connections are recycled instead
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size // 4, pool_recycle=1800)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size // 4, pool_recycle=1800,
+                                 hide_parameters=True)
     return Database(write=engine, read=engine)

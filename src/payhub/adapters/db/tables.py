@@ -82,6 +82,31 @@ terminal_nonces = sa.Table(
     sa.Column("seen_at", UtcDateTime, nullable=False, index=True),
 )
 
+sign_in_counters = sa.Table(
+    "sign_in_counters", metadata,  # wrong operator passwords per user name or terminal ("user:…", "terminal:…")
+    sa.Column("merchant_id", Id, primary_key=True),
+    sa.Column("subject", sa.String(80), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("lockouts", sa.Integer, nullable=False),  # lockouts in a row: each lasts longer
+    sa.Column("window_started_at", UtcDateTime, nullable=False),
+    sa.Column("locked_until", UtcDateTime),
+    sa.Column("updated_at", UtcDateTime, nullable=False, index=True),
+)
+
+sign_in_audit = sa.Table(
+    "sign_in_audit", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("merchant_id", Id, nullable=False),
+    sa.Column("terminal_id", Id, sa.ForeignKey("terminals.id"), nullable=False),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("purpose", sa.String(16), nullable=False),
+    sa.Column("event", sa.String(16), nullable=False),
+    sa.Column("subject", sa.String(80)),          # the counter a lockout is on
+    sa.Column("locked_until", UtcDateTime),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Index("ix_sign_in_audit_merchant_at", "merchant_id", "at"),
+)
+
 bill_orders = sa.Table(
     "bill_orders", metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),

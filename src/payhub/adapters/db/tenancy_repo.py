@@ -1,4 +1,4 @@
-"""Merchants, terminals, operators, operator sessions and terminal nonces in the database."""
+"""Merchants, terminals, operators, operator sessions, terminal nonces and sign-in throttling in the database."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,9 +8,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from payhub.adapters.db.cards_repo import upsert
 from payhub.adapters.db.errors import duplicate_as, is_unique_violation
-from payhub.adapters.db.tables import merchants, operator_sessions, operators, terminal_nonces, terminals
+from payhub.adapters.db.tables import (
+    merchants, operator_sessions, operators, sign_in_audit, sign_in_counters, terminal_nonces, terminals,
+)
+from payhub.adapters.db.types import UtcDateTime
 from payhub.domain.errors import Conflict
+from payhub.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally
 from payhub.domain.tenancy import Merchant, Operator, Role, Terminal
 
 
@@ -105,4 +110,63 @@ class SqlTenancyRepository:
 
     async def forget_nonces(self, *, before: datetime) -> int:
         result = await self._conn.execute(sa.delete(terminal_nonces).where(terminal_nonces.c.seen_at < before))
+        return result.rowcount
+
+    def _counter(self, merchant_id: int, subject: str) -> sa.ColumnElement[bool]:
+        return sa.and_(sign_in_counters.c.merchant_id == merchant_id, sign_in_counters.c.subject == subject)
+
+    async def count_sign_in(self, *, merchant_id: int, subject: str, at: datetime, rules: SignInRules) -> Tally:
+        c = sign_in_counters.c
+        locked, stale = c.locked_until > at, c.window_started_at < rules.window_start(at)
+        now = sa.literal(at, UtcDateTime)
+        # one statement, so parallel tries each see the count of the ones before them
+        stmt = upsert(self._conn, sign_in_counters).values(
+            merchant_id=merchant_id, subject=subject, failures=1, lockouts=0, window_started_at=at, updated_at=at,
+        ).on_conflict_do_update(index_elements=["merchant_id", "subject"], set_={
+            "failures": sa.case((locked, c.failures), (stale, 1), else_=c.failures + 1),
+            "window_started_at": sa.case((locked, c.window_started_at), (stale, now), else_=c.window_started_at),
+            "lockouts": sa.case((c.locked_until < rules.backoff_since(at), 0), else_=c.lockouts),
+            "updated_at": now,
+        }).returning(c.failures, c.locked_until)
+        row = (await self._conn.execute(stmt)).one()
+        return Tally(failures=row.failures, locked_until=row.locked_until)
+
+    async def uncount_sign_in(self, *, merchant_id: int, subject: str) -> None:
+        c = sign_in_counters.c
+        await self._conn.execute(sa.update(sign_in_counters).where(self._counter(merchant_id, subject), c.failures > 0)
+                                 .values(failures=c.failures - 1))
+
+    async def clear_sign_in(self, *, merchant_id: int, subject: str) -> None:
+        await self._conn.execute(
+            sa.update(sign_in_counters).where(self._counter(merchant_id, subject)).values(failures=0, lockouts=0))
+
+    async def lock_sign_in(self, *, merchant_id: int, subject: str, at: datetime,
+                           rules: SignInRules) -> tuple[datetime, bool]:
+        c = sign_in_counters.c
+        started = (await self._conn.execute(
+            sa.update(sign_in_counters)
+            .where(self._counter(merchant_id, subject), sa.or_(c.locked_until.is_(None), c.locked_until <= at))
+            .values(lockouts=c.lockouts + 1, failures=0, window_started_at=at, updated_at=at)
+            .returning(c.lockouts)
+        )).first()
+        if started is None:
+            until = (await self._conn.execute(
+                sa.select(c.locked_until).where(self._counter(merchant_id, subject)))).scalar_one()
+            return until, False
+        until = at + rules.lockout(lockouts=started.lockouts)
+        await self._conn.execute(
+            sa.update(sign_in_counters).where(self._counter(merchant_id, subject)).values(locked_until=until))
+        return until, True
+
+    async def record_sign_in(self, *, merchant_id: int, terminal_id: int, username: str, purpose: Purpose,
+                             event: Event, at: datetime, subject: str | None = None,
+                             locked_until: datetime | None = None) -> None:
+        await self._conn.execute(sa.insert(sign_in_audit).values(
+            merchant_id=merchant_id, terminal_id=terminal_id, username=username, purpose=purpose.value,
+            event=event.value, subject=subject, locked_until=locked_until, at=at))
+
+    async def forget_sign_in_counters(self, *, before: datetime) -> int:
+        c = sign_in_counters.c
+        result = await self._conn.execute(sa.delete(sign_in_counters).where(
+            c.updated_at < before, sa.or_(c.locked_until.is_(None), c.locked_until < before)))
         return result.rowcount

@@ -131,16 +131,23 @@ class SwiftPassChannel:
         suffix = _refund_suffix(answer=answer, out_refund_no=out_refund_no) if answer is not None else ""
         return _refund_result(answer=answer, out_refund_no=out_refund_no, suffix=suffix, missing=RefundStatus.UNKNOWN)
 
-    def parse_notify(self, *, body: bytes) -> PayResult:
-        """A verified payment notify. Raises SignatureInvalid for a bad signature or bad XML."""
-        try:
-            fields = decode_xml(body=body)
-        except WireError as error:
-            raise SignatureInvalid("unreadable SwiftPass notify") from error
-        account = self._account_of_mch_id(mch_id=fields.get("mch_id", ""))
-        if account is None or not _credentials(account=account).verify(fields=fields):
-            log.warning("swiftpass notify for mch_id %r failed its signature check", fields.get("mch_id"))
-            raise SignatureInvalid("SwiftPass notify signature does not verify")
+    def notify_trade_no(self, *, body: bytes) -> str:
+        """The out_trade_no a notify names, unverified. Raises SignatureInvalid for bad XML or none named."""
+        out_trade_no = _notify_fields(body=body).get("out_trade_no")
+        if not out_trade_no:
+            raise SignatureInvalid("SwiftPass notify without out_trade_no")
+        return out_trade_no
+
+    def parse_notify(self, *, body: bytes, merchant: str) -> PayResult:
+        """A notify verified as `merchant`'s: its mch_id and its key. Raises SignatureInvalid otherwise."""
+        fields = _notify_fields(body=body)
+        account = self._settings.accounts.get(merchant)
+        if account is None:
+            raise SignatureInvalid(f"no SwiftPass account for merchant {merchant!r}")
+        if fields.get("mch_id") != account.mch_id or not _credentials(account=account).verify(fields=fields):
+            log.warning("swiftpass notify for merchant %s (mch_id %r) refused: not signed as that merchant",
+                        merchant, fields.get("mch_id"))
+            raise SignatureInvalid("SwiftPass notify is not signed by the order's merchant")
         out_trade_no = fields.get("out_trade_no")
         if not out_trade_no:
             raise SignatureInvalid("SwiftPass notify without out_trade_no")
@@ -217,8 +224,12 @@ class SwiftPassChannel:
         except KeyError:
             raise LookupError(f"no SwiftPass account configured for merchant {merchant!r}") from None
 
-    def _account_of_mch_id(self, *, mch_id: str) -> SwiftPassAccount | None:
-        return next((account for account in self._settings.accounts.values() if account.mch_id == mch_id), None)
+
+def _notify_fields(*, body: bytes) -> dict[str, str]:
+    try:
+        return decode_xml(body=body)
+    except WireError as error:
+        raise SignatureInvalid("unreadable SwiftPass notify") from error
 
 
 def _credentials(*, account: SwiftPassAccount) -> Credentials:
@@ -235,11 +246,13 @@ def _message(answer: Answer | None) -> str | None:
 
 
 def _paid(*, answer: Answer, out_trade_no: str) -> PayResult:
-    time_end = answer.get("time_end")
+    try:
+        paid_at = parse_time(text=answer.get("time_end", ""))
+    except ValueError:
+        paid_at = None  # absent or garbled: the hub then records when it heard of the payment
     return PayResult(
         status=PayStatus.PAID, out_trade_no=out_trade_no, transaction_id=answer.get("transaction_id"),
-        trade_type=answer.get("trade_type"), total_fee=parse_fen(text=answer.get("total_fee")),
-        paid_at=parse_time(text=time_end) if time_end else None,
+        trade_type=answer.get("trade_type"), total_fee=parse_fen(text=answer.get("total_fee")), paid_at=paid_at,
     )
 
 

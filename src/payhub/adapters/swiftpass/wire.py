@@ -7,6 +7,7 @@ RSA private key and verifies answers with the platform's public key; the platfor
 from __future__ import annotations
 
 import base64
+import codecs
 import hashlib
 import hmac
 import re
@@ -73,6 +74,9 @@ REFUND_STATES: Mapping[str, RefundStatus] = {
 }
 
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DECLARATION = re.compile(rb"\A\s*<\?xml\b[^>]*?\?>")
+_DECLARED_ENCODING = re.compile(rb"""\bencoding\s*=\s*["']([^"']*)["']""")
+_NATIONAL_ENCODINGS = frozenset({"gb18030", "gbk", "gb2312"})  # Chinese systems may use them; expat reads none
 
 
 class WireError(ValueError):
@@ -95,8 +99,9 @@ def encode_xml(*, fields: Mapping[str, str]) -> bytes:
 def decode_xml(*, body: bytes) -> dict[str, str]:
     """The fields of a flat `<xml>` message; refuses DTDs, entities, nesting, attributes and repeats."""
     try:
-        root = SafeXml.fromstring(body, forbid_dtd=True)
-    except (ParseError, DefusedXmlException) as error:
+        root = SafeXml.fromstring(_as_utf8(body=body), forbid_dtd=True)
+    except (ParseError, DefusedXmlException, ValueError, LookupError) as error:
+        # ValueError/LookupError: an encoding expat cannot read or Python does not know
         raise WireError(f"unreadable XML: {error}") from error
     if root.tag != "xml" or root.attrib:
         raise WireError("the root must be a bare <xml> element")
@@ -108,6 +113,24 @@ def decode_xml(*, body: bytes) -> dict[str, str]:
             raise WireError(f"field {child.tag!r} repeats")
         fields[child.tag] = child.text or ""
     return fields
+
+
+def _as_utf8(*, body: bytes) -> bytes:
+    """The body itself, or re-encoded as UTF-8 (declaration dropped) when it declares GB18030, GBK or GB2312."""
+    declaration = _DECLARATION.match(body)
+    declared = _DECLARED_ENCODING.search(declaration.group()) if declaration else None
+    if declaration is None or declared is None:
+        return body
+    try:
+        codec = codecs.lookup(declared.group(1).decode("ascii")).name
+    except (LookupError, UnicodeDecodeError):
+        raise WireError("the XML declares an unknown encoding") from None
+    if codec not in _NATIONAL_ENCODINGS:
+        return body
+    try:
+        return body[declaration.end():].decode(codec).encode("utf-8")
+    except UnicodeDecodeError as error:
+        raise WireError(f"the XML is not valid {codec}") from error
 
 
 def sign_string(*, fields: Mapping[str, str]) -> str:
@@ -141,7 +164,8 @@ class Credentials:
         text = sign_string(fields=fields)
         if self.sign_type == "MD5":
             expected = _md5_sign(text=text, key=_required(self.md5_key, "md5_key"))
-            return hmac.compare_digest(expected, given.upper())
+            # bytes: compare_digest refuses non-ASCII text, and a forged signature may be anything
+            return hmac.compare_digest(expected.encode("ascii"), given.upper().encode("utf-8"))
         public_key = _public_key(pem=_required(self.peer_public_key_pem, "peer_public_key_pem"))
         try:
             signature = base64.b64decode(given, validate=True)

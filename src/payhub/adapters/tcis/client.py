@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ from payhub.adapters.tcis.wire import (
 )
 from payhub.config import TcisSettings
 from payhub.domain.billing import Arrears, PostingRequest, PostingResult, PostingStatus
+from payhub.domain.errors import InvalidInput
 from payhub.domain.fees import FeeType
 from payhub.ports import BillerAccountUnknown, BillerUnavailable
 
@@ -30,6 +32,8 @@ AnswerModel = type[PostingAnswer] | type[ReversalAnswer]
 # Answers that settle a posting call for good. 401/403 are left out on purpose: a wrong key says
 # nothing about the posting, so the call stays UNKNOWN and is retried once the key is fixed.
 EXPLICIT_REFUSAL_STATUSES = frozenset({400, 404, 409, 422})
+# what an account number may be before it becomes a path segment ("..", "/" or "%" would change the URL)
+ACCOUNT_NO = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class NoAnswer(Exception):
@@ -52,6 +56,8 @@ class TcisBiller:
 
     async def query_arrears(self, *, account_no: str, fee_type: FeeType) -> Arrears:
         """The customer's unpaid bills. Raises BillerAccountUnknown or BillerUnavailable."""
+        if not ACCOUNT_NO.fullmatch(account_no):
+            raise InvalidInput("BAD_ACCOUNT_NO")
         path = f"/api/v1/accounts/{quote(account_no, safe='')}/arrears"
         try:
             response = await self._send(method="GET", path=path, query={"fee_type": fee_type.value})

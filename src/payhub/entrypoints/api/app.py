@@ -17,8 +17,11 @@ from payhub.adapters.observability.logs import order_no as order_no_var
 from payhub.adapters.observability.logs import request_id as request_id_var
 from payhub.bootstrap import Container
 from payhub.entrypoints.api.errors import install_error_handlers
+from payhub.entrypoints.api.limits import BodyLimit, NoNulCharacters
+from payhub.entrypoints.api.openapi_docs import install_openapi
 from payhub.entrypoints.api.routers import counter, exports, ledger, notify, ops, receipts, session
 from payhub.entrypoints.api.routers import cards as card_routes
+from payhub.entrypoints.api.signed_requests import SignedRequests
 from payhub.services.card_consumes import ConsumeBatcher
 from payhub.services.outbox import work_forever
 
@@ -55,10 +58,12 @@ def create_app(container: Container, *, embedded_worker: bool | None = None) -> 
     app.state.container = container
     app.state.consumes = ConsumeBatcher()  # group commit of concurrent card consumes
     install_error_handlers(app)
+    install_openapi(app)
     for router in (session.router, exports.router, counter.router, receipts.router, ledger.router, notify.router, ops.router,
                    card_routes.router):
         app.include_router(router)
     app.mount("/pos", StaticFiles(directory=POS_PAGE, html=True), name="pos")
+    app.add_middleware(SignedRequests, hub=container.hub)  # added first, so innermost: after the body limits
 
     @app.middleware("http")
     async def observe(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
@@ -75,4 +80,6 @@ def create_app(container: Container, *, embedded_worker: bool | None = None) -> 
         response.headers["X-Request-Id"] = rid
         return response
 
+    app.add_middleware(NoNulCharacters)
+    app.add_middleware(BodyLimit)  # added last, so outermost: nothing reads an oversized body
     return app

@@ -22,9 +22,15 @@ class Body(BaseModel):
 
 
 class ProgramIn(Body):
-    push_url: str | None = Field(None, max_length=500)
-    push_secret: str | None = Field(None, min_length=16, max_length=200)
+    push_url: str | None = Field(None, max_length=500, pattern=r"^[!-~]+$",
+                                 description="https://… to a public address (HTTP and loopback in demo mode)")
+    push_secret: str | None = Field(None, min_length=16, max_length=200, pattern=r"^[ -~]+$")
     password_tries: int | None = Field(None, ge=1, le=10)
+
+
+class PinlessOfflineIn(Body):
+    max_amount: Fen | None = Field(description="the most an offline consume may take without the pay password; "
+                                               "null: offline consumes need it (the default)")
 
 
 class CardMerchantIn(Body):
@@ -34,8 +40,8 @@ class CardMerchantIn(Body):
 
 class LimitIn(Body):
     subject: str = Field(max_length=80, description="'card:*', 'card:{no}' or 'merchant:{code}'")
-    per_txn: int | None = Field(None, ge=0, strict=True)
-    per_day: int | None = Field(None, ge=0, strict=True)
+    per_txn: int | None = Field(None, ge=0, le=2**63 - 1, strict=True)  # at most what a BIGINT column holds
+    per_day: int | None = Field(None, ge=0, le=2**63 - 1, strict=True)
 
 
 class AccountIn(Body):

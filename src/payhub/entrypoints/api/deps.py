@@ -6,10 +6,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from payhub.bootstrap import Container
-from payhub.domain import terminal_signature as sig
 from payhub.domain.tenancy import Terminal
+from payhub.entrypoints.api.signed_requests import terminal_of
 from payhub.services import auth
-from payhub.services.auth import Actor, SignedRequest
+from payhub.services.auth import Actor
 from payhub.services.context import Hub
 
 
@@ -21,15 +21,9 @@ def get_hub(request: Request) -> Hub:
     return request.app.state.container.hub
 
 
-async def signed_terminal(request: Request, hub: Annotated[Hub, Depends(get_hub)]) -> Terminal:
-    """The terminal whose HMAC signature this request carries."""
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    headers = request.headers
-    return await auth.authenticate_terminal(hub=hub, request=SignedRequest(
-        terminal_code=headers.get(sig.HEADER_TERMINAL), timestamp=headers.get(sig.HEADER_TIMESTAMP),
-        nonce=headers.get(sig.HEADER_NONCE), signature=headers.get(sig.HEADER_SIGNATURE),
-        method=request.method, path=path, body=await request.body(),
-    ))
+async def signed_terminal(request: Request) -> Terminal:
+    """The terminal whose HMAC signature SignedRequests checked before the route parsed anything."""
+    return terminal_of(request.scope)
 
 
 async def current_actor(

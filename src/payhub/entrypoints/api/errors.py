@@ -6,11 +6,13 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from payhub.domain.errors import PayhubError
 from payhub.domain.messages import render
+from payhub.entrypoints.api.validation_text import describe_problems
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +31,14 @@ def error_body(*, code: str, locale: str, params: dict | None = None, **extra: o
     return {"error": {"code": code, "message": render(code, locale, params or {}), **extra}}
 
 
-def _field_problems(error: RequestValidationError) -> str:
-    parts = []
-    for problem in error.errors():
-        where = ".".join(str(p) for p in problem.get("loc", ()) if p not in ("body", "query", "path"))
-        parts.append(f"{where}: {problem.get('msg', '')}" if where else str(problem.get("msg", "")))
-    return "; ".join(parts)[:500]
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (Starlette names only the first route's)."""
+    routes = request.app.router.routes
+    return ", ".join(method for method in HTTP_METHODS
+                     if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -49,17 +53,31 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         return JSONResponse(
-            error_body(code="VALIDATION", locale=locale_of(request), params={"detail": _field_problems(error)}),
+            error_body(code="VALIDATION", locale=locale_of(request),
+                       params={"detail": describe_problems(error.errors(), locale_of(request))}),
             status_code=422,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(error.status_code, "VALIDATION")
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         return JSONResponse(
             error_body(code=code, locale=locale_of(request), params={"detail": str(error.detail)}),
-            status_code=error.status_code,
+            status_code=error.status_code, headers=headers,
         )
+
+    @app.exception_handler(StatementError)
+    @app.exception_handler(OverflowError)
+    async def _unstorable(request: Request, error: Exception) -> JSONResponse:
+        # a backstop behind the schemas' bounds: the database or its driver refused a value of the request
+        refused = getattr(error, "orig", error)
+        if not isinstance(error, DataError) and not isinstance(refused, OverflowError):
+            raise error
+        log.warning("value refused by the database: %s", type(refused).__name__)
+        return JSONResponse(error_body(code="VALUE_OUT_OF_RANGE", locale=locale_of(request)), status_code=400)
 
     @app.exception_handler(OperationalError)
     async def _database(request: Request, error: OperationalError) -> JSONResponse:

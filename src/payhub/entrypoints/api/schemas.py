@@ -1,16 +1,23 @@
 """The wire shapes of the terminal API (amounts in integer fen, times in ISO 8601 UTC)."""
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from payhub.domain.billing import Arrears
 from payhub.domain.messages import state_name
 from payhub.domain.orders import FINAL_STATES, BillOrder
 from payhub.domain.refunds import Refund
 from payhub.domain.transitions import Transition
+
+
+BIGINT_MAX = 2**63 - 1  # the largest integer both databases store
+RowId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+Offset = Annotated[int, Field(ge=0, le=BIGINT_MAX)]
+Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2099, 12, 31))]
+Fen = Annotated[StrictInt, Field(description="fen; a JSON integer, never a string or a boolean")]
 
 
 class Strict(BaseModel):
@@ -74,7 +81,7 @@ class OrderIn(Strict):
                               description="the terminal's own order no., unique per terminal; a retry sends the same")
     fee_type: Literal["gas", "water", "business", "other"]
     account_no: str = Field(min_length=1, max_length=64)
-    amount: int = Field(description="fen")
+    amount: Fen
     bill_ids: list[str] = Field(default_factory=list, max_length=120,
                                 description="pay these bills only; empty: the amount pays arrears oldest first, the rest is prepaid")
 
@@ -86,7 +93,7 @@ class PayCodeIn(Strict):
 class RefundIn(Strict):
     request_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$",
                             description="the terminal's refund request no.; a retry sends the same")
-    amount: int = Field(description="fen")
+    amount: Fen
     reason: str = Field(default="柜台退款", max_length=200)
     supervisor_username: str | None = Field(default=None, max_length=64)
     supervisor_password: str | None = Field(default=None, max_length=128)

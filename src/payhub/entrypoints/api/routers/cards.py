@@ -12,13 +12,17 @@ from payhub.domain.cards import CardKind
 from payhub.domain.tenancy import Role, require_role
 from payhub.entrypoints.api import card_schemas as s
 from payhub.entrypoints.api.deps import ActorDep, ClientIp, HubDep
+from payhub.entrypoints.api.openapi_docs import SIGNED, error_responses
 from payhub.services import (
     card_custody, card_lifecycle, card_limits, card_members, card_money, card_online_recharge, card_pool, card_push,
     card_queries, card_sms, card_suspicious,
 )
 from payhub.services.auth import Actor
 
-router = APIRouter(prefix="/api/v1/cards", tags=["cards"])
+# every card operation may be refused by role, password or SMS code, miss a card, or clash with its state
+CARD_ERRORS = SIGNED | error_responses(400, 403, 404, 409)
+
+router = APIRouter(prefix="/api/v1/cards", tags=["cards"], responses=CARD_ERRORS)
 CardNoPath = Annotated[str, Path(pattern=r"^[0-9]{12,19}$")]
 PhonePath = Annotated[str, Path(pattern=r"^1[3-9][0-9]{9}$")]
 
@@ -45,6 +49,15 @@ async def set_program(body: s.ProgramIn, hub: HubDep, actor: ActorDep) -> dict:
 async def add_merchant(body: s.CardMerchantIn, hub: HubDep, actor: ActorDep) -> dict:
     await card_lifecycle.add_card_merchant(hub=hub, merchant_id=_need(actor, Role.ADMIN), code=body.code, name=body.name)
     return {"code": body.code, "name": body.name}
+
+
+@router.put("/merchants/{code}/pinless-offline",
+            summary="Offline consumes without the pay password at a card merchant, up to a cap (admin)")
+async def set_pinless_offline(code: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{2,32}$")], body: s.PinlessOfflineIn,
+                              hub: HubDep, actor: ActorDep) -> dict:
+    await card_lifecycle.set_pinless_offline(hub=hub, merchant_id=_need(actor, Role.ADMIN), code=code,
+                                             max_amount=body.max_amount)
+    return {"code": code, "pinless_offline_max": body.max_amount}
 
 
 @router.get("/merchants", summary="The card merchants")
@@ -201,7 +214,7 @@ async def transactions(
     hub: HubDep, actor: ActorDep, since: datetime | None = None, until: datetime | None = None,
     kind: TxKind | None = None, channel: TxChannel | None = None, merchant_code: str | None = None,
     terminal_code: str | None = None, card_no: str | None = None, out_no: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
 ) -> list[dict]:
     return await card_queries.search(
         hub=hub, merchant_id=actor.merchant_id, since=since, until=until, limit=limit, offset=offset,

@@ -13,14 +13,19 @@ from payhub.domain.orders import FINAL_STATES, BillOrder, OrderState
 from payhub.domain.receipts import Receipt
 from payhub.domain.tenancy import Role
 from payhub.entrypoints.api.deps import ActorDep, ClientIp, HubDep
+from payhub.entrypoints.api.openapi_docs import SIGNED, error_responses
 from payhub.entrypoints.api.errors import locale_of
 from payhub.entrypoints.api.schemas import (
-    ArrearsOut, FeeTypeOut, OrderDetailOut, OrderIn, OrderOut, OrderPage, PayCodeIn, RefundIn, RefundOut, TransitionOut,
+    ArrearsOut, Day, FeeTypeOut, Offset, OrderDetailOut, OrderIn, OrderOut, OrderPage, PayCodeIn, RefundIn, RefundOut,
+    RowId, TransitionOut,
 )
 from payhub.services import auth, counter, order_views, receipts, refunds
 from payhub.services.counter import CHINA
 
-router = APIRouter(prefix="/api/v1", tags=["counter"])
+router = APIRouter(prefix="/api/v1", tags=["counter"], responses=SIGNED)
+PAYING = error_responses(400, 404, 409)
+EVENTS = {200: {"content": {"text/event-stream": {}}, "description": "The order as JSON in each `order` event"}}
+EVENTS |= error_responses(404)
 
 
 def _out(order: BillOrder, request: Request) -> OrderOut:
@@ -34,7 +39,8 @@ async def fee_types(_: ActorDep) -> list[dict]:
     return counter.FEE_TYPES
 
 
-@router.get("/arrears", response_model=ArrearsOut, summary="Look up a customer's arrears (查询欠费)")
+@router.get("/arrears", response_model=ArrearsOut, responses=error_responses(400, 404),
+            summary="Look up a customer's arrears (查询欠费)")
 async def arrears(
     hub: HubDep, actor: ActorDep,
     fee_type: Annotated[str, Query(description="gas, water or business")],
@@ -43,7 +49,8 @@ async def arrears(
     return ArrearsOut.of(await counter.lookup_arrears(hub=hub, actor=actor, fee_type=fee_type, account_no=account_no))
 
 
-@router.post("/orders", response_model=OrderOut, status_code=201, summary="Place an order (下单); idempotent by out_trade_no")
+@router.post("/orders", response_model=OrderOut, status_code=201, responses=error_responses(400, 404, 409),
+             summary="Place an order (下单); idempotent by out_trade_no")
 async def create_order(body: OrderIn, hub: HubDep, actor: ActorDep, request: Request) -> OrderOut:
     order = await counter.create_order(hub=hub, actor=actor, request=counter.NewOrder(
         terminal_order_no=body.out_trade_no, fee_type=body.fee_type, account_no=body.account_no, amount=body.amount,
@@ -58,11 +65,11 @@ def _day_start(day: date | None) -> datetime | None:
 
 def order_filters(
     actor: ActorDep,
-    date_from: Annotated[date | None, Query(description="first day (China time), inclusive")] = None,
-    date_to: Annotated[date | None, Query(description="last day (China time), inclusive")] = None,
+    date_from: Annotated[Day | None, Query(description="first day (China time), inclusive")] = None,
+    date_to: Annotated[Day | None, Query(description="last day (China time), inclusive")] = None,
     state: Annotated[list[str] | None, Query()] = None,
     fee_type: str | None = None,
-    operator_id: int | None = None,
+    operator_id: RowId | None = None,
     terminal_only: bool = False,
     account_no: str | None = None,
 ) -> order_views.OrderQuery:
@@ -77,17 +84,19 @@ def order_filters(
 OrderFilters = Annotated[order_views.OrderQuery, Depends(order_filters)]
 
 
-@router.get("/orders", response_model=OrderPage, summary="Orders of this merchant, newest first, with filters")
+@router.get("/orders", response_model=OrderPage, responses=error_responses(400),
+            summary="Orders of this merchant, newest first, with filters")
 async def list_orders(
     hub: HubDep, request: Request, query: OrderFilters,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> OrderPage:
     orders = await order_views.search_orders(hub=hub, query=query, limit=limit, offset=offset)
     return OrderPage(orders=[_out(o, request) for o in orders], limit=limit, offset=offset)
 
 
-@router.get("/orders/{order_no}", response_model=OrderDetailOut, summary="One order; with wait_version it long-polls")
+@router.get("/orders/{order_no}", response_model=OrderDetailOut, responses=error_responses(404),
+            summary="One order; with wait_version it long-polls")
 async def get_order(
     order_no: str, hub: HubDep, actor: ActorDep, request: Request,
     wait_version: Annotated[int | None, Query(description="answer once the order's version differs from this")] = None,
@@ -104,7 +113,8 @@ async def get_order(
     )
 
 
-@router.get("/orders/{order_no}/events", summary="Server-sent events: the order each time it changes, until final")
+@router.get("/orders/{order_no}/events", response_class=StreamingResponse, responses=EVENTS,
+            summary="Server-sent events: the order each time it changes, until final")
 async def order_events(order_no: str, hub: HubDep, actor: ActorDep, request: Request) -> StreamingResponse:
     order = await counter.get_order(hub=hub, actor=actor, order_no=order_no)
 
@@ -124,23 +134,27 @@ async def order_events(order_no: str, hub: HubDep, actor: ActorDep, request: Req
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
 
-@router.post("/orders/{order_no}/pay/qr", response_model=OrderOut, summary="Collect by QR the customer scans (收款二维码)")
+@router.post("/orders/{order_no}/pay/qr", response_model=OrderOut, responses=PAYING,
+             summary="Collect by QR the customer scans (收款二维码)")
 async def pay_by_qr(order_no: str, hub: HubDep, actor: ActorDep, ip: ClientIp, request: Request) -> OrderOut:
     return _out(await counter.pay_by_qr(hub=hub, actor=actor, order_no=order_no, client_ip=ip), request)
 
 
-@router.post("/orders/{order_no}/pay/code", response_model=OrderOut, summary="Charge the customer's payment code (扫码付款)")
+@router.post("/orders/{order_no}/pay/code", response_model=OrderOut, responses=PAYING,
+             summary="Charge the customer's payment code (扫码付款)")
 async def pay_by_code(order_no: str, body: PayCodeIn, hub: HubDep, actor: ActorDep, ip: ClientIp, request: Request) -> OrderOut:
     order = await counter.pay_by_code(hub=hub, actor=actor, order_no=order_no, auth_code=body.auth_code, client_ip=ip)
     return _out(order, request)
 
 
-@router.post("/orders/{order_no}/close", response_model=OrderOut, summary="Cancel an unpaid order (关闭订单)")
+@router.post("/orders/{order_no}/close", response_model=OrderOut, responses=PAYING,
+             summary="Cancel an unpaid order (关闭订单)")
 async def close_order(order_no: str, hub: HubDep, actor: ActorDep, request: Request) -> OrderOut:
     return _out(await counter.close_order(hub=hub, actor=actor, order_no=order_no), request)
 
 
 @router.post("/orders/{order_no}/refunds", response_model=RefundOut, status_code=201,
+             responses=error_responses(400, 403, 404, 409),
              summary="Refund part or all of a posted order (supervisor; 主管授权退款)")
 async def refund(order_no: str, body: RefundIn, hub: HubDep, actor: ActorDep, request: Request) -> RefundOut:
     approver = await auth.approve_as(
@@ -153,7 +167,7 @@ async def refund(order_no: str, body: RefundIn, hub: HubDep, actor: ActorDep, re
     return RefundOut.of(created, locale_of(request))
 
 
-@router.get("/orders/{order_no}/receipt", response_model=Receipt,
+@router.get("/orders/{order_no}/receipt", response_model=Receipt, responses=error_responses(404, 409),
             summary="Payment receipt (凭条); the same as /api/v1/receipts/orders/{order_no}")
 async def receipt(order_no: str, hub: HubDep, actor: ActorDep, request: Request) -> Receipt:
     return await receipts.payment_receipt(hub=hub, actor=actor, order_no=order_no, copy=False,

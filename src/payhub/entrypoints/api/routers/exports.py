@@ -11,12 +11,15 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
 from payhub.entrypoints.api.deps import HubDep
+from payhub.entrypoints.api.openapi_docs import SIGNED, error_responses
 from payhub.entrypoints.api.routers.counter import OrderFilters
 from payhub.services.counter import CHINA
 from payhub.services.order_export import AMOUNT_COLUMNS, HEADERS, Cell, export_rows
 
-router = APIRouter(prefix="/api/v1", tags=["counter"])
+router = APIRouter(prefix="/api/v1", tags=["counter"], responses=SIGNED)
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FILES = {200: {"content": {"text/csv": {}, XLSX_TYPE: {}}, "description": "The file, as an attachment"}}
+FILES |= error_responses(400)
 
 
 def as_csv(rows: list[tuple[Cell, ...]]) -> bytes:
@@ -49,7 +52,8 @@ def as_xlsx(rows: list[tuple[Cell, ...]]) -> bytes:
     return out.getvalue()
 
 
-@router.get("/orders/export", summary="The filtered order list as CSV or XLSX (订单导出)")
+@router.get("/orders/export", response_class=Response, responses=FILES,
+            summary="The filtered order list as CSV or XLSX (订单导出)")
 async def export_orders(
     hub: HubDep, query: OrderFilters, format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",  # noqa: A002
 ) -> Response:

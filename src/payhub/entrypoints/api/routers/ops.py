@@ -6,8 +6,12 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from payhub.entrypoints.api.deps import ContainerDep
+from payhub.entrypoints.api.openapi_docs import error_responses
 
 router = APIRouter(tags=["operations"])
+NOT_READY = {503: {"description": "Not ready", "content": {"application/json": {"schema": {
+    "type": "object", "properties": {"status": {"type": "string"}}, "required": ["status"]}}}}}
+METRICS = {200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}} | error_responses(503)
 
 
 @router.get("/healthz", summary="The process is up")
@@ -15,7 +19,7 @@ async def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database answers and the schema is in place")
+@router.get("/readyz", responses=NOT_READY, summary="The database answers and the schema is in place")
 async def readyz(container: ContainerDep) -> JSONResponse:
     try:
         async with container.database.read.connect() as conn:
@@ -25,7 +29,7 @@ async def readyz(container: ContainerDep) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get("/metrics", response_class=Response, responses=METRICS, summary="Prometheus metrics")
 async def metrics(container: ContainerDep) -> Response:
     hub, m = container.hub, container.metrics
     async with hub.uow(read_only=True) as uow:

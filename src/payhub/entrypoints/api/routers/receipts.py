@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,10 +10,12 @@ from fastapi.responses import HTMLResponse
 from payhub.adapters.printing.html_render import receipt_html
 from payhub.domain.receipts import Receipt
 from payhub.entrypoints.api.deps import ActorDep, HubDep
+from payhub.entrypoints.api.openapi_docs import SIGNED, error_responses
 from payhub.entrypoints.api.errors import locale_of
+from payhub.entrypoints.api.schemas import Day, RowId
 from payhub.services import receipts
 
-router = APIRouter(prefix="/api/v1/receipts", tags=["receipts"])
+router = APIRouter(prefix="/api/v1/receipts", tags=["receipts"], responses=SIGNED | error_responses(403, 404, 409))
 
 Copy = Annotated[bool, Query(description="a reprint: marked 重打印 / 副本")]
 Format = Annotated[Literal["json", "html"], Query(description="json for the terminal agent, html to print in a browser")]
@@ -60,8 +61,8 @@ async def refund_receipt(refund_no: str, hub: HubDep, actor: ActorDep, how: Rend
             summary="End-of-shift summary (交班汇总) of the logged-in operator; supervisors may name another")
 async def shift_receipt(
     hub: HubDep, actor: ActorDep, how: RenderingDep,
-    date: Annotated[date, Query(description="business day, China time (YYYY-MM-DD)")],
-    operator_id: Annotated[int | None, Query(description="another operator (supervisor only)")] = None,
+    date: Annotated[Day, Query(description="business day, China time (YYYY-MM-DD)")],
+    operator_id: Annotated[RowId | None, Query(description="another operator (supervisor only)")] = None,
 ) -> Receipt | HTMLResponse:
     return how.answer(await receipts.shift_receipt(hub=hub, actor=actor, day=date, operator_id=operator_id,
                                                    copy=how.copy, locale=how.locale))

@@ -4,17 +4,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from payhub.entrypoints.api.deps import ActorDep, HubDep, TerminalDep
+from payhub.entrypoints.api.openapi_docs import SIGNED, error_responses
 from payhub.entrypoints.api.schemas import LoginIn, LoginOut, OperatorOut
 from payhub.services import auth
 
-router = APIRouter(prefix="/api/v1/session", tags=["session"])
+router = APIRouter(prefix="/api/v1/session", tags=["session"], responses=SIGNED)
 
 
 def _operator(op) -> OperatorOut:
     return OperatorOut(id=op.id, username=op.username, display_name=op.display_name, role=op.role.value)
 
 
-@router.post("", response_model=LoginOut, summary="Operator login (柜员登录)")
+@router.post("", response_model=LoginOut, responses=error_responses(400), summary="Operator login (柜员登录)")
 async def login(body: LoginIn, hub: HubDep, terminal: TerminalDep) -> LoginOut:
     token, actor, expires_at = await auth.login(hub=hub, terminal=terminal, username=body.username, password=body.password)
     return LoginOut(token=token, expires_at=expires_at, operator=_operator(actor.operator), terminal=terminal.code)

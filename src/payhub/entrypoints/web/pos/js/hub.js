@@ -44,8 +44,11 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function send(method, target, body) {
+async function send(method, address, body) {
   const registration = stored.terminal.get();
+  // sign the path and query exactly as fetch puts them on the wire (percent-encoded, dot segments resolved)
+  const url = new URL(address, document.baseURI);
+  const target = url.pathname + url.search;
   const payload = body === undefined ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(body));
   const headers = await signedHeaders({ ...registration, method, target, body: payload });
   headers["Accept-Language"] = currentLocale();

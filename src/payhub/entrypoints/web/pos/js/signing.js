@@ -1,5 +1,6 @@
 // Terminal request signing (README "Terminal authentication"): hex HMAC-SHA256 with the terminal key over
-// METHOD \n PATH?QUERY \n TIMESTAMP \n NONCE \n SHA256HEX(BODY). WebCrypto exists only in a secure context.
+// METHOD \n PATH?QUERY \n TIMESTAMP \n NONCE \n SHA256HEX(BODY), the path and query raw, as sent (still
+// percent-encoded). WebCrypto exists only in a secure context.
 
 const encoder = new TextEncoder();
 
@@ -15,7 +16,7 @@ function nonce() {
   return hex(crypto.getRandomValues(new Uint8Array(16)));
 }
 
-/** The X-PayHub-* headers of one request; target is the path with its query string exactly as sent. */
+/** The X-PayHub-* headers of one request; target is the path with its query string exactly as sent (encoded). */
 export async function signedHeaders({ terminal, key, method, target, body }) {
   const timestamp = String(Math.floor(Date.now() / 1000));
   const once = nonce();

@@ -1,0 +1,51 @@
+"""A notify moves money by itself only when it is signed as the order's merchant and names the order's amount."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from payhub.domain.jobs import JobKind
+from payhub.domain.orders import OrderState
+from payhub.domain.payments import PayResult, PayStatus
+from payhub.services.notifications import accept_notify
+from payhub.services.payment_jobs import poll_payment
+
+from .world import CLEARING, START, World, paying_by_qr
+
+
+async def notify(world: World, result: PayResult, *, merchant: str = "shop-1") -> bool:
+    body = world.channel.signed_notify(result, merchant=merchant)
+    return await accept_notify(hub=world.hub, channel=world.channel.name, body=body)
+
+
+async def test_a_notify_signed_as_another_merchant_is_refused_and_moves_nothing(world: World):
+    order = await paying_by_qr(world)
+
+    assert not await notify(world, PayResult(PayStatus.PAID, order.order_no, total_fee=1000), merchant="shop-2")
+
+    assert world.order(order.order_no).state is OrderState.PAYING
+    assert world.entries("payment") == []
+
+
+@pytest.mark.parametrize("total_fee", [None, 1, 1001])
+async def test_a_paid_notify_without_the_orders_amount_only_makes_the_hub_ask(world: World, total_fee: int | None):
+    order = await paying_by_qr(world)
+
+    assert await notify(world, PayResult(PayStatus.PAID, order.order_no, total_fee=total_fee))
+
+    assert world.order(order.order_no).state is OrderState.PAYING
+    assert world.entries("payment") == []
+    assert world.pending(JobKind.POLL_PAYMENT, order.order_no).run_at == START + timedelta(seconds=1)
+
+
+async def test_the_query_a_doubtful_notify_caused_decides(world: World):
+    order = await paying_by_qr(world)
+    await notify(world, PayResult(PayStatus.PAID, order.order_no))
+    world.clock.advance(seconds=1)
+    world.channel.answer("query", PayStatus.PAID, total_fee=1000)
+
+    await poll_payment(hub=world.hub, job=world.claim(JobKind.POLL_PAYMENT, order.order_no))
+
+    assert world.order(order.order_no).state is OrderState.PAID
+    assert world.entries("payment") == [order.order_no] and world.balance(CLEARING) == 1000
