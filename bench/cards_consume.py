@@ -2,7 +2,7 @@
 grouped by a ConsumeBatcher) and through the HTTP API (which groups them), with 1, 8 and 32 concurrent clients,
 compared with pgbench TPC-B on the same cluster in the same run.
 
-    .venv/bin/python bench/cards_consume.py [--pg-url URL] [--seconds 10] [--pgbench-seconds 30]
+    .venv/bin/python bench/cards_consume.py [--pg-url URL] [--seconds 10] [--pgbench-seconds 30] [--quick]
 
 Every consume is the full path: idempotency row by (merchant, out_trade_no), card row locked and its state checked,
 per-transaction and per-day card limits (the usage-row upsert), a guarded balance update on the card's ledger
@@ -10,7 +10,9 @@ account, a sharded credit to the one hot merchant every client pays, legs and en
 suspicious-transaction burst query, commit. Each client pays from its own card (one card serializes by design);
 all clients pay the same merchant SHOP1 (its payable account is sharded). Grouped, the consumes that arrive while
 a batch is being booked share the next transaction, each still refused or replayed on its own. Prints the CPU
-each run used: ours, PostgreSQL's and that of other processes on the machine. Not a test: it measures.
+each run used (ours, PostgreSQL's and that of other processes on the machine) and PostgreSQL's statements,
+transactions and round trips per consume (pg_stat_statements), and the rates as ratios of pgbench next to issue 9's
+targets. Not a test: it measures.
 """
 from __future__ import annotations
 
@@ -44,6 +46,8 @@ LEVELS = (1, 8, 32)
 DATABASE = "payhub_cards_bench"
 AMOUNT = 1
 FUNDS = 100_000_000
+QUICK = {"seconds": 5.0, "pgbench_seconds": 15}
+TARGETS = {"service layer": 0.1, "service grouped": 0.5, "HTTP API": 0.15}  # issue 9, as ratios of pgbench TPS
 
 
 def card_no(n: int) -> str:
@@ -52,12 +56,13 @@ def card_no(n: int) -> str:
 
 
 async def seed(settings: Settings, clients: int) -> list[tuple[str, str, str]]:
-    """The issuer, SHOP1, limits, one funded card per client, one terminal and operator per client."""
+    """The issuer, SHOP1 (offline consumes of AMOUNT without the pay password), limits, one funded card per client, one terminal and operator per client."""
     container = build(settings)
     hub, tills = container.hub, []
     try:
         merchant = await admin.create_merchant(hub=hub, code=cf.MERCHANT, name="储值卡基准")
         await card_lifecycle.add_card_merchant(hub=hub, merchant_id=merchant.id, code="SHOP1", name="热点商户")
+        await card_lifecycle.set_pinless_offline(hub=hub, merchant_id=merchant.id, code="SHOP1", max_amount=100 * AMOUNT)
         await card_limits.set_limit(hub=hub, merchant_id=merchant.id, subject="card:*", per_txn=10_000, per_day=10**12)
         account = await card_lifecycle.open_account(hub=hub, merchant_id=merchant.id, holder_name="基准",
                                                     phone="13800000000", pay_password="123456")
@@ -80,11 +85,11 @@ async def seed(settings: Settings, clients: int) -> list[tuple[str, str, str]]:
 
 
 async def service_run(settings: Settings, merchant_id: int, clients: int, seconds: float, run: str,
-                      grouped: bool) -> tuple[int, int]:
+                      grouped: bool) -> tuple[int, list[str]]:
     """Consumes through card_money.consume from `clients` tasks in this process, grouped or not; (done, errors)."""
     container = build(settings)
     batcher = ConsumeBatcher() if grouped else None
-    counter, errors = itertools.count(), [0]
+    counter, errors = itertools.count(), []
     deadline = time.monotonic() + seconds
 
     async def client(n: int) -> int:
@@ -95,19 +100,19 @@ async def service_run(settings: Settings, merchant_id: int, clients: int, second
                                          card_no=card_no(n), out_trade_no=f"{run}-{next(counter)}", amount=AMOUNT,
                                          channel=TxChannel.OFFLINE, pay_password=None, batcher=batcher)
                 done += 1
-            except Exception:  # noqa: BLE001 - counted, the run goes on
-                errors[0] += 1
+            except Exception as error:  # noqa: BLE001 - counted, the run goes on
+                errors.append(f"{type(error).__name__}: {error}")
         return done
 
     try:
-        return sum(await asyncio.gather(*(client(n) for n in range(clients)))), errors[0]
+        return sum(await asyncio.gather(*(client(n) for n in range(clients)))), errors
     finally:
         await container.close()
 
 
-async def api_run(base_url: str, tills: list, clients: int, seconds: float, run: str) -> tuple[int, int]:
+async def api_run(base_url: str, tills: list, clients: int, seconds: float, run: str) -> tuple[int, list[str]]:
     """Consumes through POST /api/v1/cards/consumes, one signed terminal client per task; (done, errors)."""
-    counter, errors = itertools.count(), [0]
+    counter, errors = itertools.count(), []
 
     async def client(n: int) -> int:
         terminal, key, login = tills[n]
@@ -122,33 +127,51 @@ async def api_run(base_url: str, tills: list, clients: int, seconds: float, run:
                 if response.status_code == 200:
                     done += 1
                 else:
-                    errors[0] += 1
+                    errors.append(f"HTTP {response.status_code}: {response.text[:300]}")
             return done
 
-    return sum(await asyncio.gather(*(client(n) for n in range(clients)))), errors[0]
+    return sum(await asyncio.gather(*(client(n) for n in range(clients)))), errors
 
 
-class CpuMeter:
-    """CPU cores used during a run by our processes, by PostgreSQL (when local) and by everything else."""
+class Meter:
+    """CPU used during a run by our processes, by PostgreSQL (when local) and by everything else, and PostgreSQL's
+    calls in the bench database (when counted). With closing, the run's connections close at its end: the snapshot
+    waits for their backends to be reaped, else their CPU would be counted as other processes'."""
 
-    def __init__(self, postmaster: int | None, pids: dict[str, int]) -> None:
-        self.postmaster, self.pids = postmaster, pids
+    def __init__(self, postmaster: int | None, pids: dict[str, int], *, server_url: str | None,
+                 closing: bool) -> None:
+        self.postmaster, self.pids, self.server_url, self.closing = postmaster, pids, server_url, closing
 
-    def __enter__(self) -> CpuMeter:
-        self.before, self.started = cf.cpu_snapshot(self.pids, self.postmaster), time.monotonic()
+    def sample(self) -> cf.Sample:
+        calls = cf.statement_calls(self.server_url, DATABASE) if self.server_url else None
+        return cf.Sample(cf.cpu_snapshot(self.pids, self.postmaster), calls)
+
+    def __enter__(self) -> Meter:
+        if self.closing:
+            cf.wait_until_backends_gone(self.postmaster, DATABASE)
+        self.before, self.started = self.sample(), time.monotonic()
         return self
 
     def __exit__(self, *_: object) -> None:
-        after, elapsed = cf.cpu_snapshot(self.pids, self.postmaster), time.monotonic() - self.started
-        used = {name: (after[name] - self.before[name]) / elapsed for name in after}
-        ours = sum(used[name] for name in self.pids) + used.get("PostgreSQL", 0.0)
-        parts = [f"{name} {used[name]:.2f}" for name in (*self.pids, "PostgreSQL") if name in used]
-        self.line = f"CPU cores: {', '.join(parts)}, other processes {max(used['machine busy'] - ours, 0.0):.2f}"
+        if self.closing:
+            cf.wait_until_backends_gone(self.postmaster, DATABASE)
+        self.elapsed = time.monotonic() - self.started
+        self.cpu, self.calls = cf.difference(self.before, self.sample())
+
+    def lines(self, done: int) -> list[str]:
+        """CPU in cores and per consume, PostgreSQL calls per consume."""
+        ours = [name for name in (*self.pids, "PostgreSQL") if name in self.cpu]
+        others = max(self.cpu["machine busy"] - sum(self.cpu[name] for name in ours), 0.0) / self.elapsed
+        per = ", ".join(f"{name} {self.cpu[name] / done * 1000:.2f}" for name in ours) if done else "-"
+        calls = self.calls.per(done, "consume", top=0) if self.calls is not None else []
+        return [f"      CPU cores: {', '.join(f'{name} {self.cpu[name] / self.elapsed:.2f}' for name in ours)}, "
+                f"other processes {others:.2f}; CPU ms per consume: {per}", *(f"    {line}" for line in calls)]
 
 
-def report(rows: list, path: str, clients: int, done: int, errors: int, seconds: float, meter: CpuMeter) -> None:
-    rows.append((path, clients, done / seconds, errors))
-    print(f"  {path:<16}{clients:>3} clients: {done / seconds:8.1f} consumes/s  errors {errors}   {meter.line}", flush=True)
+def report(rows: list, path: str, clients: int, done: int, errors: list[str], seconds: float, meter: Meter) -> None:
+    rows.append((path, clients, done / seconds, len(errors)))
+    print("\n".join([f"  {path:<16}{clients:>3} clients: {done / seconds:8.1f} consumes/s  errors {len(errors)}",
+                     *meter.lines(done), *(f"      first error: {errors[0]}" for _ in errors[:1])]), flush=True)
 
 
 def main(argv: list[str]) -> int:
@@ -156,7 +179,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--pg-url", help="an existing server; default: a throwaway cluster from scripts/pg.sh")
     parser.add_argument("--seconds", type=float, default=10, help="load per level and path (10)")
     parser.add_argument("--pgbench-seconds", type=int, default=30)
+    parser.add_argument("--quick", action="store_true", help=f"a short run for a shared machine: {QUICK}")
     args = parser.parse_args(argv)
+    if args.quick:
+        vars(args).update(QUICK)
     began, rows, failed = time.monotonic(), [], False
     with cf.postgres_server(args.pg_url) as server_url:
         db_url = cf.recreate_database(server_url, DATABASE)
@@ -164,6 +190,7 @@ def main(argv: list[str]) -> int:
         print(f"PostgreSQL {cf.server_version(db_url)} at {make_url(db_url).host}:{make_url(db_url).port}, "
               f"{os.cpu_count()} CPUs", flush=True)
         postmaster = cf.local_postmaster(db_url)
+        counted = server_url if cf.statement_stats_available(server_url) else None
         kwargs = cf.settings_for(db_url=db_url, hub_port=cf.free_port(), sandbox_port=cf.free_port()) | {
             "db_pool_size": 40, "log_json": True}
         settings = Settings(**kwargs)
@@ -171,7 +198,7 @@ def main(argv: list[str]) -> int:
         merchant_id = 1
         for path, grouped, prefix in (("service layer", False, "s"), ("service grouped", True, "g")):
             for clients in LEVELS:
-                with CpuMeter(postmaster, {"bench": os.getpid()}) as meter:
+                with Meter(postmaster, {"bench": os.getpid()}, server_url=counted, closing=True) as meter:
                     done, errors = asyncio.run(service_run(settings, merchant_id, clients, args.seconds,
                                                            f"{prefix}{clients}", grouped))
                 report(rows, path, clients, done, errors, args.seconds, meter)
@@ -179,7 +206,8 @@ def main(argv: list[str]) -> int:
         hub_url = f"http://{cf.LOOPBACK}:{settings.port}"
         with cf.server_process("hub", kwargs, ready_url=f"{hub_url}/healthz", log_path=run_dir / "hub.log") as hub:
             for clients in LEVELS:
-                with CpuMeter(postmaster, {"bench": os.getpid(), "hub": hub.pid}) as meter:
+                with Meter(postmaster, {"bench": os.getpid(), "hub": hub.pid}, server_url=counted,
+                           closing=False) as meter:
                     done, errors = asyncio.run(api_run(hub_url, tills, clients, args.seconds, f"a{clients}"))
                 report(rows, "HTTP API", clients, done, errors, args.seconds, meter)
         container = build(settings)
@@ -197,8 +225,9 @@ def main(argv: list[str]) -> int:
         print(f"pgbench TPC-B (-i -s 10; -c 8 -j 2 -T {args.pgbench_seconds}), same cluster: {summary}; "
               f"other processes on the machine {others:.2f} cores", flush=True)
         for path, clients, rate, errors in rows:
-            print(f"  {path:<16}{clients:>3} clients  {rate:8.1f} consumes/s  / pgbench {tps:.1f} TPS = {rate / tps:.3f}",
-                  flush=True)
+            target = f"   issue 9 target >= {TARGETS[path]}" + (" at 32 clients" if path == "HTTP API" else "")
+            print(f"  {path:<16}{clients:>3} clients  {rate:8.1f} consumes/s  / pgbench {tps:.1f} TPS = {rate / tps:.3f}"
+                  + (target if clients == max(LEVELS) else ""), flush=True)
     print(f"total run time {time.monotonic() - began:.0f} s", flush=True)
     return 1 if failed or any(errors for *_, errors in rows) else 0
 

@@ -1,13 +1,15 @@
 """Benchmark of the counter bill-payment flow, end to end against PostgreSQL, compared with pgbench TPC-B.
 
-    .venv/bin/python bench/counter_flow.py [--pg-url URL] [--clients 16] [--seconds 30] [--pgbench-seconds 30]
+    .venv/bin/python bench/counter_flow.py [--pg-url URL] [--clients 16] [--seconds 30] [--pgbench-seconds 30] [--quick]
 
 Starts (or, with --pg-url, uses) a PostgreSQL server; migrates and seeds a fresh database; runs the hub
 (uvicorn, embedded worker) and both sandboxes (SwiftPass + TCIS, answering at once) as separate processes on
 127.0.0.1; drives --clients terminals that each loop place order -> pay by payment code -> long-poll until
-final for --seconds; prints bill payments per second and the terminal API's latencies; checks that every
+final for --seconds; prints bill payments per second, the terminal API's latencies, the CPU and the
+PostgreSQL statements, transactions and round trips per payment (pg_stat_statements); checks that every
 order is posted and that the ledger balances; then runs pgbench TPC-B on another database of the same
-server and prints our figures as a ratio of its TPS. Not a test: it measures, and fails only on breakage.
+server and prints our figures as a ratio of its TPS, next to issue 9's targets. Not a test: it measures, and
+fails only on breakage.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import itertools
 import json
 import math
 import os
+import pwd
 import re
 import secrets
 import signal
@@ -65,6 +68,8 @@ ERROR_PAUSE = 0.2       # a client rests this long after a failed flow
 SERVER_START_TIMEOUT = 60.0
 SETTLE_TIMEOUT = 30.0
 KINDS = ("create", "pay", "poll")
+BACKENDS_GONE_TIMEOUT = 15.0
+QUICK_SECONDS = 15
 
 
 # ---------------------------------------------------------------- options and PostgreSQL
@@ -81,7 +86,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--pgbench-clients", type=int, default=8, help="pgbench -c (8)")
     parser.add_argument("--pgbench-jobs", type=int, default=2, help="pgbench -j (2)")
     parser.add_argument("--pgbench-scale", type=int, default=10, help="pgbench -i -s (10)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a short run for a shared machine: --seconds and --pgbench-seconds {QUICK_SECONDS}")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds, args.pgbench_seconds = QUICK_SECONDS, QUICK_SECONDS
     if not 1 <= args.clients <= 200 or not 1 <= args.seconds <= 600 or not 1 <= args.pgbench_seconds <= 600:
         parser.error("--clients must be 1..200, --seconds and --pgbench-seconds 1..600")
     return args
@@ -96,9 +105,31 @@ def postgres_server(url: str | None) -> Iterator[str]:
     started = subprocess.run(["bash", str(PG_SH)], check=True, capture_output=True, text=True, timeout=120)
     server_url, data_dir = started.stdout.split()
     try:
+        load_statement_stats(server_url, Path(data_dir))
         yield server_url
     finally:
         subprocess.run(["bash", str(PG_SH), "stop", data_dir], check=False, timeout=120)
+
+
+def load_statement_stats(server_url: str, cluster: Path) -> None:
+    """Restart the throwaway cluster with pg_stat_statements preloaded (pg.sh starts it without)."""
+    with autocommit(server_url) as conn:
+        conn.exec_driver_sql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+    owner = ["runuser", "-u", pwd.getpwuid(cluster.stat().st_uid).pw_name, "--"] if os.getuid() == 0 else []
+    pg_ctl = Path((cluster / "bindir").read_text().strip()) / "pg_ctl"
+    subprocess.run([*owner, str(pg_ctl), "-D", str(cluster / "data"), "-l", str(cluster / "server.log"), "-w",
+                    "-m", "fast", "restart"], check=True, capture_output=True, timeout=120)
+
+
+@contextlib.contextmanager
+def autocommit(url: str) -> Iterator[sa.Connection]:
+    """A connection in autocommit mode, its engine disposed on exit."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 def database_url(server_url: str, name: str) -> str:
@@ -222,13 +253,16 @@ def _stat_fields(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
-def process_cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
-    """User + system CPU seconds a process has used so far; with reaped_children, plus its exited children's."""
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
     fields = _stat_fields(pid)
-    ticks = int(fields[11]) + int(fields[12])
-    if reaped_children:
-        ticks += int(fields[13]) + int(fields[14])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def reaped_children_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of the children a process has waited for."""
+    fields = _stat_fields(pid)
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
 
 
 def children_of(pid: int) -> list[int]:
@@ -243,12 +277,37 @@ def children_of(pid: int) -> list[int]:
 
 
 def postgres_cpu_seconds(postmaster: int) -> float:
-    """CPU seconds of a PostgreSQL server: the postmaster, its live children and those it has reaped."""
-    total = process_cpu_seconds(postmaster, reaped_children=True)
+    """CPU seconds of a PostgreSQL server: the postmaster, its live (or exited, not yet reaped) children and those
+    it has reaped. A backend reaped while the live ones are read would be in neither sum (that is how a whole
+    pgbench run's backends once went missing), so the scan is repeated until no child was reaped meanwhile."""
+    for _ in range(50):
+        reaped = reaped_children_cpu_seconds(postmaster)
+        live = 0.0
+        for child in children_of(postmaster):
+            with contextlib.suppress(OSError):
+                live += process_cpu_seconds(child)
+        if reaped_children_cpu_seconds(postmaster) == reaped:
+            break
+    return process_cpu_seconds(postmaster) + reaped + live
+
+
+def backends_of(postmaster: int, database: str) -> list[int]:
+    """The postmaster's children still serving database, and those exited but not yet reaped."""
+    found = []
     for child in children_of(postmaster):
-        with contextlib.suppress(OSError):
-            total += process_cpu_seconds(child)
-    return total
+        with contextlib.suppress(OSError, IndexError):
+            title = Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace")
+            if _stat_fields(child)[0] == "Z" or f" {database} " in title:
+                found.append(child)
+    return found
+
+
+def wait_until_backends_gone(postmaster: int | None, database: str) -> None:
+    """Wait (bounded) until the backends of database's closed connections have exited and been reaped, so that
+    their CPU is in the postmaster's reaped-children time before a snapshot is taken."""
+    deadline = time.monotonic() + BACKENDS_GONE_TIMEOUT
+    while postmaster is not None and backends_of(postmaster, database) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def local_postmaster(url: str) -> int | None:
@@ -272,6 +331,72 @@ def machine_cpu_seconds() -> tuple[float, float]:
     idle = ticks[3] + ticks[4]
     clock = os.sysconf("SC_CLK_TCK")
     return (sum(ticks) - idle) / clock, sum(ticks) / clock
+
+
+# ---------------------------------------------------------------- statements (pg_stat_statements)
+
+TRANSACTION_STARTS = ("BEGIN", "START TRANSACTION")
+TRANSACTION_ENDS = ("COMMIT", "ROLLBACK", "END", "ABORT")
+
+
+def statement_stats_available(server_url: str) -> bool:
+    """Whether the server counts statements (pg_stat_statements preloaded); creates the extension in the server
+    URL's database, from where every database's counts are read."""
+    with autocommit(server_url) as conn:
+        if "pg_stat_statements" not in str(conn.exec_driver_sql("SHOW shared_preload_libraries").scalar()):
+            return False
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    return True
+
+
+def statement_calls(server_url: str, database: str) -> Counter[str]:
+    """Calls so far of each statement text clients sent to database (every call one round trip)."""
+    # Foreign-key checks deferred to COMMIT run outside any statement, so pg_stat_statements records them as
+    # top-level statements of their own; they are no round trips and are left out (they end FOR KEY SHARE OF x).
+    with autocommit(server_url) as conn:
+        rows = conn.execute(sa.text(
+            "SELECT s.query, sum(s.calls) AS calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
+            " WHERE d.datname = :database AND s.toplevel AND s.query NOT LIKE '%pg_stat_statements%'"
+            " AND s.query NOT LIKE '%FOR KEY SHARE OF x' GROUP BY s.query"),
+            {"database": database}).all()
+    return Counter({str(row.query): int(row.calls) for row in rows})
+
+
+@dataclass(frozen=True)
+class RoundTrips:
+    """PostgreSQL calls over a measured stretch, split as the issue counts them."""
+
+    calls: Counter[str]
+
+    def _sum(self, heads: tuple[str, ...]) -> int:
+        return sum(n for query, n in self.calls.items() if query.lstrip().upper().startswith(heads))
+
+    @property
+    def transactions(self) -> int:
+        return self._sum(TRANSACTION_STARTS)
+
+    @property
+    def rollbacks(self) -> int:
+        return self._sum(("ROLLBACK", "ABORT"))
+
+    @property
+    def round_trips(self) -> int:
+        return sum(self.calls.values())
+
+    @property
+    def statements(self) -> int:
+        """Calls other than BEGIN/COMMIT/ROLLBACK."""
+        return self.round_trips - self.transactions - self._sum(TRANSACTION_ENDS)
+
+    def per(self, units: int, what: str, *, top: int = 8) -> list[str]:
+        """Statements, transactions and round trips per unit of work, and the top most frequent statements."""
+        if not units:
+            return [f"  no {what} completed"]
+        lines = [f"  per {what}: statements {self.statements / units:.1f}, transactions {self.transactions / units:.1f} "
+                 f"({self.rollbacks / units:.1f} rolled back), round trips {self.round_trips / units:.1f} "
+                 "(statements + BEGIN + COMMIT/ROLLBACK)"]
+        lines += [f"    {n / units:6.2f}  {' '.join(query.split())[:110]}" for query, n in self.calls.most_common(top)]
+        return lines
 
 
 def cpu_snapshot(pids: dict[str, int], postmaster: int | None) -> dict[str, float]:
@@ -370,15 +495,30 @@ async def till_loop(client: TerminalClient, stats: Stats, numbers: Iterator[int]
         await guarded_flow(client, stats, next(numbers))
 
 
+@dataclass(frozen=True)
+class Sample:
+    """Counters read at one moment: CPU seconds (cpu_snapshot) and PostgreSQL's calls per statement, if counted."""
+
+    cpu: dict[str, float]
+    calls: Counter[str] | None
+
+
 @dataclass
 class LoadResult:
     stats: Stats
     elapsed: float
     cpu: dict[str, float]
+    calls: RoundTrips | None
 
 
-async def run_load(tills: list[Till], base_url: str, seconds: float,
-                   snapshot: Callable[[], dict[str, float]]) -> LoadResult:
+def difference(before: Sample, after: Sample) -> tuple[dict[str, float], RoundTrips | None]:
+    """CPU seconds and PostgreSQL calls between two samples."""
+    cpu = {name: after.cpu[name] - before.cpu[name] for name in after.cpu}
+    calls = None if before.calls is None or after.calls is None else RoundTrips(after.calls - before.calls)
+    return cpu, calls
+
+
+async def run_load(tills: list[Till], base_url: str, seconds: float, snapshot: Callable[[], Sample]) -> LoadResult:
     """Log every till in, run one untimed warm-up flow each, then loop all of them for seconds."""
     numbers = itertools.count(1)
     async with contextlib.AsyncExitStack() as stack:
@@ -396,7 +536,7 @@ async def run_load(tills: list[Till], base_url: str, seconds: float,
         await asyncio.gather(*(till_loop(client, stats, numbers, started + seconds) for client in clients))
         elapsed = time.perf_counter() - started
         after = snapshot()
-    return LoadResult(stats, elapsed, {name: after[name] - before[name] for name in after})
+    return LoadResult(stats, elapsed, *difference(before, after))
 
 
 # ---------------------------------------------------------------- checks after the load
@@ -502,10 +642,12 @@ def run_pgbench(url: str, *, scale: int, clients: int, jobs: int, seconds: int) 
     connection, environment = libpq_arguments(url)
     subprocess.run([binary, "-i", "-s", str(scale), "-q", *connection], check=True, capture_output=True,
                    env=environment, timeout=600)
-    postmaster = local_postmaster(url)
+    postmaster, database = local_postmaster(url), str(make_url(url).database)
+    wait_until_backends_gone(postmaster, database)
     before = cpu_snapshot({}, postmaster), os.times()
     done = subprocess.run([binary, "-c", str(clients), "-j", str(jobs), "-T", str(seconds), *connection],
                           check=True, capture_output=True, text=True, env=environment, timeout=seconds + 300)
+    wait_until_backends_gone(postmaster, database)
     after = cpu_snapshot({}, postmaster), os.times()
     ours = (after[1].children_user + after[1].children_system - before[1].children_user - before[1].children_system
             + after[0].get("PostgreSQL", 0.0) - before[0].get("PostgreSQL", 0.0))
@@ -554,15 +696,23 @@ def report_load(load: LoadResult, clients: int) -> list[str]:
     cpu = load.cpu
     cores = cpu["machine total"] / elapsed
     ours = {name: value for name, value in cpu.items() if not name.startswith("machine")}
-    others = cpu["machine busy"] - sum(ours.values())
     lines.append(f"CPU during the load, in cores of {cores:.0f} ({cpu['machine busy'] / cpu['machine total'] * 100:.0f}% busy): "
                  + ", ".join(f"{name} {value / elapsed:.2f}" for name, value in ours.items())
-                 + f", other processes on the machine {max(others, 0.0) / elapsed:.2f}")
+                 + f", other processes on the machine {other_processes_cores(load):.2f}")
     if flows:
         lines.append("  CPU per bill payment: " + ", ".join(
             f"{name} {value / flows * 1000:.1f} ms" for name, value in ours.items() if name != "load generator"))
+    lines.append("PostgreSQL calls during the load (pg_stat_statements; the hub with its embedded worker):")
+    lines += (load.calls.per(flows, "bill payment") if load.calls is not None
+              else ["  not counted: pg_stat_statements is not loaded on this server"])
     lines += [f"  sample error: {sample}" for sample in stats.samples[:5]]
     return lines
+
+
+def other_processes_cores(load: LoadResult) -> float:
+    """Cores used during the load by processes that are neither ours nor PostgreSQL."""
+    ours = sum(value for name, value in load.cpu.items() if not name.startswith("machine"))
+    return max(load.cpu["machine busy"] - ours, 0.0) / load.elapsed
 
 
 def report_audit(result: Audit, unsettled: int) -> list[str]:
@@ -586,6 +736,23 @@ def report_ratio(load: LoadResult, tps: float, summary: str, others: float, args
         f"  bill payments/s / pgbench TPS = {payments:.1f} / {tps:.1f} = {payments / tps:.4f}"
         f"   (one bill payment costs as much as {tps / payments if payments else math.inf:.1f} TPC-B transactions)",
         f"  API requests/s  / pgbench TPS = {requests:.1f} / {tps:.1f} = {requests / tps:.4f}",
+        *report_targets(load, payments / tps, others, args.clients),
+    ]
+
+
+def report_targets(load: LoadResult, ratio: float, pgbench_others: float, clients: int) -> list[str]:
+    """This run against issue 9's targets for the counter flow."""
+    flows = len(load.stats.flow_seconds)
+    round_trips = f"{load.calls.round_trips / flows:.1f}" if load.calls is not None and flows else "-"
+    hub_cpu = f"{load.cpu['hub'] / flows * 1000:.1f} ms" if flows else "-"
+    return [
+        "issue 9 targets (this run / target):",
+        f"  bill payments/s / pgbench TPS   {ratio:10.4f}   >= 0.05",
+        f"  round trips per payment         {round_trips:>10}   <= 15",
+        f"  hub CPU per payment             {hub_cpu:>10}   <= 8 ms",
+        f"  whole-flow p99 at {clients:>3} clients   {percentile(load.stats.flow_seconds, 99) * 1000:7.0f} ms   <= 300 ms at 16",
+        f"  other processes on the machine: {other_processes_cores(load):.2f} cores during the load, "
+        f"{pgbench_others:.2f} during pgbench (compare runs only when both are near 0)",
     ]
 
 
@@ -602,7 +769,7 @@ class Outcome:
     log_problems: list[str]
 
 
-def run_hub_and_load(args: argparse.Namespace, db_url: str, run_dir: Path) -> Outcome:
+def run_hub_and_load(args: argparse.Namespace, server_url: str, db_url: str, run_dir: Path) -> Outcome:
     """Migrate and seed, start the sandboxes and the hub, drive the load, let the hub settle, stop, audit."""
     hub_port, sandbox_port = free_port(), free_port()
     settings = settings_for(db_url=db_url, hub_port=hub_port, sandbox_port=sandbox_port)
@@ -618,7 +785,12 @@ def run_hub_and_load(args: argparse.Namespace, db_url: str, run_dir: Path) -> Ou
         postmaster = local_postmaster(db_url)
         print(f"hub {hub_url} (pid {hub.pid}), sandboxes :{sandbox_port} (pid {sandboxes.pid}); "
               f"{args.clients} terminals seeded; logs in {run_dir}", flush=True)
-        load = asyncio.run(run_load(tills, hub_url, args.seconds, lambda: cpu_snapshot(pids, postmaster)))
+        counted = statement_stats_available(server_url)
+
+        def snapshot() -> Sample:
+            return Sample(cpu_snapshot(pids, postmaster), statement_calls(server_url, HUB_DATABASE) if counted else None)
+
+        load = asyncio.run(run_load(tills, hub_url, args.seconds, snapshot))
         engine = sa.create_engine(db_url)
         try:
             unsettled = wait_until_settled(engine)
@@ -657,7 +829,7 @@ def main(argv: list[str]) -> int:
         db_url = recreate_database(server_url, HUB_DATABASE)
         print(f"PostgreSQL {server_version(db_url)} at {make_url(db_url).host}:{make_url(db_url).port}, "
               f"{os.cpu_count()} CPUs", flush=True)
-        outcome = run_hub_and_load(args, db_url, run_dir)
+        outcome = run_hub_and_load(args, server_url, db_url, run_dir)
         problems = outcome.log_problems
         lines = (report_load(outcome.load, args.clients) + report_audit(outcome.audit, outcome.unsettled)
                  + report_database(outcome.database, outcome.audit.states.get("posted", 0)))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets everything up and runs all tests: import rules, then the suite on SQLite and on a throwaway PostgreSQL.
+# Sets everything up and runs all tests: import rules, mypy, then the suite on SQLite and on a throwaway PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Debian packages the tests use: PostgreSQL's server, Chromium with a CJK font for the page tests, SoftHSM for keys
@@ -22,4 +22,5 @@ read -r PG_URL PG_DIR < <(bash scripts/pg.sh)
 trap 'bash scripts/pg.sh stop "$PG_DIR"' EXIT
 export PAYHUB_TEST_PG_URL=$PG_URL PAYHUB_REQUIRE_PG=1
 .venv/bin/lint-imports
+.venv/bin/mypy
 .venv/bin/python -m pytest "$@"

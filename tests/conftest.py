@@ -59,7 +59,12 @@ def pg_template() -> Iterator[str | None]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database of each engine."""
-    if request.param == "sqlite":
+    yield from migrated_database(request.param, request=request, tmp_path=tmp_path)
+
+
+def migrated_database(engine: str, *, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a migrated, empty database of engine ("sqlite" or "postgresql"), dropped afterwards."""
+    if engine == "sqlite":
         path = tmp_path / "payhub.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite+aiosqlite:///{path}"

@@ -12,6 +12,7 @@ from payhub.adapters.clock import SystemClock
 from payhub.adapters.db.engine import Database, open_database
 from payhub.adapters.db.uow import SqlUnitOfWorkFactory
 from payhub.adapters.observability.metrics import HubMetrics, Instrumented
+from payhub.adapters.pg_notifications import PgNotifications
 from payhub.adapters.push.client import HttpNotifier
 from payhub.adapters.push.targets import PushTargets
 from payhub.adapters.registry import AdapterRegistry
@@ -23,7 +24,7 @@ from payhub.adapters.swiftpass.client import SwiftPassChannel
 from payhub.adapters.tcis.client import TcisBiller
 from payhub.config import Settings
 from payhub.domain.sign_in_throttle import SignInRules
-from payhub.ports import Clock, SmsGateway
+from payhub.ports import Clock, JobWakeups, SmsGateway
 from payhub.services import card_channel
 from payhub.services.context import CardPolicy, Hub, Policy
 
@@ -40,28 +41,48 @@ class Container:
     hub: Hub
     metrics: HubMetrics
     http_clients: list[httpx.AsyncClient] = field(default_factory=list)
+    notifications: PgNotifications | None = None  # PostgreSQL: order signals and job wake-ups across processes
+
+    @property
+    def wakeups(self) -> JobWakeups | None:
+        return self.notifications
+
+    async def start(self) -> None:
+        """Start what runs in the background of a serving process (the LISTEN connection on PostgreSQL)."""
+        if self.notifications is not None:
+            await self.notifications.start()
+
+    async def stop(self) -> None:
+        """Stop what start() started."""
+        if self.notifications is not None:
+            await self.notifications.close()
 
     async def close(self) -> None:
+        await self.stop()
         for client in self.http_clients:
             await client.aclose()
         await self.database.dispose()
 
 
+# An idle pooled connection is dropped well before the peer's own keep-alive timeout (uvicorn's and Apache's
+# default is 5 s, httpx's expiry also 5 s): a request sent on a connection the peer is closing at that moment
+# fails without an answer, and on a payment that means a reversal.
+PEER_KEEPALIVE_EXPIRY_SECONDS = 2.0
+
+
+def peer_http(*, timeout: float) -> httpx.AsyncClient:
+    """An HTTP client for a far system (channel, biller, push target, SMS gateway)."""
+    return httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(keepalive_expiry=PEER_KEEPALIVE_EXPIRY_SECONDS))
+
+
 def policy_from(settings: Settings) -> Policy:
     """Business timings from settings."""
     return Policy(
-        native_qr_minutes=settings.native_qr_minutes,
-        micropay_poll_seconds=settings.micropay_poll_seconds,
-        micropay_poll_cap_seconds=settings.micropay_poll_cap_seconds,
+        **settings.timings.model_dump(),
         channel_answer_seconds=settings.swiftpass.timeout_seconds,
-        order_unpaid_minutes=settings.order_unpaid_minutes,
-        session_hours=settings.session_hours,
-        signature_window_seconds=settings.signature_window_seconds,
-        job_lease_seconds=settings.job_lease_seconds,
         notify_url=settings.public_url.rstrip("/") + "/notify/swiftpass",
         sign_in=SignInRules(**settings.login_throttle.model_dump()),
-        cards=CardPolicy(shards=settings.card_shards, business_tz=settings.card_business_tz,
-                         password_tries=settings.card_password_tries),
+        cards=CardPolicy(**settings.cards.model_dump()),
     )
 
 
@@ -73,10 +94,10 @@ def build(
     """Wire a hub from settings; tests pass HTTP clients routed to in-process sandboxes and a manual clock."""
     owned: list[httpx.AsyncClient] = []
     if channel_http is None:
-        channel_http = httpx.AsyncClient(timeout=settings.swiftpass.timeout_seconds)
+        channel_http = peer_http(timeout=settings.swiftpass.timeout_seconds)
         owned.append(channel_http)
     if biller_http is None:
-        biller_http = httpx.AsyncClient(timeout=settings.tcis.timeout_seconds)
+        biller_http = peer_http(timeout=settings.tcis.timeout_seconds)
         owned.append(biller_http)
     metrics = HubMetrics()
     channel = SwiftPassChannel(settings=settings.swiftpass, http=channel_http)
@@ -86,21 +107,23 @@ def build(
         billers={biller.name: Instrumented(biller, system=biller.name, metrics=metrics)},
     )
     database = database or open_database(settings.database_url, pool_size=settings.db_pool_size)
-    push_http = httpx.AsyncClient(timeout=settings.card_push_timeout_seconds)
+    push_http = peer_http(timeout=settings.card_push_timeout_seconds)
     owned.append(push_http)
     if sms_http is None and settings.sms.configured:
-        sms_http = httpx.AsyncClient(timeout=settings.sms.timeout_seconds)
+        sms_http = peer_http(timeout=settings.sms.timeout_seconds)
         owned.append(sms_http)
+    notifications = PgNotifications(database_url=settings.database_url) if database.dialect == "postgresql" else None
     hub = Hub(
         uow=SqlUnitOfWorkFactory(database), clock=clock or SystemClock(), registry=registry,
-        sealer=FernetSealer(secret=settings.secret_key), passwords=Argon2Passwords(), signals=LocalOrderSignals(),
-        policy=policy_from(settings),
+        sealer=FernetSealer(secret=settings.secret_key), passwords=Argon2Passwords(),
+        signals=notifications or LocalOrderSignals(), policy=policy_from(settings),
         notifier=HttpNotifier(http=push_http, targets=PushTargets.from_settings(
             demo=settings.demo, allowed=settings.card_push_allowed)), sms=sms_gateway(settings, http=sms_http),
     )
     card = CardChannel(operations=card_operations(hub))
     registry.add_channel(Instrumented(card, system=card.name, metrics=metrics))
-    return Container(settings=settings, database=database, hub=hub, metrics=metrics, http_clients=owned)
+    return Container(settings=settings, database=database, hub=hub, metrics=metrics, http_clients=owned,
+                     notifications=notifications)
 
 
 def sms_gateway(settings: Settings, *, http: httpx.AsyncClient | None) -> SmsGateway | None:

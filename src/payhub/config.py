@@ -1,10 +1,12 @@
 """Settings, read from PAYHUB_* environment variables (nested with __) and validated at start."""
 from __future__ import annotations
 
-from typing import Literal
+import os
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEMO_SECRET = "demo-secret-not-for-production"
 HIDDEN = ConfigDict(hide_input_in_errors=True)  # a validation error must not echo the keys it was given
@@ -94,6 +96,48 @@ class LoginThrottleSettings(BaseModel):
     backoff_reset_hours: int = Field(24, ge=1)   # a lockout this long over no longer lengthens the next
 
 
+class TimingSettings(BaseModel):
+    """How long orders, payments, sessions, signatures and job leases last (PAYHUB_TIMINGS__*)."""
+
+    native_qr_minutes: int = 5
+    micropay_poll_seconds: int = 5
+    micropay_poll_cap_seconds: int = 45
+    order_unpaid_minutes: int = 30            # a created order nobody paid is closed after this
+    session_hours: int = 12
+    signature_window_seconds: int = 300
+    job_lease_seconds: int = 60
+
+
+class CardSettings(BaseModel):
+    """Stored-value card rules (PAYHUB_CARDS__*)."""
+
+    shards: int = Field(16, ge=1, le=256)      # sub-accounts of each hot card account
+    business_tz: str = "Asia/Shanghai"          # business dates of card limits and custody settlement
+    password_tries: int = Field(3, ge=1)        # wrong pay passwords that freeze the cards
+    sms_code_minutes: int = Field(5, ge=1)      # a member's verification code stays valid this long
+    sms_resend_seconds: int = Field(60, ge=0)   # before another code may be sent to the same phone
+
+
+class FlatEnvironmentNames(PydanticBaseSettingsSource):
+    """The flat names of earlier releases, below the grouped ones: PAYHUB_MICROPAY_POLL_SECONDS sets
+    timings.micropay_poll_seconds, PAYHUB_CARD_SHARDS cards.shards (PAYHUB_TIMINGS__…, PAYHUB_CARDS__… win)."""
+
+    GROUPS: ClassVar[dict[str, tuple[str, type[BaseModel]]]] = {
+        "timings": ("payhub_", TimingSettings), "cards": ("payhub_card_", CardSettings)}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # all values come from __call__
+
+    def __call__(self) -> dict[str, Any]:
+        environment = {name.lower(): value for name, value in os.environ.items()}
+        found: dict[str, Any] = {}
+        for group, (prefix, model) in self.GROUPS.items():
+            values = {name: environment[prefix + name] for name in model.model_fields if prefix + name in environment}
+            if values:
+                found[group] = values
+        return found
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAYHUB_", env_nested_delimiter="__", extra="ignore",
                                       hide_input_in_errors=True)
@@ -106,18 +150,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     embedded_worker: bool = True
-    worker_poll_seconds: float = 0.5
-    job_lease_seconds: int = 60
-    session_hours: int = 12
-    signature_window_seconds: int = 300
-    native_qr_minutes: int = 5
-    micropay_poll_seconds: int = 5
-    micropay_poll_cap_seconds: int = 45
-    order_unpaid_minutes: int = 30            # a created order nobody paid is closed after this
+    worker_poll_seconds: float = 0.5          # with PostgreSQL only a fallback: workers are woken by NOTIFY
+    serve_workers: int = Field(1, ge=1)        # `payhub serve` processes sharing the port (PostgreSQL only)
     log_json: bool = True
-    card_shards: int = Field(16, ge=1, le=256)      # sub-accounts of each hot card account
-    card_business_tz: str = "Asia/Shanghai"          # business dates of card limits and custody settlement
-    card_password_tries: int = Field(3, ge=1)        # wrong pay passwords that freeze the cards
+    timings: TimingSettings = Field(default_factory=TimingSettings)
+    cards: CardSettings = Field(default_factory=CardSettings)
     card_push_timeout_seconds: float = 10.0
     # host names and IP networks (CIDR) card pushes may reach although private or loopback (demo mode adds loopback)
     card_push_allowed: list[str] = Field(default_factory=list)
@@ -126,6 +163,14 @@ class Settings(BaseSettings):
     hsm: HsmSettings = Field(default_factory=HsmSettings)
     login_throttle: LoginThrottleSettings = Field(default_factory=LoginThrottleSettings)
     sms: AliyunSmsSettings = Field(default_factory=AliyunSmsSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, FlatEnvironmentNames(settings_cls), dotenv_settings, file_secret_settings)
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_demo(self) -> Settings:

@@ -109,7 +109,7 @@ class ChannelUnavailable(Exception):
 class ChannelRefused(Exception):
     """The channel explicitly refused a call whose failure changes nothing."""
 
-    def __init__(self, err_code: str, message: str) -> None:
+    def __init__(self, err_code: str, message: str | None) -> None:
         super().__init__(f"{err_code}: {message}")
         self.err_code = err_code
         self.message = message
@@ -237,17 +237,19 @@ class JobRepository(Protocol):
 
 
 class LedgerRepository(Protocol):
+    """The journal. Every write locks the touched accounts in id order, applies entries with
+    `ledger_batch.Postings` (the one place legs are built) and writes balances, legs and entries."""
+
     async def book(self, *, entry: JournalEntry, at: datetime) -> bool:
-        """Book an entry (accounts locked in id order); False if this kind and ref was booked before."""
+        """Post an entry unless its (merchant, kind, ref) was booked before; False then."""
         ...
 
-    async def balance(self, *, merchant_id: int, account: str) -> JsonDict: ...
+    async def post(self, *, entry: JournalEntry, at: datetime) -> dict[str, int]:
+        """Post an entry whose idempotency the caller holds; each account's new balance by code.
 
-    async def accounts(self, *, merchant_id: int) -> list[JsonDict]: ...
-
-    async def entries(self, *, merchant_id: int, account: str, limit: int) -> list[JsonDict]: ...
-
-    async def open_account(self, *, merchant_id: int, spec: AccountSpec, at: datetime) -> None: ...
+        A non-negative account that would go below zero: Conflict INSUFFICIENT_BALANCE, nothing written.
+        """
+        ...
 
     async def lock_accounts(self, *, merchant_id: int, specs: set[AccountSpec], at: datetime) -> dict[str, AccountState]:
         """Lock the accounts (opened if new) in id order in one statement; their states by code."""
@@ -255,6 +257,26 @@ class LedgerRepository(Protocol):
 
     async def write_postings(self, *, postings: Postings, at: datetime) -> None:
         """Write what Postings applied to accounts locked by lock_accounts: balances, legs and entries."""
+        ...
+
+    async def open_account(self, *, merchant_id: int, spec: AccountSpec, at: datetime) -> None:
+        """Open an account unless it exists."""
+        ...
+
+    async def account_id(self, *, merchant_id: int, spec: AccountSpec, at: datetime) -> int:
+        """The id of an account, opened if new."""
+        ...
+
+    async def balance(self, *, merchant_id: int, account: str) -> JsonDict:
+        """An account's row (code, name, normal_side, balance, version…); NotFound if it was never opened."""
+        ...
+
+    async def accounts(self, *, merchant_id: int) -> list[JsonDict]:
+        """Every account of a merchant, by code."""
+        ...
+
+    async def entries(self, *, merchant_id: int, account: str, limit: int) -> list[JsonDict]:
+        """An account's latest legs with their entries, newest first (balances before and after, version)."""
         ...
 
 
@@ -521,6 +543,14 @@ class OrderSignals(Protocol):
     def publish(self, order_no: str) -> None: ...
 
     async def wait(self, order_no: str, *, timeout: float) -> None: ...
+
+
+class JobWakeups(Protocol):
+    """Tells an idle worker that a job became due somewhere (the worker still polls, as a fallback)."""
+
+    async def wait_for_jobs(self, *, timeout: float) -> None:
+        """Return when a job may be due, or after timeout seconds."""
+        ...
 
 
 # --- terminal devices (owned by the terminal agent) -----------------------------------------------

@@ -33,6 +33,7 @@ from payhub.domain.cards import luhn_digit
 from payhub.ports import PaymentChannel, UnitOfWork
 from payhub.services import admin, card_lifecycle, card_limits, card_money
 from tests.support.cards import open_active_card
+from tests.contract.stores import store  # noqa: F401  (the fixture of the repository contract suites)
 from tests.unit.fakes import PlainHasher
 
 START = datetime(2024, 5, 20, 2, 0, tzinfo=UTC)  # 10:00 in China

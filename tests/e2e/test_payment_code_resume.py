@@ -19,7 +19,7 @@ async def _dies_paying(hub: Harness, *, after: bool) -> dict:
         await hub.call("POST", f"/api/v1/orders/{order['order_no']}/pay/code", {"auth_code": WECHAT})
     assert hub.crash.fired == 1
     assert (await hub.order(order["order_no"]))["state"] == "paying"
-    hub.settings.job_lease_seconds = QUICK_RESTART_SECONDS
+    hub.settings.timings.job_lease_seconds = QUICK_RESTART_SECONDS
     await hub.restart()
     return order
 

@@ -132,7 +132,7 @@ async def _nonces(hub: Harness) -> set[str]:
 async def test_the_worker_forgets_nonces_too_old_to_replay(hub: Harness) -> None:
     old = _signed_headers(hub, nonce="old-one")
     assert (await hub.http.get("/api/v1/fee-types", headers=old)).status_code == 200
-    hub.clock.advance(seconds=2 * hub.settings.signature_window_seconds + 61)
+    hub.clock.advance(seconds=2 * hub.settings.timings.signature_window_seconds + 61)
     assert (await hub.http.get("/api/v1/fee-types", headers=_signed_headers(hub, nonce="new-one"))).status_code == 200
 
     stop = asyncio.Event()

@@ -101,7 +101,7 @@ class Harness:
         """The process died and comes back: its in-memory state is gone, leases must run out."""
         await self.stop()
         self.start()
-        self.clock.advance(seconds=self.settings.job_lease_seconds + 1)
+        self.clock.advance(seconds=self.settings.timings.job_lease_seconds + 1)
         await self.terminal.login("op1", "op1-pass")
 
     async def stop(self) -> None:

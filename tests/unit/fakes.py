@@ -2,7 +2,9 @@
 
     FakeDatabase          the committed tables (plain dicts)
     FakeUnitOfWork        write-through with a rollback journal: leaving without commit() undoes its writes;
-                          save() is the guarded update (StaleState when the stored state/version moved)
+                          save() is the guarded update (StaleState when the stored state/version moved);
+                          the card repositories are in card_fakes.py. tests/contract/test_*_repository.py runs
+                          the same cases against these and SQL.
     FakeChannel/Biller    answer from scripts a test queues per operation, and record every call
     FixedClock, FakeSignals, PlainSealer, PlainHasher
 
@@ -21,7 +23,8 @@ from payhub.domain.billing import Arrears, PostingRequest, PostingResult, Postin
 from payhub.domain.errors import Conflict, NotFound, StaleState
 from payhub.domain.fees import FeeType
 from payhub.domain.jobs import MAX_ATTEMPTS, Done, Job, JobKind, JobOutcome, JobState, Retry, RunAgain, backoff
-from payhub.domain.ledger import AccountSpec, JournalEntry, balance_change
+from payhub.domain.ledger import AccountSpec, JournalEntry
+from payhub.domain.ledger_batch import AccountState, LegRow, Postings
 from payhub.domain.orders import BillOrder
 from payhub.domain.payments import (
     CloseResult, CloseStatus, NativeQr, PayResult, PayStatus, RefundResult, RefundStatus,
@@ -31,6 +34,8 @@ from payhub.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally
 from payhub.domain.tenancy import Merchant, Operator, Role, Terminal
 from payhub.domain.transitions import StateMachine, Transition
 from payhub.ports import BillerAccountUnknown, BillerUnavailable, SignatureInvalid
+
+from .card_fakes import CardTables, FakeCardMoney, FakeCards
 
 _MISSING = object()
 
@@ -65,6 +70,9 @@ class StoredAccount:
     spec: AccountSpec
     balance: int = 0
     version: int = 0
+    id: int = 0
+    merchant_id: int = 0
+    created_at: datetime | None = None
 
 
 @dataclass
@@ -75,6 +83,7 @@ class FakeDatabase:
     refunds: dict[str, StoredRefund] = field(default_factory=dict)
     jobs: dict[tuple[JobKind, str], StoredJob] = field(default_factory=dict)
     entries: dict[tuple[int, str, str], JournalEntry] = field(default_factory=dict)
+    journal: dict[str, tuple[JournalEntry, datetime, tuple[LegRow, ...]]] = field(default_factory=dict)  # by entry id
     accounts: dict[tuple[int, str], StoredAccount] = field(default_factory=dict)
     history: dict[int, Transition] = field(default_factory=dict)
     merchants: dict[int, Merchant] = field(default_factory=dict)
@@ -84,6 +93,7 @@ class FakeDatabase:
     nonces: dict[tuple[int, str], datetime] = field(default_factory=dict)
     sign_in_counters: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     sign_in_audit: dict[int, dict[str, Any]] = field(default_factory=dict)
+    card_tables: CardTables = field(default_factory=CardTables)
     commits: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -133,13 +143,17 @@ class _Aggregates:
         aggregate.updated_at = aggregate.updated_at or aggregate.created_at
         self._record(aggregate)
 
-    def _check_and_bump(self, aggregate: StateMachine, stored: StateMachine | None) -> None:
+    def _check_and_bump(self, aggregate: StateMachine, stored: StateMachine | None) -> Any:
+        """The guarded update; the copy to store, whose updated_at (not the caller's, as in SQL) is the last move's."""
         if stored is None or stored.state != aggregate.saved_state or stored.version != aggregate.version:
             raise StaleState(aggregate.aggregate, aggregate.key)
         aggregate.version += 1
-        if aggregate.transitions:
-            aggregate.updated_at = aggregate.transitions[-1].at
+        moved_at = aggregate.transitions[-1].at if aggregate.transitions else None
         self._record(aggregate)
+        saved = copy.deepcopy(aggregate)
+        if moved_at is not None:
+            saved.updated_at = moved_at
+        return saved
 
 
 class FakeOrders(_Aggregates):
@@ -160,12 +174,25 @@ class FakeOrders(_Aggregates):
         return None
 
     async def save(self, order: BillOrder) -> None:
-        self._check_and_bump(order, self._db.orders.get(order.order_no))
-        self._writes.put(self._db.orders, order.order_no, copy.deepcopy(order))
+        self._writes.put(self._db.orders, order.order_no, self._check_and_bump(order, self._db.orders.get(order.order_no)))
 
     async def search(self, *, filters: Any, limit: int, offset: int) -> list[BillOrder]:
-        found = [o for o in self._db.orders.values() if o.merchant_id == filters.merchant_id]
+        f = filters
+        found = [o for o in self._db.orders.values() if o.merchant_id == f.merchant_id
+                 and (f.terminal_id is None or o.terminal_id == f.terminal_id)
+                 and (f.operator_id is None or o.operator_id == f.operator_id)
+                 and (not f.states or o.state in f.states) and (not f.fee_type or o.fee_type == f.fee_type)
+                 and (not f.account_no or o.account_no == f.account_no)
+                 and (not f.created_from or o.created_at >= f.created_from)
+                 and (not f.created_to or o.created_at < f.created_to)]
+        found.sort(key=lambda o: (o.created_at, o.id), reverse=True)
         return copy.deepcopy(found[offset:offset + limit])
+
+    async def paid_between(self, *, merchant_id: int, operator_id: int, start: datetime,
+                           end: datetime) -> list[BillOrder]:
+        found = [o for o in self._db.orders.values() if o.merchant_id == merchant_id and o.operator_id == operator_id
+                 and o.paid_at is not None and start <= o.paid_at < end]
+        return copy.deepcopy(sorted(found, key=lambda o: (o.paid_at, o.id)))
 
     async def history(self, *, key: str) -> list[Transition]:
         return [move for _, move in sorted(self._db.history.items()) if move.key == key]
@@ -202,10 +229,18 @@ class FakeRefunds(_Aggregates):
         found = [s.refund for s in self._db.refunds.values() if s.refund.order_id == order_id]
         return copy.deepcopy(sorted(found, key=lambda r: r.seq))
 
+    async def of_operator_between(self, *, merchant_id: int, operator_id: int, start: datetime,
+                                  end: datetime) -> list[Refund]:
+        operators = {o.id: o.operator_id for o in self._db.orders.values()}
+        found = [r for r in (s.refund for s in self._db.refunds.values()) if r.merchant_id == merchant_id
+                 and start <= r.created_at < end
+                 and (r.requested_by == operator_id or (r.automatic and operators.get(r.order_id) == operator_id))]
+        return copy.deepcopy(sorted(found, key=lambda r: (r.created_at, r.id)))
+
     async def save(self, refund: Refund) -> None:
         stored = self._db.refunds.get(refund.refund_no)
-        self._check_and_bump(refund, stored.refund if stored else None)
-        self._writes.put(self._db.refunds, refund.refund_no, replace(stored, refund=copy.deepcopy(refund)))
+        saved = self._check_and_bump(refund, stored.refund if stored else None)
+        self._writes.put(self._db.refunds, refund.refund_no, replace(stored, refund=saved))
 
 
 class FakeJobs:
@@ -268,51 +303,74 @@ class FakeJobs:
 
 
 class FakeLedger:
-    """Entries unique per (merchant, kind, ref); balances per account in its normal side's terms."""
+    """The ledger port over dicts: accounts, entries unique per (merchant, kind, ref), and the legs that
+    ledger_batch.Postings builds, as the SQL ledger writes them."""
 
     def __init__(self, db: FakeDatabase, writes: _Writes) -> None:
         self._db, self._writes = db, writes
 
     async def open_account(self, *, merchant_id: int, spec: AccountSpec, at: datetime) -> None:
         if (merchant_id, spec.code) not in self._db.accounts:
-            self._writes.put(self._db.accounts, (merchant_id, spec.code), StoredAccount(spec))
+            self._writes.put(self._db.accounts, (merchant_id, spec.code),
+                             StoredAccount(spec, id=self._db.next_id(), merchant_id=merchant_id, created_at=at))
+
+    async def account_id(self, *, merchant_id: int, spec: AccountSpec, at: datetime) -> int:
+        await self.open_account(merchant_id=merchant_id, spec=spec, at=at)
+        return self._db.accounts[merchant_id, spec.code].id
 
     async def book(self, *, entry: JournalEntry, at: datetime) -> bool:
-        key = (entry.merchant_id, entry.kind, entry.ref)
-        if key in self._db.entries:
+        if (entry.merchant_id, entry.kind, entry.ref) in self._db.entries:
             return False
-        after: dict[str, StoredAccount] = {}
-        for leg in entry.legs:
-            account = after.get(leg.account.code) or self._db.accounts.get(
-                (entry.merchant_id, leg.account.code), StoredAccount(leg.account))
-            change = balance_change(normal_side=account.spec.normal_side, leg_amount=leg.amount)
-            moved = replace(account, balance=account.balance + change, version=account.version + 1)
-            if moved.spec.non_negative and moved.balance < 0:
-                raise Conflict("INSUFFICIENT_BALANCE", account=leg.account.code)
-            after[leg.account.code] = moved
-        for code, account in after.items():
-            self._writes.put(self._db.accounts, (entry.merchant_id, code), account)
-        self._writes.put(self._db.entries, key, entry)
+        await self.post(entry=entry, at=at)
         return True
+
+    async def post(self, *, entry: JournalEntry, at: datetime) -> dict[str, int]:
+        postings = Postings(await self.lock_accounts(
+            merchant_id=entry.merchant_id, specs={leg.account for leg in entry.legs}, at=at))
+        balances = postings.apply(entry)
+        await self.write_postings(postings=postings, at=at)
+        return balances
+
+    async def lock_accounts(self, *, merchant_id: int, specs: set[AccountSpec], at: datetime) -> dict[str, AccountState]:
+        for spec in specs:
+            await self.open_account(merchant_id=merchant_id, spec=spec, at=at)
+        stored = [self._db.accounts[merchant_id, spec.code] for spec in specs]
+        return {a.spec.code: AccountState(id=a.id, balance=a.balance, version=a.version, normal_side=a.spec.normal_side,
+                                          non_negative=a.spec.non_negative) for a in stored}
+
+    async def write_postings(self, *, postings: Postings, at: datetime) -> None:
+        by_id = {a.id: key for key, a in self._db.accounts.items()}
+        for state in postings.changed():
+            stored = self._db.accounts[by_id[state.id]]
+            assert stored.version == state.read_version, "ledger accounts changed under their lock"
+            self._writes.put(self._db.accounts, by_id[state.id], replace(stored, balance=state.balance, version=state.version))
+        for entry_id, entry in zip(postings.entry_ids, postings.entries, strict=True):
+            key = (entry.merchant_id, entry.kind, entry.ref)
+            assert key not in self._db.entries, f"journal entry {key} booked twice"
+            self._writes.put(self._db.entries, key, entry)
+            legs = tuple(leg for leg in postings.legs if leg.entry_id == entry_id)
+            self._writes.put(self._db.journal, entry_id, (entry, at, legs))
 
     async def balance(self, *, merchant_id: int, account: str) -> dict[str, Any]:
         stored = self._db.accounts.get((merchant_id, account))
         if stored is None:
             raise NotFound("UNKNOWN_LEDGER_ACCOUNT", code=account)
-        return {"code": account, "name": stored.spec.name, "normal_side": stored.spec.normal_side.value,
-                "balance": stored.balance, "version": stored.version}
+        return {"id": stored.id, "merchant_id": merchant_id, "code": account, "name": stored.spec.name,
+                "normal_side": stored.spec.normal_side.value, "non_negative": stored.spec.non_negative,
+                "balance": stored.balance, "version": stored.version, "created_at": stored.created_at}
 
     async def accounts(self, *, merchant_id: int) -> list[dict[str, Any]]:
         codes = sorted(code for m, code in self._db.accounts if m == merchant_id)
         return [await self.balance(merchant_id=merchant_id, account=code) for code in codes]
 
     async def entries(self, *, merchant_id: int, account: str, limit: int) -> list[dict[str, Any]]:
-        rows = [
-            {"kind": e.kind, "ref": e.ref, "memo": e.memo, "amount": leg.amount}
-            for (m, _, _), e in self._db.entries.items() if m == merchant_id
-            for leg in e.legs if leg.account.code == account
-        ]
-        return rows[::-1][:limit]
+        stored = self._db.accounts.get((merchant_id, account))
+        found = [(leg, entry, at) for entry, at, legs in self._db.journal.values()
+                 for leg in legs if stored is not None and leg.account_id == stored.id]
+        found.sort(key=lambda row: row[0].account_version, reverse=True)
+        return [{"entry_id": leg.entry_id, "kind": entry.kind, "ref": entry.ref, "memo": entry.memo, "created_at": at,
+                 "amount": leg.amount, "balance_before": leg.balance_before, "balance_after": leg.balance_after,
+                 "account_version": leg.account_version} for leg, entry, at in found[:limit]]
 
 
 class FakeTenancy:
@@ -320,6 +378,8 @@ class FakeTenancy:
         self._db, self._writes = db, writes
 
     async def add_merchant(self, *, code: str, name: str, channel: str, biller: str, at: datetime) -> Merchant:
+        if any(m.code == code for m in self._db.merchants.values()):
+            raise Conflict("DUPLICATE", what="商户", key=code)
         merchant = Merchant(self._db.next_id(), code, name, channel, biller)
         self._writes.put(self._db.merchants, merchant.id, merchant)
         return merchant
@@ -329,6 +389,8 @@ class FakeTenancy:
                      if (m.id == merchant_id if merchant_id is not None else m.code == code)), None)
 
     async def add_terminal(self, *, merchant_id: int, code: str, name: str, key_sealed: str, at: datetime) -> Terminal:
+        if code in self._db.terminals:
+            raise Conflict("DUPLICATE", what="终端", key=code)
         terminal = Terminal(self._db.next_id(), merchant_id, code, name)
         self._writes.put(self._db.terminals, code, (terminal, key_sealed))
         return terminal
@@ -338,6 +400,8 @@ class FakeTenancy:
 
     async def add_operator(self, *, merchant_id: int, username: str, display_name: str, role: str,
                            password_hash: str, at: datetime) -> Operator:
+        if await self.operator(merchant_id=merchant_id, username=username) is not None:
+            raise Conflict("DUPLICATE", what="操作员", key=username)
         operator = Operator(self._db.next_id(), merchant_id, username, display_name, Role(role))
         self._writes.put(self._db.operators, operator.id, (operator, password_hash))
         return operator
@@ -355,8 +419,9 @@ class FakeTenancy:
     async def add_session(self, *, merchant_id: int, operator_id: int, terminal_id: int, token_hash: str,
                           at: datetime, expires_at: datetime) -> None:
         self._writes.put(self._db.sessions, token_hash, {
-            "merchant_id": merchant_id, "operator_id": operator_id, "terminal_id": terminal_id,
-            "expires_at": expires_at, "revoked_at": None,
+            "id": self._db.next_id(), "merchant_id": merchant_id, "operator_id": operator_id,
+            "terminal_id": terminal_id, "token_hash": token_hash, "created_at": at, "expires_at": expires_at,
+            "revoked_at": None,
         })
 
     async def session(self, *, token_hash: str) -> dict[str, Any] | None:
@@ -389,7 +454,9 @@ class FakeTenancy:
         if row is None:
             self._writes.put(self._db.sign_in_counters, (merchant_id, subject), row := dict(
                 failures=1, lockouts=0, window_started_at=at, locked_until=None, updated_at=at))
-        elif not (row["locked_until"] and row["locked_until"] > at):
+        elif row["locked_until"] and row["locked_until"] > at:
+            row = self._change_counter(merchant_id, subject, updated_at=at)  # counted nothing, but touched (as SQL)
+        else:
             stale = row["window_started_at"] < rules.window_start(at)
             long_ago = row["locked_until"] is not None and row["locked_until"] < rules.backoff_since(at)
             row = self._change_counter(
@@ -446,6 +513,8 @@ class FakeUnitOfWork:
         self.jobs = FakeJobs(self._db, self._writes)
         self.ledger = FakeLedger(self._db, self._writes)
         self.tenancy = FakeTenancy(self._db, self._writes)
+        self.cards = FakeCards(self._db, self._writes)
+        self.card_money = FakeCardMoney(self._db, self._writes)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

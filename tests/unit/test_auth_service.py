@@ -11,7 +11,10 @@ from payhub.domain.errors import Unauthorized
 from payhub.domain.sign_in_throttle import SignInRules
 from payhub.domain.tenancy import Role, Terminal
 from payhub.services import auth
+from payhub.services.auth_cache import AuthCache
+from payhub.services.context import Hub
 
+from .test_auth_cache import Ticks
 from .world import START, World
 
 KEY = "terminal-key"  # what build_world seals for POS-7
@@ -149,3 +152,55 @@ async def test_housekeeping_forgets_only_nonces_too_old_to_be_replayed(world: Wo
 
     assert await auth.forget_expired(hub=world.hub) == 1
     assert [nonce for _, nonce in world.db.nonces] == ["new"]
+
+
+def another_process(world: World, ticks: Ticks) -> Hub:
+    """A second hub process on the same database: its own memory of terminals, sessions and nonces."""
+    return replace(world.hub, auth_cache=AuthCache(fresh_seconds=1.0, clock=ticks))
+
+
+async def test_a_replay_to_another_process_is_refused_by_the_database(world: World):
+    await authenticate(world, signed())
+
+    with pytest.raises(Unauthorized) as refused:
+        await auth.authenticate_terminal(hub=another_process(world, Ticks()), request=signed())
+    assert refused.value.code == "REPLAYED_REQUEST"
+
+
+async def test_a_warm_process_asks_the_database_nothing_but_the_nonce(world: World):
+    token, _, _ = await login(world)
+    await auth.resolve_actor(hub=world.hub, terminal=await authenticate(world, signed()), token=token)
+    world.db.terminals.clear()
+    world.db.sessions.clear()  # anything read from here on would now be missing
+
+    terminal = await authenticate(world, signed(nonce="n-2"))
+    assert (await auth.resolve_actor(hub=world.hub, terminal=terminal, token=token)).operator == world.operator
+    assert (terminal.id, "n-2") in world.db.nonces
+
+
+async def test_a_logout_elsewhere_ends_the_session_here_once_this_process_copy_is_a_second_old(world: World):
+    token, actor, _ = await login(world)
+    ticks = Ticks()
+    here = another_process(world, ticks)
+    assert (await auth.resolve_actor(hub=here, terminal=world.terminal, token=token)).operator == world.operator
+
+    await auth.logout(hub=world.hub, actor=actor)
+    ticks.now += 0.99
+    assert (await auth.resolve_actor(hub=here, terminal=world.terminal, token=token)).operator == world.operator
+    ticks.now += 0.01
+    with pytest.raises(Unauthorized) as refused:
+        await auth.resolve_actor(hub=here, terminal=world.terminal, token=token)
+    assert refused.value.code == "SESSION_EXPIRED"
+
+
+async def test_a_disabled_terminal_is_refused_once_this_process_copy_is_a_second_old(world: World):
+    ticks = Ticks()
+    here = another_process(world, ticks)
+    await auth.authenticate_terminal(hub=here, request=signed())
+    terminal, sealed = world.db.terminals["POS-7"]
+    world.db.terminals["POS-7"] = (replace(terminal, active=False), sealed)
+
+    ticks.now += 1.0
+    with pytest.raises(Unauthorized) as refused:
+        await auth.authenticate_terminal(hub=here, request=signed(nonce="n-2"))
+    assert refused.value.code == "UNKNOWN_TERMINAL"

@@ -13,6 +13,12 @@ class LocalOrderSignals:
         for event in self._events.get(order_no, ()):
             event.set()
 
+    def publish_all(self) -> None:
+        """Wake every waiter (they re-read the database), e.g. after signals from elsewhere may have been missed."""
+        for waiters in self._events.values():
+            for event in waiters:
+                event.set()
+
     async def wait(self, order_no: str, *, timeout: float) -> None:
         event = asyncio.Event()
         self._events[order_no].add(event)

@@ -1,23 +1,23 @@
-"""Many journal entries applied in order to accounts locked once: each leg gets its balances and account
-version as if booked alone, and an entry that would take a non-negative account below zero is refused on its
-own without touching the others."""
+"""The one way journal legs are built: entries applied in order to accounts locked once, each leg getting its
+balances and account version as if booked alone; an entry that would take a non-negative account below zero is
+refused on its own without touching the others. Every ledger write (one entry or a batch) goes through here."""
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from payhub.domain.errors import Conflict
-from payhub.domain.ledger import JournalEntry, balance_change
+from payhub.domain.ledger import JournalEntry, NormalSide, balance_change
 
 
 @dataclass
 class AccountState:
-    """A locked account as read: id, balance and version, and whether it may go below zero."""
+    """A locked account as read: id, balance and version, its normal side and whether it may go below zero."""
 
     id: int
     balance: int
     version: int
+    normal_side: NormalSide
     non_negative: bool
     read_version: int = -1
 
@@ -25,33 +25,47 @@ class AccountState:
         self.read_version = self.version
 
 
+@dataclass(frozen=True, slots=True)
+class LegRow:
+    """One journal leg as written: the amount and the account's balance and version before and after it."""
+
+    merchant_id: int
+    entry_id: str
+    account_id: int
+    amount: int
+    balance_before: int
+    balance_after: int
+    account_version: int
+
+
 @dataclass
 class Postings:
     """Entries applied in order to locked accounts (by code); legs and entries are the rows to write."""
 
     accounts: dict[str, AccountState]
-    legs: list[dict[str, Any]] = field(default_factory=list)
+    legs: list[LegRow] = field(default_factory=list)
     entries: list[JournalEntry] = field(default_factory=list)
     entry_ids: list[str] = field(default_factory=list)
 
     def apply(self, entry: JournalEntry) -> dict[str, int]:
         """Apply one entry, or raise INSUFFICIENT_BALANCE with nothing changed; each account's new balance."""
-        moves = [(leg, self.accounts[leg.account.code],
-                  balance_change(normal_side=leg.account.normal_side, leg_amount=leg.amount)) for leg in entry.legs]
-        for leg, account, delta in moves:
-            if account.non_negative and account.balance + delta < 0:
+        after: dict[str, tuple[int, int]] = {}  # code -> (balance, version) once the legs so far are applied
+        moves: list[tuple[int, AccountState, int, int]] = []
+        for leg in entry.legs:
+            account = self.accounts[leg.account.code]
+            before, version = after.get(leg.account.code, (account.balance, account.version))
+            balance = before + balance_change(normal_side=account.normal_side, leg_amount=leg.amount)
+            if account.non_negative and balance < 0:
                 raise Conflict("INSUFFICIENT_BALANCE", account=leg.account.code)
+            after[leg.account.code] = (balance, version + 1)
+            moves.append((leg.amount, account, before, balance))
         entry_id = uuid.uuid4().hex
-        for leg, account, delta in moves:
-            account.balance, account.version = account.balance + delta, account.version + 1
-            self.legs.append({
-                "merchant_id": entry.merchant_id, "entry_id": entry_id, "account_id": account.id, "amount": leg.amount,
-                "balance_before": account.balance - delta, "balance_after": account.balance,
-                "account_version": account.version,
-            })
+        for amount, account, before, balance in moves:
+            account.balance, account.version = balance, account.version + 1
+            self.legs.append(LegRow(entry.merchant_id, entry_id, account.id, amount, before, balance, account.version))
         self.entries.append(entry)
         self.entry_ids.append(entry_id)
-        return {leg.account.code: account.balance for leg, account, _ in moves}
+        return {code: balance for code, (balance, _) in after.items()}
 
     def changed(self) -> list[AccountState]:
         """The accounts some applied entry moved, in id order."""

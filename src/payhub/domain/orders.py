@@ -139,7 +139,7 @@ class BillOrder(StateMachine):
         self.paid_at = result.paid_at or at
         return True
 
-    def fail_payment(self, *, code: str, message: str, at: datetime, actor: str) -> None:
+    def fail_payment(self, *, code: str, message: str | None, at: datetime, actor: str) -> None:
         """Paying → pay failed on the channel's explicit refusal."""
         self._move(OrderState.PAY_FAILED, reason=f"{code}: {message}", actor=actor, at=at)
         self.failure_code, self.failure_message = code, message

@@ -27,6 +27,9 @@ class StateMachine:
 
     aggregate: str
     allowed: Mapping[StrEnum, frozenset[StrEnum]]
+    id: int | None  # None until the aggregate is first saved
+    merchant_id: int
+    updated_at: datetime | None
     state: StrEnum
     version: int
     saved_state: StrEnum | None

@@ -5,6 +5,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -13,18 +14,21 @@ from payhub.entrypoints.demo import PUSH_SECRET, TERMINAL, TERMINAL_KEY
 from payhub.entrypoints.terminal_client import TerminalClient
 
 
-async def _call(client: TerminalClient, method: str, path: str, body: dict | None = None, *, ok: tuple = (200, 201),
-                params: dict | None = None) -> dict:
+async def _call(client: TerminalClient, method: str, path: str, body: dict[str, Any] | None = None, *,
+                ok: tuple[int, ...] = (200, 201), params: dict[str, Any] | None = None) -> dict[str, Any]:
     response = await client.request(method, path, body=body, params=params)
     if response.status_code not in ok:
         raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
-    return response.json()
+    answer: dict[str, Any] = response.json()
+    return answer
 
 
 async def _sms_code(http: httpx.AsyncClient, phone: str) -> str:
     messages = (await http.get("/sandbox/sms/_sandbox/messages")).json()["messages"]
     text = next(m["text"] for m in reversed(messages) if m["phone"] == phone)
-    return re.search(r"验证码(\d{6})", text).group(1)  # type: ignore[union-attr]
+    code = re.search(r"验证码(\d{6})", text)
+    assert code is not None, text  # the sandbox's code message always carries one
+    return code.group(1)
 
 
 async def run_card_flows(*, base_url: str, echo: Callable[[str], None]) -> int:

@@ -2,14 +2,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import uvicorn
 
 from payhub.adapters.observability.logs import configure_logging
 from payhub.config import Settings
+
+if TYPE_CHECKING:  # imported lazily at run time to keep the command quick to start
+    from payhub.adapters.hsm.pkcs11_keys import MasterKeyVersion
+    from payhub.bootstrap import Container
+
+T = TypeVar("T")
 
 app = typer.Typer(help="PayHub 交易宝: a payment hub.", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False)
@@ -36,7 +43,7 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def _run(coro):  # type: ignore[no-untyped-def]
+def _run(coro: Coroutine[Any, Any, T]) -> T:
     from payhub.domain.errors import PayhubError
 
     try:
@@ -47,26 +54,38 @@ def _run(coro):  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def serve(host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None) -> None:
-    """Run the hub's API (with the embedded worker unless PAYHUB_EMBEDDED_WORKER=false)."""
+def serve(
+    host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="hub processes sharing the port (PostgreSQL only)")] = None,
+) -> None:
+    """Run the hub's API (with the embedded worker unless PAYHUB_EMBEDDED_WORKER=false), in one or more processes."""
     from payhub.adapters.db.migrate import upgrade
-    from payhub.bootstrap import build
-    from payhub.entrypoints.api.app import create_app
+    from payhub.entrypoints.serving import serve_here, serve_processes
 
     settings = _settings()
     configure_logging(json_lines=settings.log_json)
+    processes = workers or settings.serve_workers
+    if processes > 1 and not settings.database_url.startswith("postgresql"):
+        typer.echo("--workers > 1 needs PostgreSQL: SQLite's order signals stay in one process", err=True)
+        raise typer.Exit(2)
     upgrade(url=settings.database_url)
-    uvicorn.run(create_app(build(settings)), host=host or settings.host, port=port or settings.port, log_config=None)
+    host, port = host or settings.host, port or settings.port
+    if processes == 1:
+        serve_here(settings, host=host, port=port)
+    else:
+        serve_processes(host=host, port=port, workers=processes)
 
 
 @app.command()
 def worker() -> None:
     """Run a job worker only (several may run beside several `serve` processes)."""
+    import uvloop
+
     from payhub.entrypoints.worker import run_worker
 
     settings = _settings()
     configure_logging(json_lines=settings.log_json)
-    asyncio.run(run_worker(settings))
+    uvloop.run(run_worker(settings))
 
 
 @app.command()
@@ -176,7 +195,7 @@ def sandbox_swiftpass(
         typer.echo("--key is needed for MD5", err=True)
         raise typer.Exit(2)
     account = SandboxAccount(
-        sign_type=sign_type, key=key,  # type: ignore[arg-type]
+        sign_type=sign_type, key=key,  # type: ignore[arg-type]  # free text: as SignType, typer would refuse others
         merchant_public_key_pem=merchant_public_key.read_text() if merchant_public_key else None,
         platform_private_key_pem=platform_private_key.read_text() if platform_private_key else None,
     )
@@ -303,7 +322,7 @@ def keys_status() -> None:
     """List the card master key versions in the HSM (labels and flags; key material never leaves it)."""
     from payhub.bootstrap import card_keys
 
-    async def go() -> list:
+    async def go() -> list[MasterKeyVersion]:
         return card_keys(_settings()).status()
 
     versions = _run(go())
@@ -329,7 +348,7 @@ def sandbox_tcis(
     uvicorn.run(TcisSandbox(app_id=app_id, secret=secret).app, host=host, port=port, log_config=None)
 
 
-def _hub():  # type: ignore[no-untyped-def]
+def _hub() -> Container:
     from payhub.bootstrap import build
 
     return build(_settings())

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -14,13 +15,14 @@ PREPAYMENT = 10000
 WECHAT_CODE = "134567890123456700"  # a WeChat payment code whose last digits select no sandbox scenario
 
 
-async def _ok(response: httpx.Response) -> dict:
+async def _ok(response: httpx.Response) -> dict[str, Any]:
     if response.status_code >= 400:
         raise RuntimeError(f"{response.status_code}: {response.text}")
-    return response.json()
+    answer: dict[str, Any] = response.json()
+    return answer
 
 
-async def _until_final(client: TerminalClient, order: dict) -> dict:
+async def _until_final(client: TerminalClient, order: dict[str, Any]) -> dict[str, Any]:
     while not order["final"]:
         order = await _ok(await client.request(
             "GET", f"/api/v1/orders/{order['order_no']}", params={"wait_version": order["version"], "timeout": 20}
@@ -28,7 +30,8 @@ async def _until_final(client: TerminalClient, order: dict) -> dict:
     return order
 
 
-async def _place(client: TerminalClient, *, fee_type: str, account_no: str, amount: int | None = None) -> dict:
+async def _place(client: TerminalClient, *, fee_type: str, account_no: str,
+                 amount: int | None = None) -> dict[str, Any]:
     if amount is None:
         arrears = await _ok(await client.request(
             "GET", "/api/v1/arrears", params={"fee_type": fee_type, "account_no": account_no}

@@ -9,12 +9,13 @@ from typing import Any
 import httpx
 
 from payhub.domain import terminal_signature as sig
+from payhub.ports import Clock
 
 
 class TerminalClient:
     """Signs each request with the terminal's key and carries the operator's session token."""
 
-    def __init__(self, *, http: httpx.AsyncClient, terminal: str, key: str, clock: Any = None) -> None:
+    def __init__(self, *, http: httpx.AsyncClient, terminal: str, key: str, clock: Clock | None = None) -> None:
         self.http = http
         self.terminal = terminal
         self._key = key
@@ -24,8 +25,8 @@ class TerminalClient:
     def _timestamp(self) -> str:
         return str(int(self._clock.now().timestamp() if self._clock else time.time()))
 
-    async def request(self, method: str, path: str, *, body: Any = None, params: dict | None = None,
-                      headers: dict | None = None) -> httpx.Response:
+    async def request(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None,
+                      headers: dict[str, str] | None = None) -> httpx.Response:
         """Send one signed request; path is absolute (/api/v1/...)."""
         content = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
         request = self.http.build_request(method, path, params=params, content=content)
@@ -43,9 +44,10 @@ class TerminalClient:
         request.headers.update(signed | (headers or {}))
         return await self.http.send(request)
 
-    async def login(self, username: str, password: str) -> dict:
+    async def login(self, username: str, password: str) -> dict[str, Any]:
         """Log the operator in and keep the token."""
         response = await self.request("POST", "/api/v1/session", body={"username": username, "password": password})
         response.raise_for_status()
-        self.token = response.json()["token"]
-        return response.json()
+        answer: dict[str, Any] = response.json()
+        self.token = answer["token"]
+        return answer

@@ -17,6 +17,8 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await work_forever(hub=container.hub, idle_seconds=settings.worker_poll_seconds, stop=stop)
+        await container.start()  # on PostgreSQL: woken at once when a job becomes due, anywhere
+        await work_forever(hub=container.hub, idle_seconds=settings.worker_poll_seconds, stop=stop,
+                           wakeups=container.wakeups)
     finally:
         await container.close()

@@ -12,7 +12,9 @@ config = context.config
 
 
 def run_migrations_online() -> None:
-    engine = create_engine(sync_url(config.get_main_option("sqlalchemy.url")), poolclass=pool.NullPool)
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None, "payhub.adapters.db.migrate sets sqlalchemy.url"
+    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
         with context.begin_transaction():

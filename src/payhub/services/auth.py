@@ -14,6 +14,7 @@ from payhub.domain.errors import Forbidden, Unauthorized
 from payhub.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally, minutes_left
 from payhub.domain.tenancy import Operator, Role, Terminal, require_role
 from payhub.ports import UnitOfWork
+from payhub.services.auth_cache import KnownSession, KnownTerminal
 from payhub.services.context import Hub
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,34 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+async def _known_terminal(*, hub: Hub, code: str) -> KnownTerminal | None:
+    """The terminal and its key, from this process's memory while fresh, else from the database."""
+    async def load() -> KnownTerminal | None:
+        async with hub.uow(read_only=True) as uow:
+            found = await uow.tenancy.terminal(code=code)
+        return KnownTerminal(found[0], hub.sealer.unseal(found[1])) if found else None
+
+    return await hub.auth_cache.terminals.through(code, load)
+
+
+async def _use_nonce(*, hub: Hub, terminal: Terminal, nonce: str, timestamp: int, now: datetime) -> None:
+    """Refuse a nonce used before: at once when this process let it in, else by the database's unique key."""
+    window = hub.policy.signature_window_seconds
+    if not hub.auth_cache.nonces.take(terminal_id=terminal.id, nonce=nonce, usable_until=timestamp + window,
+                                      now=now.timestamp()):
+        raise Unauthorized("REPLAYED_REQUEST")
+    try:
+        async with hub.uow() as uow:
+            fresh = await uow.tenancy.use_nonce(
+                merchant_id=terminal.merchant_id, terminal_id=terminal.id, nonce=nonce, at=now)
+            await uow.commit()
+    except BaseException:
+        hub.auth_cache.nonces.give_back(terminal_id=terminal.id, nonce=nonce)
+        raise
+    if not fresh:
+        raise Unauthorized("REPLAYED_REQUEST")
+
+
 async def authenticate_terminal(*, hub: Hub, request: SignedRequest) -> Terminal:
     """The registered terminal that signed this request, or Unauthorized (bad signature, stale, replayed)."""
     if not (request.terminal_code and request.timestamp and request.nonce and request.signature):
@@ -62,26 +91,18 @@ async def authenticate_terminal(*, hub: Hub, request: SignedRequest) -> Terminal
     if not terminal_signature.TERMINAL_CODE.fullmatch(request.terminal_code):
         raise Unauthorized("UNKNOWN_TERMINAL")
     now = hub.clock.now()
-    async with hub.uow(read_only=True) as uow:
-        found = await uow.tenancy.terminal(code=request.terminal_code)
-    if found is None or not found[0].active:
+    known = await _known_terminal(hub=hub, code=request.terminal_code)
+    if known is None or not known.terminal.active:
         raise Unauthorized("UNKNOWN_TERMINAL")
-    terminal, sealed = found
     if abs(now.timestamp() - int(request.timestamp)) > hub.policy.signature_window_seconds:
         raise Unauthorized("TIMESTAMP_SKEW")
     if not terminal_signature.matches(
-        key=hub.sealer.unseal(sealed), signature=request.signature, method=request.method, path=request.path,
+        key=known.key, signature=request.signature, method=request.method, path=request.path,
         timestamp=request.timestamp, nonce=request.nonce, body=request.body,
     ):
         raise Unauthorized("BAD_SIGNATURE")
-    async with hub.uow() as uow:
-        fresh = await uow.tenancy.use_nonce(
-            merchant_id=terminal.merchant_id, terminal_id=terminal.id, nonce=request.nonce, at=now
-        )
-        await uow.commit()
-    if not fresh:
-        raise Unauthorized("REPLAYED_REQUEST")
-    return terminal
+    await _use_nonce(hub=hub, terminal=known.terminal, nonce=request.nonce, timestamp=int(request.timestamp), now=now)
+    return known.terminal
 
 
 async def forget_expired(*, hub: Hub) -> int:
@@ -198,12 +219,15 @@ async def login(*, hub: Hub, terminal: Terminal, username: str, password: str) -
     token = secrets.token_urlsafe(32)
     now = hub.clock.now()
     expires_at = now + timedelta(hours=hub.policy.session_hours)
+    written_at = hub.auth_cache.sessions.started()
     async with hub.uow() as uow:
         await uow.tenancy.add_session(
             merchant_id=terminal.merchant_id, operator_id=operator.id, terminal_id=terminal.id,
             token_hash=_token_hash(token), at=now, expires_at=expires_at,
         )
         await uow.commit()
+    hub.auth_cache.sessions.put(_token_hash(token), KnownSession(
+        terminal_id=terminal.id, expires_at=expires_at, revoked=False, operator=operator), read_at=written_at)
     return token, Actor(terminal.merchant_id, terminal, operator, _token_hash(token)), expires_at
 
 
@@ -212,6 +236,21 @@ async def logout(*, hub: Hub, actor: Actor) -> None:
     async with hub.uow() as uow:
         await uow.tenancy.revoke_session(token_hash=actor.token_hash, at=hub.clock.now())
         await uow.commit()
+    hub.auth_cache.sessions.forget(actor.token_hash)
+
+
+async def _known_session(*, hub: Hub, token_hash: str) -> KnownSession | None:
+    """The session and its operator, from this process's memory while fresh, else from the database."""
+    async def load() -> KnownSession | None:
+        async with hub.uow(read_only=True) as uow:
+            session = await uow.tenancy.session(token_hash=token_hash)
+            if session is None:
+                return None
+            found = await uow.tenancy.operator(merchant_id=session["merchant_id"], operator_id=session["operator_id"])
+        return KnownSession(terminal_id=session["terminal_id"], expires_at=session["expires_at"],
+                            revoked=session["revoked_at"] is not None, operator=found[0] if found else None)
+
+    return await hub.auth_cache.sessions.through(token_hash, load)
 
 
 async def resolve_actor(*, hub: Hub, terminal: Terminal, token: str | None) -> Actor:
@@ -219,16 +258,14 @@ async def resolve_actor(*, hub: Hub, terminal: Terminal, token: str | None) -> A
     if not token:
         raise Unauthorized("LOGIN_REQUIRED")
     token_hash = _token_hash(token)
-    async with hub.uow(read_only=True) as uow:
-        session = await uow.tenancy.session(token_hash=token_hash)
-        if session is None or session["terminal_id"] != terminal.id:
-            raise Unauthorized("LOGIN_REQUIRED")
-        if session["revoked_at"] is not None or session["expires_at"] <= hub.clock.now():
-            raise Unauthorized("SESSION_EXPIRED")
-        found = await uow.tenancy.operator(merchant_id=terminal.merchant_id, operator_id=session["operator_id"])
-    if found is None or not found[0].active:
+    session = await _known_session(hub=hub, token_hash=token_hash)
+    if session is None or session.terminal_id != terminal.id:
         raise Unauthorized("LOGIN_REQUIRED")
-    return Actor(terminal.merchant_id, terminal, found[0], token_hash)
+    if session.revoked or session.expires_at <= hub.clock.now():
+        raise Unauthorized("SESSION_EXPIRED")
+    if session.operator is None or not session.operator.active:
+        raise Unauthorized("LOGIN_REQUIRED")
+    return Actor(terminal.merchant_id, terminal, session.operator, token_hash)
 
 
 async def approve_as(*, hub: Hub, actor: Actor, needed: Role, username: str | None, password: str | None) -> Operator:

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from payhub.domain.card_limits import Limits, check_per_txn
@@ -23,8 +24,9 @@ from payhub.domain.errors import Conflict, Contention, Forbidden, InvalidInput, 
 from payhub.domain.ledger_batch import Postings
 from payhub.ports import UnitOfWork
 from payhub.services import card_events, card_limits, card_suspicious
-from payhub.services.card_tx import TxResult, event_data, new_tx_no, result_of, retrying
+from payhub.services.card_tx import TxResult, event_data, new_tx_no, result_of
 from payhub.services.context import Hub
+from payhub.services.retries import retrying
 
 Outcome = TxResult | PayhubError
 
@@ -50,11 +52,13 @@ async def book(*, hub: Hub, requests: Sequence[ConsumeRequest]) -> list[Outcome]
     pending = list(range(len(requests)))
     while pending:
         # a number twice in one batch: the repeat waits for the next round, where it replays the first
-        batch, later, seen = [], [], set()
+        batch: list[int] = []
+        later: list[int] = []
+        seen: set[str] = set()
         for i in pending:
             (later if requests[i].out_no in seen else batch).append(i)
             seen.add(requests[i].out_no)
-        results = await retrying(lambda batch=batch: _attempt(hub, [requests[i] for i in batch]))  # type: ignore[misc]
+        results = await retrying(partial(_attempt, hub, [requests[i] for i in batch]))
         for i, outcome in zip(batch, results, strict=True):
             outcomes[i] = outcome
         pending = later
@@ -246,7 +250,7 @@ class ConsumeBatcher:
                 else:
                     future.set_exception(outcome)
 
-    async def _book(self, hub: Hub, requests: list[ConsumeRequest]) -> list[Outcome | BaseException]:
+    async def _book(self, hub: Hub, requests: list[ConsumeRequest]) -> list[Outcome | Exception]:
         try:
             return list(await book(hub=hub, requests=requests))
         except Exception as error:  # noqa: BLE001 - a failure nobody foresaw: book alone so it fails only its own

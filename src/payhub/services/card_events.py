@@ -14,11 +14,12 @@ async def emit(*, uow: UnitOfWork, merchant_id: int, type: str, tx_no: str | Non
                push: bool, at: datetime) -> str:
     """Write an event and, when the issuer has a push URL, the job that delivers it; returns the event id."""
     row = event_row(merchant_id=merchant_id, type=type, tx_no=tx_no, data=data, at=at)
-    await uow.card_money.add_event(merchant_id=merchant_id, event_id=row["event_id"], type=type, tx_no=tx_no,
+    event_id: str = row["event_id"]
+    await uow.card_money.add_event(merchant_id=merchant_id, event_id=event_id, type=type, tx_no=tx_no,
                                    payload=row["payload"], at=at)
     if push:
-        await uow.jobs.enqueue(merchant_id=merchant_id, kind=JobKind.CARD_PUSH, ref=row["event_id"], run_at=at)
-    return row["event_id"]
+        await uow.jobs.enqueue(merchant_id=merchant_id, kind=JobKind.CARD_PUSH, ref=event_id, run_at=at)
+    return event_id
 
 
 def event_row(*, merchant_id: int, type: str, tx_no: str | None, data: dict[str, Any], at: datetime) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from payhub.domain.card_money import check_amount
@@ -112,7 +113,8 @@ async def add_card(*, uow: UnitOfWork, hub: Hub, merchant_id: int, account_id: i
     return card
 
 
-async def _change(hub: Hub, merchant_id: int, card_no: str, change: Any) -> Card:
+async def _change(hub: Hub, merchant_id: int, card_no: str,
+                  change: Callable[[UnitOfWork, Card], Awaitable[None]]) -> Card:
     async with hub.uow() as uow:
         card = await uow.cards.card(merchant_id=merchant_id, card_no=card_no)
         if card is None:

@@ -12,6 +12,7 @@ from payhub.domain.cards import CardKind, CardState, card_account, check_card_no
 from payhub.domain.errors import Conflict, NotFound
 from payhub.domain.funds import check_pay_password
 from payhub.domain.jobs import Done, Job, JobKind, JobOutcome
+from payhub.ports import UnitOfWork
 from payhub.services import card_lifecycle, card_sms
 from payhub.services.card_lifecycle import add_account, add_card
 from payhub.services.context import Hub
@@ -31,7 +32,7 @@ async def register(*, hub: Hub, merchant_id: int, phone: str, name: str, sms_cod
     return {"member_id": member_id, "phone": phone, "account_no": account.account_no}
 
 
-async def _member(uow: Any, merchant_id: int, phone: str) -> dict[str, Any]:
+async def _member(uow: UnitOfWork, merchant_id: int, phone: str) -> dict[str, Any]:
     member = await uow.cards.member(merchant_id=merchant_id, phone=phone, lock=True)
     if member is None:
         raise NotFound("MEMBER_NOT_FOUND", phone=phone)
@@ -59,6 +60,7 @@ async def bind_physical(*, hub: Hub, merchant_id: int, phone: str, sms_code: str
         replacement = None
         if member["card_no"]:
             old_card = await uow.cards.card(merchant_id=merchant_id, card_no=member["card_no"])
+            assert old_card is not None  # the member's bound card
             old_card.freeze(reason=f"replaced by {card_no}", at=now, actor=f"member:{phone}")
             await uow.cards.save_card(old_card)
             replacement = CardReplacement(merchant_id=merchant_id, replacement_no="RP" + uuid.uuid4().hex[:24],
@@ -103,6 +105,7 @@ async def move_balance(*, hub: Hub, job: Job) -> JobOutcome:
             return Done()
         await uow.cards.lock_cards(merchant_id=job.merchant_id, card_nos=[replacement.old_card_no, replacement.new_card_no])
         old = await uow.cards.card(merchant_id=job.merchant_id, card_no=replacement.old_card_no)
+        assert old is not None  # a replacement's cards are never deleted
         balance = (await uow.ledger.balance(merchant_id=job.merchant_id, account=card_account(old.card_no).code))["balance"]
         if balance:
             await uow.ledger.post(entry=transfer_entry(
@@ -158,4 +161,5 @@ async def _bound_card(hub: Hub, merchant_id: int, phone: str) -> str:
         member = await _member(uow, merchant_id, phone)
     if not member["card_no"]:
         raise Conflict("NOT_BOUND")
-    return member["card_no"]
+    card_no: str = member["card_no"]
+    return card_no

@@ -19,8 +19,9 @@ from payhub.domain.ledger import JournalEntry
 from payhub.ports import UnitOfWork
 from payhub.services import card_consumes, card_events, card_pin, card_suspicious
 from payhub.services.card_consumes import ConsumeBatcher, ConsumeRequest
-from payhub.services.card_tx import TxResult, check_no, event_data, new_tx_no, result_of, retrying
+from payhub.services.card_tx import TxResult, check_no, event_data, new_tx_no, result_of
 from payhub.services.context import Hub
+from payhub.services.retries import retrying
 
 
 class _LostRace(Exception):
@@ -95,6 +96,7 @@ class _Tx:
             except _LostRace:
                 async with self.hub.uow(read_only=True) as uow:
                     merchant = await uow.cards.card_merchant(merchant_id=self.merchant_id, code=self.merchant_code)
+                    assert merchant is not None  # the attempt that lost the race found it
                     first = await self._first(uow, merchant)
                 return self._replay(first)
 
@@ -178,6 +180,7 @@ async def refund(*, hub: Hub, merchant_id: int, merchant_code: str, out_trade_no
         if await uow.card_money.add_refunded(tx_no=original["tx_no"], amount=amount) is None:
             current = await uow.card_money.tx_by_out_no(merchant_id=merchant_id, card_merchant_id=original["card_merchant_id"],
                                                         kind=TxKind.CONSUME.value, out_no=out_trade_no)
+            assert current is not None  # the original consume, found above
             raise Conflict("REFUND_EXCEEDS", refundable=current["amount"] - current["refunded"])
         row["original_tx_no"], row["shard"] = original["tx_no"], shard_of(row["tx_no"], hub.policy.cards.shards)
         entry = refund_entry(merchant_id=merchant_id, tx_no=row["tx_no"], card_no=card_no, merchant_code=merchant_code,

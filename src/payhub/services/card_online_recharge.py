@@ -104,9 +104,10 @@ async def poll(*, hub: Hub, job: Job) -> JobOutcome:
     """The job behind a recharge: ask the channel until its answer is explicit."""
     async with hub.uow(read_only=True) as uow:
         order = await uow.card_money.recharge(recharge_no=job.ref)
-        merchant = order and await uow.tenancy.merchant(merchant_id=order.merchant_id)
+        merchant = None if order is None else await uow.tenancy.merchant(merchant_id=order.merchant_id)
     if order is None or order.state in (RechargeState.CREDITED, RechargeState.FAILED, RechargeState.MANUAL):
         return Done()
+    assert merchant is not None  # the issuer of a recharge order
     if order.state is RechargeState.PAID:
         await credit(hub=hub, order=order)
         return Done()

@@ -16,7 +16,7 @@ async def issue(*, hub: Hub, merchant_id: int, prefix: str, count: int, kind: Ca
     now = hub.clock.now()
     batch = batch or f"{now:%Y%m%d%H%M%S}"
     width = 15 - len(prefix)
-    numbers = set()
+    numbers: set[str] = set()
     while len(numbers) < count:
         body = prefix + f"{secrets.randbelow(10 ** width):0{width}d}"
         numbers.add(body + luhn_digit(body))

@@ -46,8 +46,7 @@ async def verify_code(*, hub: Hub, merchant_id: int, phone: str, purpose: str, c
     now = hub.clock.now()
     async with hub.uow() as uow:
         last = await uow.cards.latest_sms_code(merchant_id=merchant_id, phone=phone, purpose=purpose)
-        usable = last and last["used_at"] is None and last["expires_at"] > now and last["attempts"] < MAX_TRIES
-        if not usable:
+        if not (last and last["used_at"] is None and last["expires_at"] > now and last["attempts"] < MAX_TRIES):
             raise Forbidden("SMS_CODE_WRONG")
         right = secrets.compare_digest(last["code_hash"], _hash(phone, code))
         await uow.cards.mark_sms_code(code_id=last["id"], attempts=last["attempts"] + 1, used_at=now if right else None)

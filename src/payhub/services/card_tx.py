@@ -1,19 +1,12 @@
-"""What every card money operation shares: the answer a caller sees, transaction numbers, its event's data and
-retries when the database picks a transaction as a deadlock or serialization victim."""
+"""What every card money operation shares: the answer a caller sees, transaction numbers and its event's data."""
 from __future__ import annotations
 
-import asyncio
-import random
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from payhub.domain.errors import Contention, InvalidInput
-
-T = TypeVar("T")
-RETRIES = 8
+from payhub.domain.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -40,18 +33,6 @@ def result_of(row: dict[str, Any], *, replayed: bool) -> TxResult:
     return TxResult(row["tx_no"], row["kind"], row["channel"], row["card_no"], row["amount"], row["balance_after"],
                     row["out_no"], row["card_merchant_code"], row["created_at"], row["refunded"],
                     row["counter_card_no"], row["original_tx_no"], replayed)
-
-
-async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
-    """Run a transaction again when the database chose it as a deadlock or serialization victim."""
-    for n in range(RETRIES):
-        try:
-            return await attempt()
-        except Contention:
-            if n == RETRIES - 1:
-                raise
-            await asyncio.sleep(random.uniform(0, 0.005 * 2 ** n))
-    raise AssertionError("unreachable")
 
 
 def new_tx_no(at: datetime) -> str:

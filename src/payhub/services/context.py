@@ -8,6 +8,7 @@ from payhub.domain.sign_in_throttle import SignInRules
 from payhub.ports import (
     Clock, KeySealer, Notifier, OrderSignals, PasswordHasher, Registry, SmsGateway, UnitOfWorkFactory,
 )
+from payhub.services.auth_cache import AuthCache
 from payhub.services.payment_attempts import PaymentAttempts
 
 
@@ -54,3 +55,4 @@ class Hub:
     notifier: Notifier | None = None    # card transaction pushes
     sms: SmsGateway | None = None       # member verification codes
     attempts: PaymentAttempts = field(default_factory=PaymentAttempts)  # pay requests running in this process
+    auth_cache: AuthCache = field(default_factory=AuthCache)  # terminals, sessions and nonces this process knows

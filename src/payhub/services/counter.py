@@ -22,9 +22,11 @@ from payhub.services.auth import Actor
 from payhub.services.card_channel import CARD_CHANNEL
 from payhub.services.context import Hub
 from payhub.services.payment_results import CHANNEL, apply_pay_result
+from payhub.services.retries import retrying
 
 CHINA = ZoneInfo("Asia/Shanghai")
 _ANSWER_MARGIN_SECONDS = 1.0  # after the channel's answer, the first request still writes it down
+_SAVE_TRIES = 3  # a racing request that saved first leaves its answer: one more read finds it
 
 
 @dataclass(frozen=True)
@@ -261,19 +263,21 @@ def _first_qr_answer(order: BillOrder) -> BillOrder:
 
 async def _keep_first_qr(*, hub: Hub, actor: Actor, order_no: str, code_url: str) -> BillOrder:
     """Store the QR unless a racing request stored one first; the stored one is the answer."""
-    for _ in range(3):
-        try:
-            async with hub.uow() as uow:
-                fresh = await uow.orders.get(order_no=order_no)
-                assert fresh is not None
-                if fresh.code_url is None:
-                    fresh.code_url = code_url
-                    await uow.orders.save(fresh)
-                    await uow.commit()
-        except StaleState:
-            continue
+
+    async def keep() -> BillOrder:
+        async with hub.uow() as uow:
+            fresh = await uow.orders.get(order_no=order_no)
+            assert fresh is not None
+            if fresh.code_url is None:
+                fresh.code_url = code_url
+                await uow.orders.save(fresh)
+                await uow.commit()
         return fresh
-    return await get_order(hub=hub, actor=actor, order_no=order_no)
+
+    try:
+        return await retrying(keep, on=(StaleState,), tries=_SAVE_TRIES, pause=0)
+    except StaleState:
+        return await get_order(hub=hub, actor=actor, order_no=order_no)
 
 
 def _body(order: BillOrder) -> str:
@@ -329,22 +333,25 @@ async def _send_code(*, hub: Hub, actor: Actor, order: BillOrder, auth_code: str
 
 async def _take_answer(*, hub: Hub, actor: Actor, order_no: str, result: PayResult) -> BillOrder:
     """Apply the channel's answer about a payment code; an unclear one is polled in the background."""
-    for _ in range(3):
+
+    async def take() -> BillOrder:
         async with hub.uow() as uow:
             fresh = await uow.orders.get(order_no=order_no)
             assert fresh is not None
-            try:
-                moved = await apply_pay_result(uow=uow, order=fresh, result=result, at=hub.clock.now())
-            except StaleState:
-                continue
+            moved = await apply_pay_result(uow=uow, order=fresh, result=result, at=hub.clock.now())
             if not moved and result.status in (PayStatus.PENDING, PayStatus.UNKNOWN, PayStatus.NOT_FOUND):
                 wait = 0 if result.query_now else hub.policy.micropay_poll_seconds
                 await uow.jobs.enqueue(merchant_id=fresh.merchant_id, kind=JobKind.POLL_PAYMENT, ref=fresh.order_no,
                                        run_at=hub.clock.now() + timedelta(seconds=wait))
             await uow.commit()
-        hub.signals.publish(order_no)
         return fresh
-    return await get_order(hub=hub, actor=actor, order_no=order_no)
+
+    try:
+        fresh = await retrying(take, on=(StaleState,), tries=_SAVE_TRIES, pause=0)
+    except StaleState:
+        return await get_order(hub=hub, actor=actor, order_no=order_no)
+    hub.signals.publish(order_no)
+    return fresh
 
 
 async def close_order(*, hub: Hub, actor: Actor, order_no: str) -> BillOrder:

@@ -12,6 +12,7 @@ from payhub.domain.payments import PayResult, PayStatus
 from payhub.ports import SignatureInvalid
 from payhub.services.context import Hub
 from payhub.services.payment_results import apply_pay_result
+from payhub.services.retries import retrying
 
 log = logging.getLogger(__name__)
 
@@ -46,19 +47,21 @@ async def accept_notify(*, hub: Hub, channel: str, body: bytes) -> bool:
     except SignatureInvalid as error:
         log.warning("notify refused: %s", error, extra={"channel": channel, "order_no": order_no})
         return False
-    for _ in range(_TRIES):
-        try:
-            async with hub.uow() as uow:
-                fresh = await uow.orders.get(order_no=order_no)
-                assert fresh is not None
-                if _speaks_for_itself(result=result, order=fresh):
-                    await apply_pay_result(uow=uow, order=fresh, result=result, at=hub.clock.now())
-                elif fresh.state is OrderState.PAYING:
-                    await uow.jobs.enqueue(merchant_id=fresh.merchant_id, kind=JobKind.POLL_PAYMENT,
-                                           ref=fresh.order_no, run_at=hub.clock.now() + timedelta(seconds=1))
-                await uow.commit()
-        except (StaleState, Contention):
-            continue
-        hub.signals.publish(order_no)
-        return True
-    return False
+
+    async def take() -> None:
+        async with hub.uow() as uow:
+            fresh = await uow.orders.get(order_no=order_no)
+            assert fresh is not None
+            if _speaks_for_itself(result=result, order=fresh):
+                await apply_pay_result(uow=uow, order=fresh, result=result, at=hub.clock.now())
+            elif fresh.state is OrderState.PAYING:
+                await uow.jobs.enqueue(merchant_id=fresh.merchant_id, kind=JobKind.POLL_PAYMENT,
+                                       ref=fresh.order_no, run_at=hub.clock.now() + timedelta(seconds=1))
+            await uow.commit()
+
+    try:
+        await retrying(take, on=(StaleState, Contention), tries=_TRIES, pause=0)
+    except (StaleState, Contention):
+        return False
+    hub.signals.publish(order_no)
+    return True

@@ -1,6 +1,7 @@
 """Reading orders: lists with filters, one order with its history and refunds, ledger reports."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ class OrderQuery:
     merchant_id: int
     terminal_id: int | None = None
     operator_id: int | None = None
-    states: list[str] = field(default_factory=list)
+    states: Sequence[str] = field(default_factory=list)
     fee_type: str | None = None
     account_no: str | None = None
     created_from: datetime | None = None

@@ -9,6 +9,7 @@ from datetime import timedelta
 from payhub.domain.errors import StaleState
 from payhub.domain.jobs import Job, JobKind, JobOutcome, Retry, RunAgain
 from payhub.domain.orders import OrderState
+from payhub.ports import JobWakeups
 from payhub.services.auth import forget_expired
 from payhub.services.card_members import move_balance, park_replacement
 from payhub.services.card_online_recharge import park as park_card_recharge
@@ -92,9 +93,23 @@ async def _forget_expired(*, hub: Hub) -> None:
         log.exception("forgetting expired nonces and sign-in counters failed")
 
 
-async def work_forever(*, hub: Hub, idle_seconds: float, stop: asyncio.Event) -> None:
-    """The worker loop: run due jobs until stop is set, resting when there is nothing to do; now and then forget
-    the nonces and sign-in counters that can no longer matter."""
+async def _rest(*, stop: asyncio.Event, seconds: float, wakeups: JobWakeups | None) -> None:
+    """Until stop is set, a job is announced (with wakeups) or seconds have passed."""
+    waits: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
+    if wakeups is not None:
+        waits.append(asyncio.ensure_future(wakeups.wait_for_jobs(timeout=seconds)))
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+
+
+async def work_forever(
+    *, hub: Hub, idle_seconds: float, stop: asyncio.Event, wakeups: JobWakeups | None = None,
+) -> None:
+    """The worker loop: run due jobs until stop is set, resting when there is nothing to do (woken early by
+    wakeups when given); now and then forget the nonces and sign-in counters that can no longer matter."""
     forget_at = hub.clock.now()
     while not stop.is_set():
         if hub.clock.now() >= forget_at:
@@ -106,7 +121,4 @@ async def work_forever(*, hub: Hub, idle_seconds: float, stop: asyncio.Event) ->
             log.exception("claiming jobs failed")
             ran = 0
         if not ran:
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
-            except TimeoutError:
-                pass
+            await _rest(stop=stop, seconds=idle_seconds, wakeups=wakeups)

@@ -1,40 +1,36 @@
 """Jobs that settle a payment's outcome at the channel: poll until explicit, close an unpaid QR, reverse a payment code."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from payhub.domain.jobs import Done, Job, JobKind, JobOutcome, Retry, RunAgain
 from payhub.domain.orders import BillOrder, OrderState, PayMethod
 from payhub.domain.payments import CloseStatus, PayStatus
+from payhub.ports import UnitOfWork
 from payhub.services.context import Hub
+from payhub.services.far_calls import apply_answer, order_of, read
 from payhub.services.payment_results import CHANNEL, apply_pay_result
 
 WORKER = "worker"
 
 
-async def _load(hub: Hub, order_no: str) -> tuple[BillOrder, str]:
-    async with hub.uow(read_only=True) as uow:
-        order = await uow.orders.get(order_no=order_no)
-        assert order is not None, order_no
-        merchant = await uow.tenancy.merchant(merchant_id=order.merchant_id)
+async def _order_and_merchant(uow: UnitOfWork, order_no: str) -> tuple[BillOrder, str]:
+    order = await order_of(uow, order_no)
+    merchant = await uow.tenancy.merchant(merchant_id=order.merchant_id)
     assert merchant is not None
     return order, merchant.code
 
 
 async def poll_payment(*, hub: Hub, job: Job) -> JobOutcome:
     """Query a paying order; at its deadline, close (QR) or reverse (payment code) it at the channel."""
-    order, merchant = await _load(hub, job.ref)
+    order, merchant = await read(hub=hub, load=lambda uow: _order_and_merchant(uow, job.ref))
     if order.state is not OrderState.PAYING:
         return Done()
     result = await hub.registry.channel(order.channel).query(merchant=merchant, out_trade_no=order.order_no)
-    now = hub.clock.now()
-    async with hub.uow() as uow:
-        fresh = await uow.orders.get(order_no=order.order_no)
-        assert fresh is not None
+
+    async def apply(uow: UnitOfWork, fresh: BillOrder, now: datetime) -> JobOutcome | None:
         if await apply_pay_result(uow=uow, order=fresh, result=result, at=now):
-            await uow.commit()
-            hub.signals.publish(fresh.order_no)
-            return Done()
+            return None
         if fresh.state is not OrderState.PAYING:
             return Done()
         assert fresh.pay_deadline is not None
@@ -49,14 +45,15 @@ async def poll_payment(*, hub: Hub, job: Job) -> JobOutcome:
             kind = JobKind.REVERSE_PAYMENT
         await uow.orders.save(fresh)
         await uow.jobs.enqueue(merchant_id=fresh.merchant_id, kind=kind, ref=fresh.order_no, run_at=now)
-        await uow.commit()
-    hub.signals.publish(order.order_no)
-    return Done()
+        return None
+
+    return await apply_answer(hub=hub, reload=lambda uow: order_of(uow, order.order_no), apply=apply,
+                              signal=order.order_no)
 
 
 async def close_payment(*, hub: Hub, job: Job) -> JobOutcome:
     """Expire a never-paid order, or close its QR trade at the channel (a payment that slipped in wins)."""
-    order, merchant = await _load(hub, job.ref)
+    order, merchant = await read(hub=hub, load=lambda uow: _order_and_merchant(uow, job.ref))
     now = hub.clock.now()
     if order.state is OrderState.CREATED:
         if now < order.expires_at:
@@ -75,37 +72,34 @@ async def close_payment(*, hub: Hub, job: Job) -> JobOutcome:
         paid = await channel.query(merchant=merchant, out_trade_no=order.order_no)
         if paid.status is not PayStatus.PAID:
             return Retry(f"close said paid, query said {paid.status}")
-        async with hub.uow() as uow:
-            fresh = await uow.orders.get(order_no=order.order_no)
-            assert fresh is not None
-            await apply_pay_result(uow=uow, order=fresh, result=paid, at=hub.clock.now())
-            await uow.commit()
-    elif answer.status is CloseStatus.CLOSED:
-        await _mark_closed(hub=hub, order_no=order.order_no, expected=OrderState.CLOSING, reason="支付渠道已关单")
-    else:
-        return Retry(f"close: {answer.status} {answer.err_code or ''} {answer.message or ''}".strip())
-    hub.signals.publish(order.order_no)
-    return Done()
+
+        async def apply(uow: UnitOfWork, fresh: BillOrder, now: datetime) -> JobOutcome | None:
+            await apply_pay_result(uow=uow, order=fresh, result=paid, at=now)
+            return None
+
+        return await apply_answer(hub=hub, reload=lambda uow: order_of(uow, order.order_no), apply=apply,
+                                  signal=order.order_no)
+    if answer.status is CloseStatus.CLOSED:
+        return await _mark_closed(hub=hub, order_no=order.order_no, expected=OrderState.CLOSING, reason="支付渠道已关单")
+    return Retry(f"close: {answer.status} {answer.err_code or ''} {answer.message or ''}".strip())
 
 
 async def reverse_payment(*, hub: Hub, job: Job) -> JobOutcome:
     """Reverse a payment-code trade that was never confirmed; the channel refunds it if it was paid."""
-    order, merchant = await _load(hub, job.ref)
+    order, merchant = await read(hub=hub, load=lambda uow: _order_and_merchant(uow, job.ref))
     if order.state is not OrderState.REVERSING:
         return Done()
     answer = await hub.registry.channel(order.channel).reverse(merchant=merchant, out_trade_no=order.order_no)
     if answer.status is not CloseStatus.CLOSED:
         return Retry(f"reverse: {answer.status} {answer.err_code or ''} {answer.message or ''}".strip())
-    await _mark_closed(hub=hub, order_no=order.order_no, expected=OrderState.REVERSING, reason="支付渠道已撤销")
-    hub.signals.publish(order.order_no)
-    return Done()
+    return await _mark_closed(hub=hub, order_no=order.order_no, expected=OrderState.REVERSING, reason="支付渠道已撤销")
 
 
-async def _mark_closed(*, hub: Hub, order_no: str, expected: OrderState, reason: str) -> None:
-    async with hub.uow() as uow:
-        fresh = await uow.orders.get(order_no=order_no)
-        assert fresh is not None
-        if fresh.state is expected:
-            fresh.mark_closed(reason=reason, at=hub.clock.now(), actor=CHANNEL)
-            await uow.orders.save(fresh)
-            await uow.commit()
+async def _mark_closed(*, hub: Hub, order_no: str, expected: OrderState, reason: str) -> JobOutcome:
+    async def apply(uow: UnitOfWork, fresh: BillOrder, now: datetime) -> JobOutcome | None:
+        fresh.mark_closed(reason=reason, at=now, actor=CHANNEL)
+        await uow.orders.save(fresh)
+        return None
+
+    return await apply_answer(hub=hub, reload=lambda uow: order_of(uow, order_no), apply=apply, signal=order_no,
+                              still=lambda fresh: fresh.state is expected)

@@ -1,6 +1,8 @@
 """Posting a paid order to the biller; a refusal starts the automatic refund."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from payhub.domain.billing import PostingRequest, PostingResult, PostingStatus
 from payhub.domain.jobs import Done, Job, JobKind, JobOutcome, Retry
 from payhub.domain.orders import BillOrder, OrderState
@@ -8,6 +10,7 @@ from payhub.domain.refunds import Refund, RefundState
 from payhub.ports import UnitOfWork
 from payhub.services.bookkeeping import book_posting
 from payhub.services.context import Hub
+from payhub.services.far_calls import apply_answer, order_of
 
 BILLER = "biller"
 
@@ -32,20 +35,11 @@ async def post_to_biller(*, hub: Hub, job: Job) -> JobOutcome:
     if order.state is not OrderState.POSTING:
         return Done()
     hub.signals.publish(order.order_no)
-    biller = hub.registry.biller(order.biller)
-    result: PostingResult | None = None
-    if job.attempts > 1:
-        result = await biller.query_posting(posting_no=order.posting_no)
-    if result is None or result.status is PostingStatus.NOT_FOUND:
-        result = await biller.post_payment(request=_request(order))
+    result = await _post_unless_posted(hub=hub, order=order, retried=job.attempts > 1)
     if result.status not in (PostingStatus.POSTED, PostingStatus.REFUSED):
         return Retry(f"posting {result.status}: {result.code or ''} {result.message or ''}".strip())
-    async with hub.uow() as uow:
-        fresh = await uow.orders.get(order_no=order.order_no)
-        assert fresh is not None
-        if fresh.state is not OrderState.POSTING:
-            return Done()
-        now = hub.clock.now()
+
+    async def apply(uow: UnitOfWork, fresh: BillOrder, now: datetime) -> JobOutcome | None:
         if result.status is PostingStatus.POSTED:
             fresh.mark_posted(biller_ref=result.biller_ref, posted_at=result.posted_at or now, actor=BILLER, at=now)
             await book_posting(uow=uow, order=fresh, at=now)
@@ -53,12 +47,23 @@ async def post_to_biller(*, hub: Hub, job: Job) -> JobOutcome:
         else:
             fresh.posting_refused(code=result.code or "REFUSED", message=result.message or "缴费失败", at=now, actor=BILLER)
             await start_automatic_refund(uow=uow, order=fresh, at=now)
-        await uow.commit()
-    hub.signals.publish(order.order_no)
-    return Done()
+        return None
+
+    return await apply_answer(hub=hub, reload=lambda uow: order_of(uow, order.order_no), apply=apply,
+                              signal=order.order_no, still=lambda fresh: fresh.state is OrderState.POSTING)
 
 
-async def start_automatic_refund(*, uow: UnitOfWork, order: BillOrder, at) -> Refund:
+async def _post_unless_posted(*, hub: Hub, order: BillOrder, retried: bool) -> PostingResult:
+    """The biller's answer to the posting; a retried job asks first whether an earlier try got through."""
+    biller = hub.registry.biller(order.biller)
+    if retried:
+        found = await biller.query_posting(posting_no=order.posting_no)
+        if found.status is not PostingStatus.NOT_FOUND:
+            return found
+    return await biller.post_payment(request=_request(order))
+
+
+async def start_automatic_refund(*, uow: UnitOfWork, order: BillOrder, at: datetime) -> Refund:
     """Post failed → refunding: the whole amount goes back to the customer through the channel."""
     order.begin_refund(at=at, actor=BILLER)
     await uow.orders.save(order)

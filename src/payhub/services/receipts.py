@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from payhub.domain.errors import NotFound
 from payhub.domain.fees import FeeType
@@ -71,7 +72,7 @@ async def payment_receipt(*, hub: Hub, actor: Actor, order_no: str, copy: bool, 
     """What the customer takes home after paying (and on a reprint, marked as a copy)."""
     detail = await order_detail(hub=hub, actor=actor, order_no=order_no)
     order = detail.order
-    t = lambda key: label(key, locale)  # noqa: E731
+    t = partial(label, locale=locale)
     lines = [
         ReceiptLine(t("order_no"), order.order_no),
         ReceiptLine(t("terminal_order_no"), order.terminal_order_no),
@@ -105,7 +106,7 @@ async def refund_receipt(*, hub: Hub, actor: Actor, refund_no: str, copy: bool, 
     if refund is None or refund.merchant_id != actor.merchant_id:
         raise NotFound("REFUND_NOT_FOUND", refund_no=refund_no)
     order = (await order_detail(hub=hub, actor=actor, order_no=refund.order_no)).order
-    t = lambda key: label(key, locale)  # noqa: E731
+    t = partial(label, locale=locale)
     approver = await _operator_name(hub=hub, merchant_id=refund.merchant_id, operator_id=refund.approved_by)
     lines = [
         ReceiptLine(t("refund_no"), refund.refund_no),
@@ -151,7 +152,7 @@ async def shift_receipt(*, hub: Hub, actor: Actor, day: date, operator_id: int |
         refunds = await uow.refunds.of_operator_between(merchant_id=actor.merchant_id, operator_id=who, start=start,
                                                         end=end)
     totals = shift_totals(orders=orders, refunds=refunds)
-    t = lambda key: label(key, locale)  # noqa: E731
+    t = partial(label, locale=locale)
     lines = [ReceiptLine(t("business_date"), day.isoformat())]
     lines += _section(t("by_fee_type"), totals.by_fee_type, lambda code: _fee_type_name(code, locale), locale)
     lines += _section(t("by_pay_way"), totals.by_pay_way, t, locale)

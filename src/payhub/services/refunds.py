@@ -16,6 +16,7 @@ from payhub.ports import UnitOfWork
 from payhub.services.auth import Actor
 from payhub.services.bookkeeping import book_refund, book_unposting
 from payhub.services.context import Hub
+from payhub.services.far_calls import apply_answer, order_of, read
 
 WORKER = "worker"
 
@@ -62,15 +63,12 @@ async def refunds_of(*, hub: Hub, order_id: int) -> list[Refund]:
 async def _refund_and_order(uow: UnitOfWork, refund_no: str) -> tuple[Refund, BillOrder]:
     refund = await uow.refunds.get(refund_no=refund_no)
     assert refund is not None, refund_no
-    order = await uow.orders.get(order_no=refund.order_no)
-    assert order is not None, refund.order_no
-    return refund, order
+    return refund, await order_of(uow, refund.order_no)
 
 
 async def unpost(*, hub: Hub, job: Job) -> JobOutcome:
     """Take the refund's amount back from the biller (idempotent by reversal no.)."""
-    async with hub.uow(read_only=True) as uow:
-        refund, order = await _refund_and_order(uow, job.ref)
+    refund, order = await read(hub=hub, load=lambda uow: _refund_and_order(uow, job.ref))
     if refund.state is not RefundState.UNPOSTING:
         return Done()
     result = await hub.registry.biller(order.biller).reverse_posting(
@@ -78,11 +76,9 @@ async def unpost(*, hub: Hub, job: Job) -> JobOutcome:
     )
     if result.status not in (PostingStatus.REVERSED, PostingStatus.REFUSED):
         return Retry(f"reversal {result.status}: {result.code or ''} {result.message or ''}".strip())
-    now = hub.clock.now()
-    async with hub.uow() as uow:
-        refund, order = await _refund_and_order(uow, job.ref)
-        if refund.state is not RefundState.UNPOSTING:
-            return Done()
+
+    async def apply(uow: UnitOfWork, fresh: tuple[Refund, BillOrder], now: datetime) -> JobOutcome | None:
+        refund, order = fresh
         if result.status is PostingStatus.REVERSED:
             refund.unposted(at=now, actor=WORKER)
             await book_unposting(uow=uow, order=order, refund=refund, at=now)
@@ -92,35 +88,24 @@ async def unpost(*, hub: Hub, job: Job) -> JobOutcome:
             order.release_refund(amount=refund.amount)
             await uow.orders.save(order)
         await uow.refunds.save(refund)
-        await uow.commit()
-    hub.signals.publish(refund.order_no)
-    return Done()
+        return None
+
+    return await apply_answer(hub=hub, reload=lambda uow: _refund_and_order(uow, job.ref), apply=apply,
+                              signal=refund.order_no, still=lambda fresh: fresh[0].state is RefundState.UNPOSTING)
 
 
 async def refund_at_channel(*, hub: Hub, job: Job) -> JobOutcome:
     """Return the money through the channel with the refund's stable out_refund_no; unclear answers are queried."""
-    async with hub.uow(read_only=True) as uow:
-        refund, order = await _refund_and_order(uow, job.ref)
-        merchant = await uow.tenancy.merchant(merchant_id=order.merchant_id)
-    assert merchant is not None
+    refund, order, merchant = await read(hub=hub, load=lambda uow: _with_merchant(uow, job.ref))
     if refund.state is not RefundState.REFUNDING:
         return Done()
-    channel = hub.registry.channel(order.channel)
-    result: RefundResult | None = None
-    if job.attempts > 1:
-        result = await channel.refund_query(merchant=merchant.code, out_refund_no=refund.refund_no)
-    if result is None or result.status is RefundStatus.NOT_FOUND:
-        result = await channel.refund(
-            merchant=merchant.code, out_trade_no=order.order_no, out_refund_no=refund.refund_no, total_fee=order.amount,
-            refund_fee=refund.amount, op_user_id=str(refund.approved_by or "payhub"),
-        )
+    result = await _refund_unless_refunded(hub=hub, refund=refund, order=order, merchant=merchant,
+                                           retried=job.attempts > 1)
     if result.status in (RefundStatus.PROCESSING, RefundStatus.UNKNOWN, RefundStatus.NOT_FOUND):
         return Retry(f"refund {result.status}: {result.err_code or ''} {result.message or ''}".strip())
-    now = hub.clock.now()
-    async with hub.uow() as uow:
-        refund, order = await _refund_and_order(uow, job.ref)
-        if refund.state is not RefundState.REFUNDING:
-            return Done()
+
+    async def apply(uow: UnitOfWork, fresh: tuple[Refund, BillOrder], now: datetime) -> JobOutcome | None:
+        refund, order = fresh
         if result.status is RefundStatus.SUCCESS and result.refund_fee not in (None, refund.amount):
             _to_manual(refund=refund, order=order, at=now,
                        reason=f"渠道退款金额{result.refund_fee}分与退款单{refund.amount}分不符")
@@ -133,9 +118,31 @@ async def refund_at_channel(*, hub: Hub, job: Job) -> JobOutcome:
             _to_manual(refund=refund, order=order, reason=reason, at=now)
         await uow.refunds.save(refund)
         await uow.orders.save(order)
-        await uow.commit()
-    hub.signals.publish(refund.order_no)
-    return Done()
+        return None
+
+    return await apply_answer(hub=hub, reload=lambda uow: _refund_and_order(uow, job.ref), apply=apply,
+                              signal=refund.order_no, still=lambda fresh: fresh[0].state is RefundState.REFUNDING)
+
+
+async def _with_merchant(uow: UnitOfWork, refund_no: str) -> tuple[Refund, BillOrder, str]:
+    refund, order = await _refund_and_order(uow, refund_no)
+    merchant = await uow.tenancy.merchant(merchant_id=order.merchant_id)
+    assert merchant is not None
+    return refund, order, merchant.code
+
+
+async def _refund_unless_refunded(*, hub: Hub, refund: Refund, order: BillOrder, merchant: str,
+                                  retried: bool) -> RefundResult:
+    """The channel's answer to the refund; a retried job asks first whether an earlier try got through."""
+    channel = hub.registry.channel(order.channel)
+    if retried:
+        found = await channel.refund_query(merchant=merchant, out_refund_no=refund.refund_no)
+        if found.status is not RefundStatus.NOT_FOUND:
+            return found
+    return await channel.refund(
+        merchant=merchant, out_trade_no=order.order_no, out_refund_no=refund.refund_no, total_fee=order.amount,
+        refund_fee=refund.amount, op_user_id=str(refund.approved_by or "payhub"),
+    )
 
 
 def _to_manual(*, refund: Refund, order: BillOrder, reason: str, at: datetime) -> None:

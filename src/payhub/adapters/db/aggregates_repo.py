@@ -61,7 +61,7 @@ async def save_aggregate(conn: AsyncConnection, table: sa.Table, aggregate: Stat
     aggregate.saved_state = aggregate.state
 
 
-async def _record(conn: AsyncConnection, aggregate: Any) -> None:
+async def _record(conn: AsyncConnection, aggregate: StateMachine) -> None:
     if aggregate.transitions:
         await conn.execute(
             sa.insert(state_transitions),

@@ -23,9 +23,10 @@ def among(conn: AsyncConnection, column: sa.ColumnElement[Any], values: list[Any
     return column.in_(values)
 
 
-def arrays(conn: AsyncConnection, table: sa.Table, columns: list[str], rows: list[dict[str, Any]]) -> dict[str, list]:
+def arrays(conn: AsyncConnection, table: sa.Table, columns: list[str],
+           rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     """One list of bind values per column (custom column types applied)."""
-    found = {}
+    found: dict[str, list[Any]] = {}
     for name in columns:
         kind = table.c[name].type
         values = [row[name] for row in rows]

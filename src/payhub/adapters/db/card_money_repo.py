@@ -1,8 +1,10 @@
 """Card transactions, daily usage, events (the push outbox), suspicious cases, recharges, replacements, custody."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,16 +21,20 @@ from payhub.domain.card_recharges import RechargeOrder, RechargeState
 from payhub.domain.card_replacements import CardReplacement, ReplacementState
 from payhub.domain.card_risk import ReviewState, Rule, SuspiciousCase
 from payhub.domain.errors import Conflict
+from payhub.domain.transitions import StateMachine
 
 TX_FILTERS = ("kind", "channel", "card_merchant_code", "terminal_code", "card_no", "out_no")
 
 
-def _restore(aggregate: Any) -> Any:
+A = TypeVar("A", bound=StateMachine)
+
+
+def _restore(aggregate: A) -> A:
     aggregate.saved_state = aggregate.state
     return aggregate
 
 
-def _from_row(row: Any, aggregate: type, states: type) -> Any:
+def _from_row(row: sa.Row[Any], aggregate: Callable[..., A], states: Callable[[str], StrEnum]) -> A:
     """An aggregate rebuilt from its row, its state column parsed, remembered as the saved state."""
     fields = {k: v for k, v in row._mapping.items() if k != "state"}
     return _restore(aggregate(**fields, state=states(row.state)))
@@ -137,7 +143,8 @@ class SqlCardMoneyRepository:
             sa.select(t.funding, t.shard, sa.func.count().label("count"), sa.func.sum(t.amount).label("amount"))
             .where(t.merchant_id == merchant_id, t.business_date == day, t.kind == "recharge")
             .group_by(t.funding, t.shard).order_by(t.funding, t.shard))
-        return [{"funding": r.funding, "shard": r.shard, "count": int(r.count), "amount": int(r.amount)} for r in rows]
+        return [{"funding": r.funding, "shard": r.shard, "count": int(r._mapping["count"]), "amount": int(r.amount)}
+                for r in rows]
 
     # --- daily usage ----------------------------------------------------------------------------------
 
@@ -145,6 +152,7 @@ class SqlCardMoneyRepository:
         """Lock the day's usage rows of the subjects (created at 0 if new), in subject order; used by subject."""
         u = card_usage
         rows = [{"merchant_id": merchant_id, "subject": subject, "business_date": day, "used": 0} for subject in sorted(subjects)]
+        found: sa.CursorResult[str, int]
         if bulk.is_postgres(self._conn):
             found = await bulk.unnest_insert(self._conn, u, rows, suffix=(
                 "ORDER BY subject ON CONFLICT (merchant_id, subject, business_date) "

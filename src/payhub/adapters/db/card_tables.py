@@ -1,17 +1,19 @@
 """The schema of stored-value cards, on the core's metadata. Every table carries merchant_id: the issuer (tenant)."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 
 from payhub.adapters.db.tables import metadata
 from payhub.adapters.db.types import Id, UtcDateTime
 
 
-def _stamps() -> list[sa.Column]:
+def _stamps() -> list[sa.Column[datetime]]:
     return [sa.Column("created_at", UtcDateTime, nullable=False), sa.Column("updated_at", UtcDateTime, nullable=False)]
 
 
-def _tenant() -> sa.Column:
+def _tenant() -> sa.Column[int]:
     return sa.Column("merchant_id", Id, sa.ForeignKey("merchants.id"), nullable=False)
 
 

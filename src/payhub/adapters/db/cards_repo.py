@@ -60,7 +60,8 @@ class SqlCardRepository:
             result = await self._conn.execute(sa.insert(card_merchants).values(
                 merchant_id=merchant_id, code=code, name=name, active=True, created_at=at, updated_at=at,
             ).returning(card_merchants.c.id))
-        return result.scalar_one()
+        card_merchant_id: int = result.scalar_one()
+        return card_merchant_id
 
     async def card_merchant(self, *, merchant_id: int, code: str) -> dict[str, Any] | None:
         """The card merchant with its issuer's push settings (one round trip on the money path)."""
@@ -199,7 +200,7 @@ class SqlCardRepository:
             .order_by(p.card_no).limit(1)
         if self._conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        card_no = (await self._conn.execute(query)).scalar()
+        card_no: str | None = (await self._conn.execute(query)).scalar()
         if card_no is None:
             return None
         await self._conn.execute(sa.update(card_pool).where(p.merchant_id == merchant_id, p.card_no == card_no)
@@ -220,7 +221,8 @@ class SqlCardRepository:
             result = await self._conn.execute(sa.insert(members).values(
                 merchant_id=merchant_id, phone=phone, name=name, account_id=account_id, created_at=at, updated_at=at,
             ).returning(members.c.id))
-        return result.scalar_one()
+        member_id: int = result.scalar_one()
+        return member_id
 
     async def member(self, *, merchant_id: int, phone: str, lock: bool = False) -> dict[str, Any] | None:
         query = sa.select(members).where(members.c.merchant_id == merchant_id, members.c.phone == phone)

@@ -1,8 +1,8 @@
 """The double-entry ledger in the database: accounts locked in id order, legs carrying balances and versions."""
 from __future__ import annotations
 
-import uuid
 import weakref
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -13,13 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from payhub.adapters.db import bulk
 from payhub.adapters.db.errors import is_unique_violation
 from payhub.adapters.db.tables import journal_entries, journal_legs, ledger_accounts
-from payhub.domain.errors import Conflict, NotFound
-from payhub.domain.ledger import AccountSpec, JournalEntry, NormalSide, balance_change
-from payhub.domain.ledger_batch import AccountState, Postings
+from payhub.domain.errors import NotFound
+from payhub.domain.ledger import AccountSpec, JournalEntry, NormalSide
+from payhub.domain.ledger_batch import AccountState, LegRow, Postings
 
 # (merchant_id, code) -> id per engine: ids never change, and a stale entry (an account opened by a rolled-back
 # transaction) is noticed when locking by id and resolved again
 _ids: weakref.WeakKeyDictionary[Any, dict[tuple[int, str], int]] = weakref.WeakKeyDictionary()
+_LEG_COLUMNS = tuple(f.name for f in fields(LegRow))
+
+
+def _leg_values(leg: LegRow) -> dict[str, Any]:
+    return {name: getattr(leg, name) for name in _LEG_COLUMNS}
 
 
 class SqlLedgerRepository:
@@ -53,90 +58,26 @@ class SqlLedgerRepository:
         return found
 
     async def book(self, *, entry: JournalEntry, at: datetime) -> bool:
-        booked = (
-            await self._conn.execute(
-                sa.select(journal_entries.c.id).where(
-                    journal_entries.c.merchant_id == entry.merchant_id,
-                    journal_entries.c.kind == entry.kind,
-                    journal_entries.c.ref == entry.ref,
-                )
-            )
-        ).first()
+        """Post the entry unless its (merchant, kind, ref) was booked before; False then."""
+        e = journal_entries.c
+        booked = (await self._conn.execute(sa.select(e.id).where(
+            e.merchant_id == entry.merchant_id, e.kind == entry.kind, e.ref == entry.ref))).first()
         if booked:
             return False
-        ids = await self._account_ids(merchant_id=entry.merchant_id, specs={leg.account for leg in entry.legs}, at=at)
-        lock = (
-            sa.select(ledger_accounts.c.id, ledger_accounts.c.balance, ledger_accounts.c.version,
-                      ledger_accounts.c.normal_side, ledger_accounts.c.non_negative)
-            .where(ledger_accounts.c.id.in_(sorted(ids.values())))
-            .order_by(ledger_accounts.c.id)
-        )
-        if self._conn.dialect.name == "postgresql":
-            lock = lock.with_for_update()
-        accounts = {row.id: dict(row._mapping) for row in await self._conn.execute(lock)}
-        entry_id = uuid.uuid4().hex
-        legs = []
-        for leg in entry.legs:
-            account = accounts[ids[leg.account.code]]
-            before = account["balance"]
-            after = before + balance_change(normal_side=NormalSide(account["normal_side"]), leg_amount=leg.amount)
-            if account["non_negative"] and after < 0:
-                raise Conflict("INSUFFICIENT_BALANCE", account=leg.account.code)
-            account["balance"], account["version"] = after, account["version"] + 1
-            legs.append({
-                "merchant_id": entry.merchant_id, "entry_id": entry_id, "account_id": account["id"],
-                "amount": leg.amount, "balance_before": before, "balance_after": after,
-                "account_version": account["version"],
-            })
-        for account in accounts.values():
-            await self._conn.execute(
-                sa.update(ledger_accounts).where(ledger_accounts.c.id == account["id"])
-                .values(balance=account["balance"], version=account["version"])
-            )
-        await self._conn.execute(sa.insert(journal_legs), legs)
-        await self._conn.execute(
-            sa.insert(journal_entries).values(
-                id=entry_id, merchant_id=entry.merchant_id, kind=entry.kind, ref=entry.ref, memo=entry.memo, created_at=at
-            )
-        )
+        await self.post(entry=entry, at=at)
         return True
 
     async def post(self, *, entry: JournalEntry, at: datetime) -> dict[str, int]:
-        """Book without a read-then-write: one guarded UPDATE … RETURNING per leg, in account id order.
+        """Lock the entry's accounts, apply it and write it; each account's new balance.
 
-        For callers that already hold the entry's idempotency (a unique business row in the same
-        transaction); the journal's unique (merchant, kind, ref) stays the backstop. A non-negative
-        account that would go below zero updates no row: INSUFFICIENT_BALANCE. Returns each account's new balance.
+        For callers that already hold the entry's idempotency (a unique business row in the same transaction);
+        the journal's unique (merchant, kind, ref) stays the backstop.
         """
-        ids = await self._account_ids(merchant_id=entry.merchant_id, specs={leg.account for leg in entry.legs}, at=at)
-        entry_id = uuid.uuid4().hex
-        legs = []
-        a = ledger_accounts.c
-        for leg in sorted(entry.legs, key=lambda leg: ids[leg.account.code]):
-            delta = balance_change(normal_side=leg.account.normal_side, leg_amount=leg.amount)
-            update = sa.update(ledger_accounts).where(a.id == ids[leg.account.code])
-            if delta < 0:
-                update = update.where(sa.or_(sa.not_(a.non_negative), a.balance >= -delta))
-            row = (
-                await self._conn.execute(
-                    update.values(balance=a.balance + delta, version=a.version + 1).returning(a.balance, a.version)
-                )
-            ).first()
-            if row is None:
-                raise Conflict("INSUFFICIENT_BALANCE", account=leg.account.code)
-            legs.append({
-                "merchant_id": entry.merchant_id, "entry_id": entry_id, "account_id": ids[leg.account.code],
-                "amount": leg.amount, "balance_before": row.balance - delta, "balance_after": row.balance,
-                "account_version": row.version,
-            })
-        await self._conn.execute(sa.insert(journal_legs), legs)
-        await self._conn.execute(
-            sa.insert(journal_entries).values(
-                id=entry_id, merchant_id=entry.merchant_id, kind=entry.kind, ref=entry.ref, memo=entry.memo, created_at=at
-            )
-        )
-        return {leg.account.code: row["balance_after"] for leg, row in zip(
-            sorted(entry.legs, key=lambda leg: ids[leg.account.code]), legs, strict=True)}
+        postings = Postings(await self.lock_accounts(
+            merchant_id=entry.merchant_id, specs={leg.account for leg in entry.legs}, at=at))
+        balances = postings.apply(entry)
+        await self.write_postings(postings=postings, at=at)
+        return balances
 
     async def lock_accounts(self, *, merchant_id: int, specs: set[AccountSpec], at: datetime) -> dict[str, AccountState]:
         """Lock the accounts (opened if new) in id order, in one statement; their states by code."""
@@ -146,19 +87,24 @@ class SqlLedgerRepository:
             cache.update({(merchant_id, code): id_ for code, id_ in found.items()})
         a = ledger_accounts.c
         wanted = {cache[merchant_id, spec.code]: spec.code for spec in specs}
-        lock = sa.select(a.id, a.code, a.balance, a.version, a.non_negative) \
+        lock = sa.select(a.id, a.merchant_id, a.code, a.balance, a.version, a.normal_side, a.non_negative) \
             .where(bulk.among(self._conn, a.id, sorted(wanted))).order_by(a.id)
-        if self._conn.dialect.name == "postgresql":
+        if bulk.is_postgres(self._conn):
             lock = lock.with_for_update()
         rows = (await self._conn.execute(lock)).all()
-        if len(rows) != len(wanted) or any(wanted[row.id] != row.code for row in rows):
+        if len(rows) != len(wanted) or any((row.merchant_id, wanted[row.id]) != (merchant_id, row.code) for row in rows):
             for spec in specs:
                 cache.pop((merchant_id, spec.code), None)
             return await self.lock_accounts(merchant_id=merchant_id, specs=specs, at=at)
-        return {row.code: AccountState(row.id, row.balance, row.version, row.non_negative) for row in rows}
+        return {row.code: AccountState(id=row.id, balance=row.balance, version=row.version,
+                                       normal_side=NormalSide(row.normal_side), non_negative=row.non_negative)
+                for row in rows}
 
     async def write_postings(self, *, postings: Postings, at: datetime) -> None:
-        """Write what Postings applied to accounts locked by lock_accounts: balances, legs, entries (set-based)."""
+        """Write what Postings applied to accounts locked by lock_accounts: balances, legs, entries (set-based).
+
+        Legs go first and entries last: the database's guards check each entry against its legs on insert.
+        """
         if not postings.entries:
             return
         changed = [{"id": s.id, "version": s.read_version, "balance": s.balance, "new_version": s.version}
@@ -180,7 +126,7 @@ class SqlLedgerRepository:
                 [{f"b_{k}": v for k, v in row.items()} for row in changed])
         if result.rowcount != len(changed):
             raise RuntimeError("ledger accounts changed under their lock")
-        await bulk.insert_rows(self._conn, journal_legs, postings.legs)
+        await bulk.insert_rows(self._conn, journal_legs, [_leg_values(leg) for leg in postings.legs])
         await bulk.insert_rows(self._conn, journal_entries, entries)
 
     async def account_id(self, *, merchant_id: int, spec: AccountSpec, at: datetime) -> int:

@@ -1,6 +1,8 @@
 """The schema. Every table carries merchant_id (the tenant key) so it can be distributed by tenant."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 
 from payhub.adapters.db.types import Id, UtcDateTime
@@ -16,11 +18,11 @@ metadata = sa.MetaData(
 )
 
 
-def _money(name: str, **kw: object) -> sa.Column:
-    return sa.Column(name, sa.BigInteger, nullable=False, **kw)
+def _money(name: str, *, server_default: str | None = None) -> sa.Column[int]:
+    return sa.Column(name, sa.BigInteger, nullable=False, server_default=server_default)
 
 
-def _stamps() -> list[sa.Column]:
+def _stamps() -> list[sa.Column[datetime]]:
     return [
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.Column("updated_at", UtcDateTime, nullable=False),

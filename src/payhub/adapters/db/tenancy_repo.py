@@ -5,11 +5,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from payhub.adapters.db.cards_repo import upsert
-from payhub.adapters.db.errors import duplicate_as, is_unique_violation
+from payhub.adapters.db.errors import duplicate_as
 from payhub.adapters.db.tables import (
     merchants, operator_sessions, operators, sign_in_audit, sign_in_counters, terminal_nonces, terminals,
 )
@@ -98,15 +97,11 @@ class SqlTenancyRepository:
         )
 
     async def use_nonce(self, *, merchant_id: int, terminal_id: int, nonce: str, at: datetime) -> bool:
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(sa.insert(terminal_nonces).values(
-                    merchant_id=merchant_id, terminal_id=terminal_id, nonce=nonce, seen_at=at))
-            return True
-        except IntegrityError as error:
-            if is_unique_violation(error):
-                return False
-            raise
+        # one statement, no savepoint: a nonce already there inserts nothing and returns no row
+        stmt = upsert(self._conn, terminal_nonces).values(
+            merchant_id=merchant_id, terminal_id=terminal_id, nonce=nonce, seen_at=at,
+        ).on_conflict_do_nothing(index_elements=["terminal_id", "nonce"]).returning(terminal_nonces.c.nonce)
+        return (await self._conn.execute(stmt)).first() is not None
 
     async def forget_nonces(self, *, before: datetime) -> int:
         result = await self._conn.execute(sa.delete(terminal_nonces).where(terminal_nonces.c.seen_at < before))

@@ -14,10 +14,23 @@ from payhub.adapters.db.ledger_repo import SqlLedgerRepository
 from payhub.adapters.db.orders_repo import SqlOrderRepository, SqlRefundRepository
 from payhub.adapters.db.tenancy_repo import SqlTenancyRepository
 from payhub.domain.errors import Contention
+from payhub.ports import (
+    CardMoneyRepository, CardRepository, JobRepository, LedgerRepository, OrderRepository, RefundRepository,
+    TenancyRepository,
+)
 
 
 class SqlUnitOfWork:
     """`async with` opens the transaction; leaving without commit() rolls it back."""
+
+    # typed as the ports, which UnitOfWork's (settable) members must match exactly
+    orders: OrderRepository
+    refunds: RefundRepository
+    jobs: JobRepository
+    ledger: LedgerRepository
+    tenancy: TenancyRepository
+    cards: CardRepository
+    card_money: CardMoneyRepository
 
     def __init__(self, database: Database, *, read_only: bool = False) -> None:
         self._engine = database.read if read_only else database.write

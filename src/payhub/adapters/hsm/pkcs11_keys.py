@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pkcs11
 from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
+from pkcs11.types import DeriveMixin, SignMixin, VerifyMixin
 
 from payhub.domain.cards import check_card_no
 from payhub.domain.errors import Conflict, InvalidInput, Unavailable
@@ -61,8 +62,9 @@ class Pkcs11CardKeys:
             yield session
 
     def _masters(self, session: pkcs11.Session) -> dict[int, pkcs11.SecretKey]:
-        found = {}
+        found: dict[int, pkcs11.SecretKey] = {}
         for key in session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.TOKEN: True}):
+            assert isinstance(key, pkcs11.SecretKey)  # what the CLASS filter asks for
             match = self._version_label.fullmatch(key.label or "")
             if match:
                 found[int(match.group(1))] = key
@@ -101,6 +103,8 @@ class Pkcs11CardKeys:
 
     @staticmethod
     def _card_key(master: pkcs11.SecretKey, card_no: str) -> pkcs11.SecretKey:
+        # python-pkcs11 builds each key's class at run time with a mixin per capability; its types say only SecretKey
+        assert isinstance(master, DeriveMixin)
         return master.derive_key(KeyType.AES, 256, mechanism=Mechanism.AES_ECB_ENCRYPT_DATA,
                                  mechanism_param=derivation_data(card_no),
                                  capabilities=MechanismFlag.SIGN | MechanismFlag.VERIFY, template=_LOCKED)
@@ -111,7 +115,9 @@ class Pkcs11CardKeys:
             masters = self._masters(session)
             if not masters:
                 raise Conflict("HSM_NO_MASTER_KEY", label=self._key_label)
-            return self._card_key(masters[max(masters)], card_no).sign(data, mechanism=_MAC).hex()
+            key = self._card_key(masters[max(masters)], card_no)
+            assert isinstance(key, SignMixin)
+            return key.sign(data, mechanism=_MAC).hex()
 
     def verify_card_mac(self, *, card_no: str, data: bytes, mac: str) -> bool:
         """True if mac is the card's MAC over data under any master key version (newest tried first)."""
@@ -121,5 +127,9 @@ class Pkcs11CardKeys:
             raise InvalidInput("VALIDATION", detail="mac: hex digits") from None
         with self._session() as session:
             masters = self._masters(session)
-            return any(self._card_key(master, card_no).verify(data, expected, mechanism=_MAC)
-                       for master in reversed(masters.values()))
+            return any(self._verifies(master, card_no, data, expected) for master in reversed(masters.values()))
+
+    def _verifies(self, master: pkcs11.SecretKey, card_no: str, data: bytes, mac: bytes) -> bool:
+        key = self._card_key(master, card_no)
+        assert isinstance(key, VerifyMixin)
+        return key.verify(data, mac, mechanism=_MAC)

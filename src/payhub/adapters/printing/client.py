@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from escpos.escpos import Escpos
 from escpos.exceptions import DeviceNotFoundError
@@ -25,13 +26,13 @@ log = logging.getLogger(__name__)
 NETWORK_TIMEOUT = 3.0
 
 
-class AppendingFile(File):
+class AppendingFile(File):  # type: ignore[misc]  # python-escpos ships no types, so File is Any
     """python-escpos's file printer, appending: a receipt log file keeps every job."""
 
     def open(self, raise_not_found: bool = True) -> None:
         try:
             Path(self.devfile).parent.mkdir(parents=True, exist_ok=True)
-            self.device = open(self.devfile, "ab")  # noqa: SIM115 - closed by close()
+            self.device: BinaryIO | None = open(self.devfile, "ab")  # noqa: SIM115 - closed by close()
         except OSError as error:
             self.device = None
             raise DeviceNotFoundError(f"cannot open {self.devfile}: {error}") from None

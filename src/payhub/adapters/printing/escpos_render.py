@@ -85,4 +85,5 @@ def escpos_bytes(*, receipt: Receipt, paper_mm: int = 80) -> bytes:
     printer.set(align="center")
     printer.textln(label("footer", receipt.locale))
     printer.cut()
-    return printer.output
+    output: bytes = printer.output
+    return output

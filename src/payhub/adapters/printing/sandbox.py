@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Response
 from pydantic import BaseModel, Field
@@ -122,16 +122,16 @@ class PrinterSandbox:
         app = FastAPI(title="Receipt printer sandbox (ESC/POS over TCP)")
 
         @app.get("/_sandbox/state")
-        async def state() -> dict:
+        async def state() -> dict[str, Any]:
             return {"port": self.port, "condition": vars(self.condition), "jobs": len(self.jobs),
                     "refused": len(self.refused)}
 
         @app.post("/_sandbox/state")
-        async def change(body: ConditionIn) -> dict:
+        async def change(body: ConditionIn) -> dict[str, Any]:
             return vars(self.set_condition(**body.model_dump()))
 
         @app.get("/_sandbox/jobs")
-        async def jobs() -> list[dict]:
+        async def jobs() -> list[dict[str, Any]]:
             return [{"index": i, "received_at": job.received_at.isoformat(), "bytes": len(job.raw), "text": job.view.text,
                      "qr_codes": job.view.qr_codes, "cuts": job.view.cuts} for i, job in enumerate(self.jobs)]
 

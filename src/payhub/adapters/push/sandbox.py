@@ -5,6 +5,7 @@ import html
 import json
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -17,7 +18,7 @@ class PushReceiver:
     """Keeps each event once (by event id); counts every delivery, duplicates and bad signatures too."""
 
     secret: str
-    events: dict[str, dict] = field(default_factory=dict)
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
     deliveries: int = 0
     duplicates: int = 0
     refused: int = 0
@@ -43,7 +44,7 @@ class PushReceiver:
         self.events[event_id] = json.loads(body)
         return JSONResponse({"ok": True, "duplicate": False})
 
-    async def _list(self) -> dict:
+    async def _list(self) -> dict[str, Any]:
         return {"events": list(self.events.values()), "deliveries": self.deliveries, "duplicates": self.duplicates,
                 "refused": self.refused}
 

@@ -69,4 +69,4 @@ async def _addresses(host: str, port: int) -> list[IpAddress]:
                                        RESOLVE_SECONDS)
     except (OSError, UnicodeError, ValueError, TimeoutError):
         raise InvalidInput("PUSH_URL_UNRESOLVABLE", host=host) from None
-    return [ipaddress.ip_address(sockaddr[0].split("%")[0]) for *_, sockaddr in found]
+    return [ipaddress.ip_address(str(sockaddr[0]).split("%")[0]) for *_, sockaddr in found]

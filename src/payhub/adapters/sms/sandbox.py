@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
@@ -87,7 +88,7 @@ class SandboxSms:
     templates: dict[str, str] = field(default_factory=lambda: {DEMO_TEMPLATE_CODE: DEMO_TEMPLATE})
     slow_seconds: float = 20.0
     now: Callable[[], datetime] = utc_now
-    messages: list[dict] = field(default_factory=list)
+    messages: list[dict[str, str]] = field(default_factory=list)
     used_nonces: set[tuple[str, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -104,7 +105,7 @@ class SandboxSms:
         """The newest message sent to phone (tests read codes from it)."""
         return next(m["text"] for m in reversed(self.messages) if m["phone"] == phone)
 
-    async def _list(self) -> dict:
+    async def _list(self) -> dict[str, Any]:
         return {"messages": self.messages[-100:]}
 
     async def _api_or_page(self, request: Request) -> Response:

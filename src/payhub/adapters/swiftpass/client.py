@@ -281,8 +281,7 @@ def _micropay_result(*, answer: Answer | None, out_trade_no: str) -> PayResult:
 
 
 def _close_result(*, answer: Answer | None, out_trade_no: str) -> CloseResult:
-    understood = answer is not None and answer.get("status") == OK
-    if understood and answer.get("result_code") == OK:
+    if answer is not None and answer.get("status") == OK and answer.get("result_code") == OK:
         return CloseResult(status=CloseStatus.CLOSED, out_trade_no=out_trade_no)
     return CloseResult(
         status=CloseStatus.UNKNOWN, out_trade_no=out_trade_no, err_code=answer.get("err_code") if answer else None,

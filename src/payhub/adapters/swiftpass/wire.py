@@ -1,6 +1,6 @@
 """The SwiftPass gateway protocol: XML bodies, signatures, times and the map of wire codes to the hub's words.
 
-Both the connector (client.py) and the simulator (sandbox.py) use this module, so the two cannot drift apart.
+Both the connector (client.py) and the simulator (sandbox/) use this module, so the two cannot drift apart.
 Which side signs with which key is carried by `Credentials`: the merchant signs requests with its MD5 key or
 RSA private key and verifies answers with the platform's public key; the platform does the mirror image.
 """

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from starlette.middleware.base import RequestResponseEndpoint
 from starlette.websockets import WebSocketDisconnect
 
 from payhub.adapters.clock import SystemClock
@@ -73,7 +74,7 @@ def create_agent_app(*, printer: ReceiptPrinter, settings: AgentSettings = Agent
                        allow_headers=["Content-Type"])
 
     @app.middleware("http")
-    async def only_local_pages(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
+    async def only_local_pages(request: Request, call_next: RequestResponseEndpoint) -> Response:
         origin = request.headers.get("origin")
         if not _host_is_local(request.headers.get("host")) or (origin is not None and origin not in allowed):
             return JSONResponse(error_body(code="ORIGIN_NOT_ALLOWED", locale=locale_of(request)), status_code=403)

@@ -4,20 +4,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
-import time
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from payhub.adapters.observability.logs import order_no as order_no_var
-from payhub.adapters.observability.logs import request_id as request_id_var
 from payhub.bootstrap import Container
 from payhub.entrypoints.api.errors import install_error_handlers
 from payhub.entrypoints.api.limits import BodyLimit, NoNulCharacters
+from payhub.entrypoints.api.observation import RequestObservation
 from payhub.entrypoints.api.openapi_docs import install_openapi
 from payhub.entrypoints.api.routers import counter, exports, ledger, notify, ops, receipts, session
 from payhub.entrypoints.api.routers import cards as card_routes
@@ -26,7 +22,6 @@ from payhub.services.card_consumes import ConsumeBatcher
 from payhub.services.outbox import work_forever
 
 log = logging.getLogger("payhub.api")
-ORDER_IN_PATH = re.compile(r"/orders/([A-Za-z0-9]+)")
 POS_PAGE = Path(__file__).parent.parent / "web" / "pos"
 
 
@@ -36,18 +31,20 @@ def create_app(container: Container, *, embedded_worker: bool | None = None) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await container.start()
         stop = asyncio.Event()
         worker = None
         if run_worker:
-            worker = asyncio.create_task(
-                work_forever(hub=container.hub, idle_seconds=container.settings.worker_poll_seconds, stop=stop)
-            )
+            worker = asyncio.create_task(work_forever(
+                hub=container.hub, idle_seconds=container.settings.worker_poll_seconds, stop=stop,
+                wakeups=container.wakeups))
         try:
             yield
         finally:
             stop.set()
             if worker:
                 await worker
+            await container.stop()
 
     app = FastAPI(
         title="PayHub 交易宝", version="0.1.0", lifespan=lifespan,
@@ -65,21 +62,7 @@ def create_app(container: Container, *, embedded_worker: bool | None = None) -> 
     app.mount("/pos", StaticFiles(directory=POS_PAGE, html=True), name="pos")
     app.add_middleware(SignedRequests, hub=container.hub)  # added first, so innermost: after the body limits
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request_id_var.set(rid)
-        match = ORDER_IN_PATH.search(request.url.path)
-        order_no_var.set(match.group(1) if match else None)
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        container.metrics.api_latency.labels(
-            request.method, getattr(route, "path", "unmatched"), str(response.status_code)
-        ).observe(time.perf_counter() - started)
-        response.headers["X-Request-Id"] = rid
-        return response
-
+    app.add_middleware(RequestObservation, metrics=container.metrics)
     app.add_middleware(NoNulCharacters)
     app.add_middleware(BodyLimit)  # added last, so outermost: nothing reads an oversized body
     return app

@@ -14,11 +14,12 @@ from payhub.services.context import Hub
 
 
 def get_container(request: Request) -> Container:
-    return request.app.state.container
+    container: Container = request.app.state.container
+    return container
 
 
 def get_hub(request: Request) -> Hub:
-    return request.app.state.container.hub
+    return get_container(request).hub
 
 
 async def signed_terminal(request: Request) -> Terminal:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,7 +28,7 @@ def locale_of(request: Request) -> str:
     return "en" if accepted.lower().startswith("en") else "zh"
 
 
-def error_body(*, code: str, locale: str, params: dict | None = None, **extra: object) -> dict:
+def error_body(*, code: str, locale: str, params: dict[str, Any] | None = None, **extra: object) -> dict[str, Any]:
     return {"error": {"code": code, "message": render(code, locale, params or {}), **extra}}
 
 

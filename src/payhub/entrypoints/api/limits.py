@@ -52,7 +52,8 @@ async def read_body(receive: Receive, *, limit: int) -> bytes | None:
         message = await receive()
         if message["type"] != "http.request":
             return None
-        body += message.get("body", b"")
+        chunk: bytes = message.get("body", b"")
+        body += chunk
         if len(body) > limit:
             raise BodyTooLarge
         if not message.get("more_body", False):

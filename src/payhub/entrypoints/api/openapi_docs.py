@@ -7,6 +7,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict
 
+Responses = dict[int | str, dict[str, Any]]  # what `responses=` of a route or router takes
+
 
 class ErrorDetail(BaseModel):
     """A stable code and a message in the caller's language (Accept-Language: en for English)."""
@@ -35,7 +37,7 @@ WHY = {
 }
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def error_responses(*statuses: int) -> Responses:
     """The `responses=` entries of the given error statuses, each with the shared error body."""
     return {status: {"model": ErrorOut, "description": WHY[status]} for status in statuses}
 
@@ -54,7 +56,9 @@ SECURITY_SCHEMES = {
     },
     "OperatorSession": {"type": "http", "scheme": "bearer", "description": "The token of POST /api/v1/session"},
 }
-SIGNATURE = {"TerminalCode": [], "TerminalTimestamp": [], "TerminalNonce": [], "TerminalSignature": []}
+SIGNATURE: dict[str, list[str]] = {
+    "TerminalCode": [], "TerminalTimestamp": [], "TerminalNonce": [], "TerminalSignature": [],
+}
 AT_THE_DOOR = (400, 413)  # the body-size and NUL-character middleware answer these before any route
 
 
@@ -89,4 +93,4 @@ def install_openapi(app: FastAPI) -> None:
             app.openapi_schema = document
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to replace the document

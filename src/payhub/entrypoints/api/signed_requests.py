@@ -25,14 +25,14 @@ TERMINAL = "payhub.terminal"  # the scope key the checked terminal is handed on 
 
 def signed_target(scope: Scope) -> str:
     """The path (still percent-encoded) and query string as the client sent them: what it signed."""
-    raw = scope.get("raw_path") or scope["path"].encode()
-    query = scope.get("query_string") or b""
+    raw: bytes = scope.get("raw_path") or scope["path"].encode()
+    query: bytes = scope.get("query_string") or b""
     return (raw + b"?" + query if query else raw).decode("utf-8", "replace")
 
 
 def terminal_of(scope: Scope) -> Terminal:
     """The terminal SignedRequests let in; Unauthorized when the request never went through it."""
-    terminal = scope.get(TERMINAL)
+    terminal: Terminal | None = scope.get(TERMINAL)
     if terminal is None:
         raise Unauthorized("SIGNATURE_REQUIRED")
     return terminal

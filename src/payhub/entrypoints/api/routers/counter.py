@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import segno
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,7 +13,7 @@ from payhub.domain.orders import FINAL_STATES, BillOrder, OrderState
 from payhub.domain.receipts import Receipt
 from payhub.domain.tenancy import Role
 from payhub.entrypoints.api.deps import ActorDep, ClientIp, HubDep
-from payhub.entrypoints.api.openapi_docs import SIGNED, error_responses
+from payhub.entrypoints.api.openapi_docs import SIGNED, Responses, error_responses
 from payhub.entrypoints.api.errors import locale_of
 from payhub.entrypoints.api.schemas import (
     ArrearsOut, Day, FeeTypeOut, Offset, OrderDetailOut, OrderIn, OrderOut, OrderPage, PayCodeIn, RefundIn, RefundOut,
@@ -24,18 +24,20 @@ from payhub.services.counter import CHINA
 
 router = APIRouter(prefix="/api/v1", tags=["counter"], responses=SIGNED)
 PAYING = error_responses(400, 404, 409)
-EVENTS = {200: {"content": {"text/event-stream": {}}, "description": "The order as JSON in each `order` event"}}
+EVENTS: Responses = {
+    200: {"content": {"text/event-stream": {}}, "description": "The order as JSON in each `order` event"},
+}
 EVENTS |= error_responses(404)
 
 
 def _out(order: BillOrder, request: Request) -> OrderOut:
-    showing_qr = order.state is OrderState.PAYING and order.code_url
-    qr_image = segno.make(order.code_url, error="m").png_data_uri(scale=8, border=2) if showing_qr else None
+    code_url = order.code_url if order.state is OrderState.PAYING else None
+    qr_image = segno.make(code_url, error="m").png_data_uri(scale=8, border=2) if code_url else None
     return OrderOut.of(order, locale_of(request), qr_image=qr_image)
 
 
 @router.get("/fee-types", response_model=list[FeeTypeOut], summary="Fee types (缴费类型)")
-async def fee_types(_: ActorDep) -> list[dict]:
+async def fee_types(_: ActorDep) -> list[dict[str, Any]]:
     return counter.FEE_TYPES
 
 

@@ -9,16 +9,17 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Response
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from payhub.entrypoints.api.deps import HubDep
-from payhub.entrypoints.api.openapi_docs import SIGNED, error_responses
+from payhub.entrypoints.api.openapi_docs import SIGNED, Responses, error_responses
 from payhub.entrypoints.api.routers.counter import OrderFilters
 from payhub.services.counter import CHINA
 from payhub.services.order_export import AMOUNT_COLUMNS, HEADERS, Cell, export_rows
 
 router = APIRouter(prefix="/api/v1", tags=["counter"], responses=SIGNED)
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FILES = {200: {"content": {"text/csv": {}, XLSX_TYPE: {}}, "description": "The file, as an attachment"}}
+FILES: Responses = {200: {"content": {"text/csv": {}, XLSX_TYPE: {}}, "description": "The file, as an attachment"}}
 FILES |= error_responses(400)
 
 
@@ -35,6 +36,7 @@ def as_xlsx(rows: list[tuple[Cell, ...]]) -> bytes:
     """One sheet, amounts as numbers with two decimals."""
     book = Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet)  # a new workbook starts with one worksheet, active
     sheet.title = "订单"
     sheet.append(HEADERS)
     for row in rows:

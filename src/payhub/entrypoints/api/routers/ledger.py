@@ -1,7 +1,7 @@
 """The merchant's ledger: account balances and entries (supervisor and admin)."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -14,12 +14,13 @@ router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"], responses=SIGNED | 
 
 
 @router.get("/accounts", summary="Every ledger account with its balance (fen)")
-async def accounts(hub: HubDep, actor: ActorDep) -> list[dict]:
+async def accounts(hub: HubDep, actor: ActorDep) -> list[dict[str, Any]]:
     require_role(role=actor.operator.role, needed=Role.SUPERVISOR)
     return await order_views.ledger_accounts(hub=hub, merchant_id=actor.merchant_id)
 
 
 @router.get("/accounts/{code}", responses=error_responses(404), summary="One account's balance and newest entries")
-async def account(code: str, hub: HubDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
+async def account(code: str, hub: HubDep, actor: ActorDep,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     require_role(role=actor.operator.role, needed=Role.SUPERVISOR)
     return await order_views.ledger_entries(hub=hub, merchant_id=actor.merchant_id, account=code, limit=limit)

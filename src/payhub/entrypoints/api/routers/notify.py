@@ -5,11 +5,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
 from payhub.entrypoints.api.deps import HubDep
-from payhub.entrypoints.api.openapi_docs import ERROR_JSON
+from payhub.entrypoints.api.openapi_docs import ERROR_JSON, Responses
 from payhub.services.notifications import accept_notify
 
 router = APIRouter(tags=["channel notifies"])
-NOTIFY = {
+NOTIFY: Responses = {
     200: {"description": "Accepted: `success`", "content": {"text/plain": {"schema": {"type": "string"}}}},
     400: {"description": "Not accepted: `fail`, or an unknown channel (JSON error)",
           "content": {"text/plain": {"schema": {"type": "string"}}} | ERROR_JSON},

@@ -1,21 +1,24 @@
 """Health, readiness and Prometheus metrics."""
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from payhub.entrypoints.api.deps import ContainerDep
-from payhub.entrypoints.api.openapi_docs import error_responses
+from payhub.entrypoints.api.openapi_docs import Responses, error_responses
 
 router = APIRouter(tags=["operations"])
-NOT_READY = {503: {"description": "Not ready", "content": {"application/json": {"schema": {
+NOT_READY: Responses = {503: {"description": "Not ready", "content": {"application/json": {"schema": {
     "type": "object", "properties": {"status": {"type": "string"}}, "required": ["status"]}}}}}
-METRICS = {200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}} | error_responses(503)
+METRICS: Responses = {200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}}
+METRICS |= error_responses(503)
 
 
 @router.get("/healthz", summary="The process is up")
-async def healthz() -> dict:
+async def healthz() -> dict[str, Any]:
     return {"status": "ok"}
 
 
@@ -31,13 +34,9 @@ async def readyz(container: ContainerDep) -> JSONResponse:
 
 @router.get("/metrics", response_class=Response, responses=METRICS, summary="Prometheus metrics")
 async def metrics(container: ContainerDep) -> Response:
-    hub, m = container.hub, container.metrics
+    hub = container.hub
     async with hub.uow(read_only=True) as uow:
         by_state = await uow.orders.count_by_state()
         depth, oldest = await uow.jobs.queue_stats(now=hub.clock.now())
-    m.orders.clear()
-    for state, count in by_state.items():
-        m.orders.labels(state).set(count)
-    m.queue_depth.set(depth)
-    m.oldest_job.set(oldest)
-    return Response(m.render(), media_type="text/plain; version=0.0.4")
+    text = container.metrics.render(orders_by_state=by_state, open_jobs=depth, oldest_due_seconds=oldest)
+    return Response(text, media_type="text/plain; version=0.0.4")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1/receipts", tags=["receipts"], responses=SIGNE
 Copy = Annotated[bool, Query(description="a reprint: marked 重打印 / 副本")]
 Format = Annotated[Literal["json", "html"], Query(description="json for the terminal agent, html to print in a browser")]
 Paper = Annotated[Literal["58", "80"], Query(description="roll width in mm (html)")]
-RESPONSES: dict = {200: {"content": {"application/json": {}, "text/html": {}}}}
+RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}, "text/html": {}}}}
 
 
 @dataclass(frozen=True)

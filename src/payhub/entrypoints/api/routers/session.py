@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from payhub.domain.tenancy import Operator
 from payhub.entrypoints.api.deps import ActorDep, HubDep, TerminalDep
 from payhub.entrypoints.api.openapi_docs import SIGNED, error_responses
 from payhub.entrypoints.api.schemas import LoginIn, LoginOut, OperatorOut
@@ -11,7 +12,7 @@ from payhub.services import auth
 router = APIRouter(prefix="/api/v1/session", tags=["session"], responses=SIGNED)
 
 
-def _operator(op) -> OperatorOut:
+def _operator(op: Operator) -> OperatorOut:
     return OperatorOut(id=op.id, username=op.username, display_name=op.display_name, role=op.role.value)
 
 

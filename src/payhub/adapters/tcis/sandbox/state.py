@@ -1,23 +1,19 @@
-"""A TCIS simulator: the contract of docs/tcis-contract.md over seeded customers kept in memory.
-
-Scenarios are chosen by the account number's last two digits (see SCENARIOS); the seeded amounts never
-end in 91–99, which the SwiftPass sandbox reads as its own scenario triggers.
+"""What the simulated TCIS holds in memory: customers and their open bills, postings and reversals, and the
+rules of docs/tcis-contract.md that apply to them. The customers it starts (and resets) with come from
+seed.json next to this module.
 """
 from __future__ import annotations
 
-import asyncio
 import itertools
+import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.resources import files
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
+from payhub.adapters.tcis.sandbox.scenarios import refuses_postings, refuses_reversals
 from payhub.adapters.tcis.wire import (
     ArrearsAnswer,
     PostingAnswer,
@@ -25,21 +21,9 @@ from payhub.adapters.tcis.wire import (
     ReversalAnswer,
     ReversalBody,
     arrears_answer,
-    auth_refusal,
 )
 from payhub.domain.billing import Arrears, Bill
 from payhub.domain.fees import FeeType
-
-REFUSED_POSTINGS = "91"
-SLOW_POSTINGS = "92"
-SLOW_ARREARS = "93"
-REFUSED_REVERSALS = "94"
-SCENARIOS = {
-    REFUSED_POSTINGS: "缴费被拒（ACCOUNT_LOCKED）",
-    SLOW_POSTINGS: "缴费照常入账，但 slow_seconds 秒后才应答",
-    SLOW_ARREARS: "欠费查询 slow_seconds 秒后才应答",
-    REFUSED_REVERSALS: "冲正被拒（REVERSAL_NOT_ALLOWED）",
-}
 
 MESSAGES = {
     "ACCOUNT_NOT_FOUND": "户号{account_no}不存在或没有{fee}业务",
@@ -66,7 +50,7 @@ MESSAGES = {
 }
 
 
-def message_for(code: str, params: dict[str, Any]) -> str:
+def message_for(code: str, params: Mapping[str, Any]) -> str:
     """The Chinese message of an error code with its parameters filled in."""
     return MESSAGES[code].format(**params)
 
@@ -103,7 +87,7 @@ class SeedCustomer:
     ic_card: bool = False
 
 
-def monthly_bills(*, account_no: str, amounts: dict[str, int]) -> tuple[Bill, ...]:
+def monthly_bills(*, account_no: str, amounts: Mapping[str, int]) -> tuple[Bill, ...]:
     """Bills by period (YYYY-MM), with ids made of the account number and the period."""
     return tuple(
         Bill(bill_id=f"{account_no}-{period.replace('-', '')}", period=period, amount=amount)
@@ -111,28 +95,20 @@ def monthly_bills(*, account_no: str, amounts: dict[str, int]) -> tuple[Bill, ..
     )
 
 
-def _seed(account_no: str, fee_type: FeeType, name: str, address: str, amounts: dict[str, int], **flags: bool) -> SeedCustomer:
-    return SeedCustomer(account_no, fee_type, name, address, monthly_bills(account_no=account_no, amounts=amounts), **flags)
+def load_seed(*, text: str) -> tuple[SeedCustomer, ...]:
+    """The customers of a seed file: {"customers": [{account_no, fee_type, name, address, bills: {period: fen},
+    prepay_allowed?, ic_card?}]}."""
+    return tuple(
+        SeedCustomer(
+            account_no=entry["account_no"], fee_type=FeeType(entry["fee_type"]), name=entry["name"],
+            address=entry["address"], bills=monthly_bills(account_no=entry["account_no"], amounts=entry["bills"]),
+            prepay_allowed=entry.get("prepay_allowed", True), ic_card=entry.get("ic_card", False),
+        )
+        for entry in json.loads(text)["customers"]
+    )
 
 
-GAS, WATER, BUSINESS = FeeType.GAS, FeeType.WATER, FeeType.BUSINESS
-DEFAULT_SEED = (
-    _seed("10010001", GAS, "王建华", "金水区文化路56号院3号楼2单元501室",
-          {"2026-03": 8640, "2026-04": 7320, "2026-05": 5480, "2026-06": 4210}),
-    _seed("10010002", GAS, "李秀芳", "二七区大学路112号院7号楼1单元302室",
-          {"2026-04": 12350, "2026-05": 9870, "2026-06": 6650}),
-    _seed("10010003", GAS, "陈志强", "中原区建设路88号院2号楼3单元601室", {"2026-06": 4560}, ic_card=True),
-    _seed("10010004", GAS, "赵丽娟", "管城回族区紫荆山路30号院1号楼1单元1102室", {}),
-    _seed("10010005", GAS, "孙国庆", "惠济区天河路19号院5号楼2单元201室",
-          {"2026-05": 6780, "2026-06": 5320}, prepay_allowed=False),
-    _seed("10010091", GAS, "周海燕", "金水区农业路27号院4号楼1单元702室", {"2026-06": 7450}),
-    _seed("10010092", GAS, "吴振东", "二七区嵩山路45号院6号楼2单元402室", {"2026-05": 6120, "2026-06": 5830}),
-    _seed("10010093", GAS, "郑晓梅", "中原区桐柏路160号院1号楼3单元301室", {"2026-06": 4380}),
-    _seed("10010094", GAS, "冯德胜", "管城回族区城东路9号院2号楼1单元502室", {"2026-06": 8260}),
-    _seed("20010001", WATER, "刘玉兰", "金水区经三路68号院8号楼2单元601室",
-          {"2026-04": 3450, "2026-05": 3120, "2026-06": 2860}),
-    _seed("30010001", BUSINESS, "欧阳振华", "郑东新区商都路100号1层108室", {"2026-05": 5000, "2026-06": 20000}),
-)
+DEFAULT_SEED = load_seed(text=files("payhub.adapters.tcis.sandbox").joinpath("seed.json").read_text(encoding="utf-8"))
 
 
 def mask_name(name: str) -> str:
@@ -234,23 +210,16 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class TcisSandbox:
-    """TCIS in memory, served by `.app` with the real contract and authentication."""
+class BillingState:
+    """TCIS's customers, postings and reversals, and the contract's rules on them."""
 
-    def __init__(
-        self, *, app_id: str, secret: str, now: Callable[[], datetime] = utc_now, slow_seconds: float = 20.0,
-        seed: Iterable[SeedCustomer] | None = None,
-    ) -> None:
-        self.app_id = app_id
-        self.secret = secret
+    def __init__(self, *, now: Callable[[], datetime] = utc_now, seed: Iterable[SeedCustomer] | None = None) -> None:
         self.now = now
-        self.slow_seconds = slow_seconds
         self.seed = DEFAULT_SEED if seed is None else tuple(seed)
         self.customers: dict[str, Customer] = {}
         self.postings: dict[str, Posting] = {}
         self.reversals: dict[str, Reversal] = {}
         self.reset()
-        self.app = self._build_app()
 
     def reset(self) -> None:
         """Forget every posting and reversal and bring the customers back to their seed."""
@@ -333,7 +302,7 @@ class TcisSandbox:
         customer = self._customer(account_no=body.account_no, fee_type=body.fee_type)
         if customer is None:
             raise Refused("ACCOUNT_NOT_FOUND", account_no=body.account_no, fee=body.fee_type.label_zh)
-        if body.account_no.endswith(REFUSED_POSTINGS):
+        if refuses_postings(account_no=body.account_no):
             raise Refused("ACCOUNT_LOCKED")
         if not body.fee_type.has_arrears:
             if body.bill_ids:
@@ -355,7 +324,7 @@ class TcisSandbox:
     def _take_back(self, *, posting: Posting, amount: int) -> None:
         if posting.refusal is not None:
             raise Refused("POSTING_NOT_REVERSIBLE")
-        if posting.body.account_no.endswith(REFUSED_REVERSALS):
+        if refuses_reversals(account_no=posting.body.account_no):
             raise Refused("REVERSAL_NOT_ALLOWED")
         left = posting.body.amount - posting.reversed_amount
         if amount > left:
@@ -375,118 +344,3 @@ class TcisSandbox:
         # A reopened bill larger than what was still to take back leaves the difference as prepaid money.
         posting.credit_left -= owed
         customer.prepaid_balance -= owed
-
-    def _build_app(self) -> FastAPI:
-        app = FastAPI(title="TCIS sandbox", docs_url=None, redoc_url=None, openapi_url=None)
-        app.include_router(self._contract_router(), prefix="/api/v1")
-        app.include_router(self._control_router(), prefix="/_sandbox")
-        app.add_exception_handler(TcisError, _render_tcis_error)
-        app.add_exception_handler(RequestValidationError, _render_validation_error)
-        app.add_exception_handler(StarletteHTTPException, _render_http_error)
-        app.add_exception_handler(Exception, _render_internal_error)
-        return app
-
-    async def _authenticate(self, request: Request) -> None:
-        refusal = auth_refusal(
-            app_id=self.app_id, secret=self.secret, headers=request.headers, method=request.method,
-            target=request_target(request=request), body=await request.body(), now=int(self.now().timestamp()),
-        )
-        if refusal is not None:
-            raise TcisError(refusal, status=401)
-
-    def _contract_router(self) -> APIRouter:
-        router = APIRouter(dependencies=[Depends(self._authenticate)])
-
-        @router.get("/accounts/{account_no}/arrears")
-        async def query_arrears(account_no: str, fee_type: FeeType) -> ArrearsAnswer:
-            if account_no.endswith(SLOW_ARREARS):
-                await asyncio.sleep(self.slow_seconds)
-            return self.arrears(account_no=account_no, fee_type=fee_type)
-
-        @router.post("/postings")
-        async def post_payment(body: PostingBody) -> PostingAnswer:
-            answer = self.post(body=body)
-            if body.account_no.endswith(SLOW_POSTINGS):
-                await asyncio.sleep(self.slow_seconds)  # booked already: the caller must query to learn it
-            return answer
-
-        @router.get("/postings/{posting_no}")
-        async def query_posting(posting_no: str) -> PostingAnswer:
-            return self.posting(posting_no=posting_no)
-
-        @router.post("/postings/{posting_no}/reversals")
-        async def reverse_posting(posting_no: str, body: ReversalBody) -> ReversalAnswer:
-            return self.reverse(posting_no=posting_no, body=body)
-
-        return router
-
-    def _control_router(self) -> APIRouter:
-        router = APIRouter()
-
-        @router.get("/customers")
-        async def list_customers() -> list[dict[str, Any]]:
-            return [customer_view(customer=customer) for customer in self.customers.values()]
-
-        @router.get("/postings")
-        async def list_postings() -> list[dict[str, Any]]:
-            return [self._posting_view(posting=posting) for posting in self.postings.values()]
-
-        @router.post("/reset")
-        async def reset() -> dict[str, int]:
-            self.reset()
-            return {"customers": len(self.customers)}
-
-        return router
-
-    def _posting_view(self, *, posting: Posting) -> dict[str, Any]:
-        reversals = [
-            reversal.answer.model_dump(mode="json") for reversal in self.reversals.values()
-            if reversal.posting_no == posting.body.posting_no
-        ]
-        paid_bill_ids = [bill.bill_id for bill in posting.paid_bills]
-        return {**posting.body.model_dump(mode="json"), **posting.answer().model_dump(mode="json"),
-                "paid_bill_ids": paid_bill_ids, "reversals": reversals}
-
-
-def customer_view(*, customer: Customer) -> dict[str, Any]:
-    """A customer unmasked, with the scenario the account number triggers, for demos."""
-    profile = customer.profile
-    return {
-        "account_no": profile.account_no, "fee_type": profile.fee_type.value, "name": profile.name,
-        "address": profile.address, "prepay_allowed": profile.prepay_allowed, "ic_card": profile.ic_card,
-        "bills": [{"bill_id": bill.bill_id, "period": bill.period, "amount": bill.amount} for bill in customer.open_bills],
-        "total_due": sum(bill.amount for bill in customer.open_bills), "prepaid_balance": customer.prepaid_balance,
-        "scenario": SCENARIOS.get(profile.account_no[-2:]),
-    }
-
-
-def request_target(*, request: Request) -> str:
-    """The path and query exactly as the caller sent (and signed) them."""
-    path: bytes = request.scope.get("raw_path") or request.url.path.encode()
-    query: bytes = request.scope.get("query_string", b"")
-    return (path + b"?" + query if query else path).decode("latin-1")
-
-
-def _error(*, status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"code": code, "message": message})
-
-
-async def _render_tcis_error(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, TcisError)
-    return _error(status=error.status, code=error.code, message=error.message)
-
-
-async def _render_validation_error(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, RequestValidationError)
-    detail = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
-    return _error(status=400, code="BAD_REQUEST", message=message_for("BAD_REQUEST", {"detail": detail}))
-
-
-async def _render_http_error(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, StarletteHTTPException)
-    code = "METHOD_NOT_ALLOWED" if error.status_code == 405 else "NOT_FOUND"
-    return _error(status=error.status_code, code=code, message=MESSAGES[code])
-
-
-async def _render_internal_error(_: Request, __: Exception) -> JSONResponse:
-    return _error(status=500, code="INTERNAL", message=MESSAGES["INTERNAL"])

@@ -1,0 +1,81 @@
+"""Order signals and job wake-ups through PostgreSQL LISTEN/NOTIFY, between two processes' worth of listeners."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from payhub.adapters.pg_notifications import PgNotifications, libpq_url
+from tests.conftest import migrated_database
+
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(60)]
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from migrated_database("postgresql", request=request, tmp_path=tmp_path)
+
+
+@pytest.fixture
+async def two(pg_url: str) -> AsyncIterator[tuple[PgNotifications, PgNotifications]]:
+    first, second = PgNotifications(database_url=pg_url), PgNotifications(database_url=pg_url)
+    await first.start()
+    await second.start()
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+async def _woken_within(signals: PgNotifications, order_no: str, action: Callable[[], None]) -> float:
+    """Seconds from action() until a waiter on order_no in signals returns."""
+    waiter = asyncio.create_task(signals.wait(order_no, timeout=5))
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    action()
+    await waiter
+    return time.monotonic() - started
+
+
+async def test_a_signal_published_in_one_process_wakes_a_waiter_in_another(two: tuple[PgNotifications, PgNotifications]):
+    first, second = two
+    assert await _woken_within(second, "P1", lambda: first.publish("P1")) < 0.1
+    assert await _woken_within(first, "P1", lambda: first.publish("P1")) < 0.1  # its own waiters at once
+
+
+async def test_a_lost_listening_connection_comes_back_and_wakes_its_waiters(
+        pg_url: str, two: tuple[PgNotifications, PgNotifications]):
+    first, second = two
+    with psycopg.connect(libpq_url(pg_url), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE query LIKE 'LISTEN%%' AND datname = current_database()")
+    # the waiters re-read after the reconnection (a signal may have been missed meanwhile)
+    waiter = asyncio.create_task(second.wait("P2", timeout=5))
+    await asyncio.wait_for(waiter, timeout=4)
+    await asyncio.sleep(0.2)
+    assert await _woken_within(second, "P3", lambda: first.publish("P3")) < 0.1
+
+
+async def test_a_job_that_becomes_due_wakes_the_workers(pg_url: str, two: tuple[PgNotifications, PgNotifications]):
+    _, worker = two
+    await worker.wait_for_jobs(timeout=0.01)  # the wake-up every (re)connection gives: jobs may have been missed
+    waiting = asyncio.create_task(worker.wait_for_jobs(timeout=5))
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    async with await psycopg.AsyncConnection.connect(libpq_url(pg_url), autocommit=True) as conn:
+        await conn.execute("INSERT INTO jobs (merchant_id, kind, ref, state, attempts, max_attempts, run_at, created_at,"
+                           " updated_at) VALUES (1, 'post_to_biller', 'J1', 'pending', 0, 5, now(), now(), now())")
+    await waiting
+    assert time.monotonic() - started < 0.5
+
+    started = time.monotonic()
+    later = asyncio.create_task(worker.wait_for_jobs(timeout=0.5))  # a job planned for later wakes nobody
+    async with await psycopg.AsyncConnection.connect(libpq_url(pg_url), autocommit=True) as conn:
+        await conn.execute("INSERT INTO jobs (merchant_id, kind, ref, state, attempts, max_attempts, run_at, created_at,"
+                           " updated_at) VALUES (1, 'post_to_biller', 'J2', 'pending', 0, 5, now() + interval '1 minute',"
+                           " now(), now())")
+    await later
+    assert time.monotonic() - started > 0.3
