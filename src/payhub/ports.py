@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -172,6 +173,15 @@ class OrderFilter(Protocol):
     created_to: datetime | None
 
 
+@dataclass(frozen=True)
+class OrderView:
+    """An order with its refunds (by seq) and the recorded moves of both (the order's first, then each refund's)."""
+
+    order: BillOrder
+    refunds: list[Refund]
+    history: list[Transition]
+
+
 class OrderRepository(Protocol):
     async def add(self, order: BillOrder) -> None:
         """Insert a new order (fails with Conflict on a duplicate terminal order no.)."""
@@ -185,9 +195,17 @@ class OrderRepository(Protocol):
         """Guarded update (expected state and version) plus the recorded transitions; StaleState if moved."""
         ...
 
+    async def expired_unpaid(self, *, now: datetime, limit: int) -> list[str]:
+        """The numbers of created orders whose time to be paid is up by now, the longest expired first."""
+        ...
+
     async def search(self, *, filters: OrderFilter, limit: int, offset: int) -> list[BillOrder]: ...
 
     async def history(self, *, key: str) -> list[Transition]: ...
+
+    async def view(self, *, order_no: str) -> OrderView | None:
+        """The order with its refunds and history, in one statement."""
+        ...
 
     async def count_by_state(self) -> dict[str, int]: ...
 
@@ -223,6 +241,10 @@ class JobRepository(Protocol):
 
     async def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[Job]:
         """Take due jobs (and jobs whose lease ran out) so that no other worker takes them."""
+        ...
+
+    async def drop_pending(self, *, kind: JobKind, ref: str, now: datetime) -> None:
+        """Mark a pending job done unrun, as its work became needless (a running one finishes on its own)."""
         ...
 
     async def finish(self, *, job: Job, outcome: JobOutcome, now: datetime) -> bool:

@@ -1,11 +1,17 @@
 """The JobRepository contract (the outbox), for the fakes and SQL on both engines."""
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
+from payhub.adapters.db.uow import SqlUnitOfWorkFactory
 from payhub.domain.jobs import MAX_ATTEMPTS, Done, Job, JobKind, Retry, RunAgain, backoff
 from payhub.ports import UnitOfWorkFactory
 from tests.contract.stores import NOW, add_tenant
+from tests.support.statements import listening, one_line
 
 LEASE = timedelta(minutes=1)
 POST = JobKind.POST_TO_BILLER
@@ -31,6 +37,23 @@ async def finish(store: UnitOfWorkFactory, job: Job, outcome: Done | Retry | Run
         kept = await uow.jobs.finish(job=job, outcome=outcome, now=NOW + timedelta(seconds=seconds))
         await uow.commit()
     return kept
+
+
+ON_JOBS = re.compile(r'^(SELECT .*? FROM|INSERT INTO|UPDATE|DELETE FROM) "?jobs\b')
+
+
+@contextmanager
+def statements_on_jobs(store: UnitOfWorkFactory) -> Iterator[list[str]]:
+    """The SQL run on the jobs table meanwhile (nothing for the fake store)."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if ON_JOBS.match(one_line(statement)):
+            seen.append(statement)
+
+    engines = [store.database.write.sync_engine] if isinstance(store, SqlUnitOfWorkFactory) else []
+    with listening(engines, record):
+        yield seen
 
 
 async def test_due_jobs_are_claimed_oldest_first_up_to_the_limit(store: UnitOfWorkFactory) -> None:
@@ -151,3 +174,37 @@ async def test_an_enqueue_without_commit_leaves_no_job(store: UnitOfWorkFactory)
     async with store() as uow:
         await uow.jobs.enqueue(merchant_id=merchant_id, kind=POST, ref="A", run_at=NOW)
     assert await claim(store) == []
+
+
+async def test_enqueue_and_claim_are_one_statement_each(store: UnitOfWorkFactory) -> None:
+    merchant_id = (await add_tenant(store)).merchant.id
+    with statements_on_jobs(store) as first_enqueue:
+        await enqueue(store, merchant_id, "A", seconds=-5)
+    with statements_on_jobs(store) as enqueue_again:
+        await enqueue(store, merchant_id, "A", seconds=-10)
+    await enqueue(store, merchant_id, "B")
+    with statements_on_jobs(store) as claiming:
+        jobs = await claim(store)
+
+    assert [(j.ref, j.attempts, j.run_at) for j in jobs] == [("A", 1, NOW - timedelta(seconds=10)), ("B", 1, NOW)]
+    if isinstance(store, SqlUnitOfWorkFactory):
+        assert (len(first_enqueue), len(enqueue_again), len(claiming)) == (1, 1, 1)
+
+
+async def test_dropping_a_pending_job_leaves_nothing_to_claim_and_spares_a_running_one(
+        store: UnitOfWorkFactory) -> None:
+    merchant_id = (await add_tenant(store)).merchant.id
+    await enqueue(store, merchant_id, "PENDING")
+    await enqueue(store, merchant_id, "RUNNING", seconds=-1)
+    [running] = await claim(store, limit=1)
+    async with store() as uow:
+        for ref in ("PENDING", "RUNNING", "UNKNOWN"):
+            await uow.jobs.drop_pending(kind=POST, ref=ref, now=NOW)
+        await uow.commit()
+
+    assert await claim(store, seconds=30) == []  # nothing pending; RUNNING is still leased
+    assert await finish(store, running, Done())
+    async with store(read_only=True) as uow:
+        assert await uow.jobs.queue_stats(now=NOW) == (0, 0.0)
+    await enqueue(store, merchant_id, "PENDING", seconds=10)  # a dropped job can be enqueued again
+    assert [j.ref for j in await claim(store, seconds=10)] == ["PENDING"]

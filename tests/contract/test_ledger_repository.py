@@ -10,7 +10,7 @@ from payhub.domain.errors import Conflict, InvalidInput, NotFound
 from payhub.domain.ledger import AccountSpec, JournalEntry, Leg, NormalSide, transfer
 from payhub.domain.ledger_batch import Postings
 from payhub.ports import UnitOfWorkFactory
-from tests.contract.stores import NOW, store  # noqa: F401  (store: the fixture giving each implementation)
+from tests.contract.stores import NOW
 
 CASH = AccountSpec("cash", "现金", NormalSide.DEBIT)
 SALES = AccountSpec("sales", "收入", NormalSide.CREDIT)

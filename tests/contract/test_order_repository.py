@@ -316,3 +316,47 @@ async def test_an_operators_refunds_are_the_ones_asked_and_the_automatic_ones_of
         found = await uow.refunds.of_operator_between(merchant_id=tenant.merchant.id, operator_id=tenant.operator.id,
                                                       start=NOW, end=NOW + timedelta(minutes=10))
     assert [r.refund_no for r in found] == [refunds[1].refund_no, refunds[2].refund_no]
+
+
+async def test_expired_unpaid_lists_created_orders_past_expiry_longest_expired_first(store: UnitOfWorkFactory) -> None:
+    tenant = await add_tenant(store)
+    later, first, not_yet, paying = (bill_order(tenant, n, minutes=m) for n, m in ((1, 5), (2, 0), (3, 40), (4, -1)))
+    paid(paying)
+    await add_orders(store, later, first, not_yet, paying)
+
+    async with store(read_only=True) as uow:
+        due = await uow.orders.expired_unpaid(now=NOW + timedelta(minutes=35), limit=10)
+        one = await uow.orders.expired_unpaid(now=NOW + timedelta(minutes=35), limit=1)
+        none = await uow.orders.expired_unpaid(now=NOW + timedelta(minutes=30) - timedelta(microseconds=1), limit=10)
+    assert (due, one, none) == ([first.order_no, later.order_no], [first.order_no], [])
+
+
+async def test_the_order_view_holds_the_refunds_by_seq_and_the_moves_of_the_order_then_of_each_refund(
+        store: UnitOfWorkFactory) -> None:
+    tenant = await add_tenant(store)
+    order, other = bill_order(tenant, 1), bill_order(tenant, 2)
+    await add_orders(store, order, other)
+    second, first = refund_of(order, 2), refund_of(order, 1)
+    async with store() as uow:
+        await uow.refunds.add(second)
+        await uow.refunds.add(first)
+        await uow.commit()
+    async with store() as uow:
+        await uow.orders.save(paid(order))
+        second.succeeded(channel_refund_id="RF2", at=NOW + timedelta(minutes=3), actor="worker")
+        await uow.refunds.save(second)
+        first.succeeded(channel_refund_id="RF1", at=NOW + timedelta(minutes=4), actor="worker")
+        await uow.refunds.save(first)
+        await uow.commit()
+
+    async with store(read_only=True) as uow:
+        view = await uow.orders.view(order_no=order.order_no)
+        bare = await uow.orders.view(order_no=other.order_no)
+        assert await uow.orders.view(order_no="none") is None
+        stored = await uow.orders.get(order_no=order.order_no)
+    assert view is not None and view.order == stored
+    assert [r.refund_no for r in view.refunds] == [first.refund_no, second.refund_no]
+    assert [(t.key, t.to_state) for t in view.history] == [
+        (order.order_no, "paying"), (order.order_no, "paid"),
+        (first.refund_no, "refunded"), (second.refund_no, "refunded")]
+    assert bare is not None and bare.refunds == [] and bare.history == []

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from payhub.adapters.db.tables import terminals
 from tests.support.harness import Harness
+from tests.support.statements import listening, one_line
 
 ON_AUTH_TABLE = re.compile(  # statements on the tables auth reads and writes (not a route's joins with them)
     r'^(SELECT .*? FROM|INSERT INTO|UPDATE|DELETE FROM) "?(terminals|operators|operator_sessions|terminal_nonces)\b')
@@ -25,16 +26,10 @@ def statements(hub: Harness) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(" ".join(statement.split()))
+        seen.append(one_line(statement))
 
-    engines = {hub.container.database.write.sync_engine, hub.container.database.read.sync_engine}
-    for engine in engines:
-        sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening((hub.container.database.write.sync_engine, hub.container.database.read.sync_engine), record):
         yield seen
-    finally:
-        for engine in engines:
-            sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def on_auth_tables(seen: list[str]) -> list[str]:

@@ -25,7 +25,7 @@ from payhub.domain.fees import FeeType
 from payhub.domain.jobs import MAX_ATTEMPTS, Done, Job, JobKind, JobOutcome, JobState, Retry, RunAgain, backoff
 from payhub.domain.ledger import AccountSpec, JournalEntry
 from payhub.domain.ledger_batch import AccountState, LegRow, Postings
-from payhub.domain.orders import BillOrder
+from payhub.domain.orders import BillOrder, OrderState
 from payhub.domain.payments import (
     CloseResult, CloseStatus, NativeQr, PayResult, PayStatus, RefundResult, RefundStatus,
 )
@@ -33,7 +33,7 @@ from payhub.domain.refunds import Refund
 from payhub.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally
 from payhub.domain.tenancy import Merchant, Operator, Role, Terminal
 from payhub.domain.transitions import StateMachine, Transition
-from payhub.ports import BillerAccountUnknown, BillerUnavailable, SignatureInvalid
+from payhub.ports import BillerAccountUnknown, BillerUnavailable, OrderView, SignatureInvalid
 
 from .card_fakes import CardTables, FakeCardMoney, FakeCards
 
@@ -176,6 +176,10 @@ class FakeOrders(_Aggregates):
     async def save(self, order: BillOrder) -> None:
         self._writes.put(self._db.orders, order.order_no, self._check_and_bump(order, self._db.orders.get(order.order_no)))
 
+    async def expired_unpaid(self, *, now: datetime, limit: int) -> list[str]:
+        due = [o for o in self._db.orders.values() if o.state is OrderState.CREATED and o.expires_at <= now]
+        return [o.order_no for o in sorted(due, key=lambda o: (o.expires_at, o.id))][:limit]
+
     async def search(self, *, filters: Any, limit: int, offset: int) -> list[BillOrder]:
         f = filters
         found = [o for o in self._db.orders.values() if o.merchant_id == f.merchant_id
@@ -196,6 +200,15 @@ class FakeOrders(_Aggregates):
 
     async def history(self, *, key: str) -> list[Transition]:
         return [move for _, move in sorted(self._db.history.items()) if move.key == key]
+
+    async def view(self, *, order_no: str) -> OrderView | None:
+        order = self._db.orders.get(order_no)
+        if order is None:
+            return None
+        refunds = sorted((s.refund for s in self._db.refunds.values() if s.refund.order_id == order.id),
+                         key=lambda r: r.seq)
+        history = [move for key in [order_no, *(r.refund_no for r in refunds)] for move in await self.history(key=key)]
+        return copy.deepcopy(OrderView(order, refunds, history))
 
     async def count_by_state(self) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)
@@ -266,7 +279,7 @@ class FakeJobs:
             (j for j in self._db.jobs.values()
              if (j.state is JobState.PENDING and j.run_at <= now)
              or (j.state is JobState.RUNNING and j.lease_until is not None and j.lease_until < now)),
-            key=lambda j: j.run_at,
+            key=lambda j: (j.run_at, j.id),
         )[:limit]
         claimed = []
         for stored in due:
@@ -275,6 +288,11 @@ class FakeJobs:
             claimed.append(Job(stored.id, stored.merchant_id, stored.kind, stored.ref, running.attempts,
                                stored.max_attempts, stored.run_at))
         return claimed
+
+    async def drop_pending(self, *, kind: JobKind, ref: str, now: datetime) -> None:
+        stored = self._db.jobs.get((kind, ref))
+        if stored is not None and stored.state is JobState.PENDING:
+            self._writes.put(self._db.jobs, (kind, ref), replace(stored, state=JobState.DONE))
 
     async def finish(self, *, job: Job, outcome: JobOutcome, now: datetime) -> bool:
         stored = self._db.jobs.get((job.kind, job.ref))

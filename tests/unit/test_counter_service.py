@@ -16,6 +16,7 @@ from payhub.domain.tenancy import Terminal
 from payhub.ports import ChannelRefused, ChannelUnavailable
 from payhub.services import counter
 from payhub.services.counter import _due_for
+from payhub.services.order_expiry import expire_unpaid_orders
 
 from .world import (
     CLEARING, GAS_ACCOUNT, NO_PREPAY_ACCOUNT, SETTLED_ACCOUNT, START, UNPOSTED, WECHAT_CODE, World, build_world,
@@ -41,7 +42,10 @@ async def test_a_new_order_waits_for_payment_and_expires_by_itself(world: World)
     stored = world.order(order.order_no)
     assert stored.state is OrderState.CREATED and stored.amount == 1000
     assert order.order_no.startswith("PH20240520100000") and len(order.order_no) == 26
-    assert world.pending(JobKind.CLOSE_PAYMENT, order.order_no).run_at == START + timedelta(minutes=30)
+    assert world.db.jobs == {}  # no job per order: the worker's sweep expires it
+    world.clock.advance(minutes=30)
+    assert await expire_unpaid_orders(hub=world.hub, limit=10) == 1
+    assert world.order(order.order_no).state is OrderState.CLOSED
 
 
 async def test_the_same_request_again_returns_the_first_order(world: World):

@@ -1,19 +1,22 @@
 """Settling a payment's outcome: polling, closing, reversing, notifies, and the worker that runs the jobs."""
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
+from payhub.domain.errors import Conflict
 from payhub.domain.jobs import Done, JobKind, Retry, RunAgain
 from payhub.domain.orders import OrderState
 from payhub.domain.payments import CloseStatus, PayResult, PayStatus
 from payhub.services import counter, outbox
 from payhub.services.notifications import accept_notify
+from payhub.services.order_expiry import expire_unpaid_orders
 from payhub.services.payment_jobs import close_payment, poll_payment, reverse_payment
 from payhub.services.payment_results import apply_pay_result
 
-from .world import CLEARING, START, World, paid_order, paying_by_code, paying_by_qr, placed_order
+from .world import CLEARING, START, World, new_order, paid_order, paying_by_code, paying_by_qr, placed_order
 
 
 async def poll(world: World, order_no: str):
@@ -78,10 +81,18 @@ async def test_an_unconfirmed_payment_is_undone_at_its_deadline(world: World, st
 
 
 async def test_a_poll_for_an_order_no_longer_paying_asks_nobody(world: World):
+    order = await paying_by_code(world)
+    claimed = world.claim(JobKind.POLL_PAYMENT, order.order_no)  # running when the payment's notify lands
+    await notify(world, order.order_no, PayStatus.PAID, transaction_id="T9", total_fee=1000)
+
+    assert await poll_payment(hub=world.hub, job=claimed) == Done()
+    assert world.channel.operations() == ["micropay"]
+
+
+async def test_a_paid_order_leaves_no_poll_waiting(world: World):
     order = await paid_order(world)
 
-    assert await poll(world, order.order_no) == Done()
-    assert world.channel.operations() == ["micropay"]
+    assert world.job(JobKind.POLL_PAYMENT, order.order_no).state == "done"
 
 
 # --- closing and reversing -----------------------------------------------------------------------
@@ -135,11 +146,38 @@ async def test_an_unclear_close_is_tried_again(world: World, status):
 async def test_an_order_never_paid_expires_only_when_its_time_is_up(world: World):
     order = await placed_order(world)
 
-    assert await close_job(world, order.order_no) == RunAgain(at=START + timedelta(minutes=30))
-    world.clock.advance(minutes=30)
-    assert await close_job(world, order.order_no) == Done()
+    world.clock.advance(minutes=30, microseconds=-1)
+    assert await expire_unpaid_orders(hub=world.hub, limit=10) == 0
+    assert world.order(order.order_no).state is OrderState.CREATED
+    world.clock.advance(microseconds=1)
+    assert await expire_unpaid_orders(hub=world.hub, limit=10) == 1
     assert world.order(order.order_no).state is OrderState.CLOSED
     assert world.channel.calls == []
+
+
+async def test_the_sweep_expires_in_bounded_batches_oldest_first(world: World):
+    orders = []
+    for n in range(3):
+        orders.append(await counter.create_order(hub=world.hub, actor=world.actor, request=new_order(f"E-{n}")))
+        world.clock.advance(seconds=1)
+    paying = await paying_by_qr(world)  # already paying: its poll job undoes it at the channel
+    world.clock.advance(minutes=31)
+
+    assert await expire_unpaid_orders(hub=world.hub, limit=2) == 2
+    assert [world.order(o.order_no).state for o in orders] == [OrderState.CLOSED, OrderState.CLOSED,
+                                                                OrderState.CREATED]
+    assert await expire_unpaid_orders(hub=world.hub, limit=2) == 1
+    assert await expire_unpaid_orders(hub=world.hub, limit=2) == 0
+    assert world.order(paying.order_no).state is OrderState.PAYING
+
+
+async def test_an_expired_order_is_refused_when_paid_before_the_sweep_runs(world: World):
+    order = await placed_order(world)
+    world.clock.advance(minutes=30)
+
+    with pytest.raises(Conflict) as refused:
+        await counter.pay_by_qr(hub=world.hub, actor=world.actor, order_no=order.order_no, client_ip="10.0.0.7")
+    assert refused.value.code == "ORDER_EXPIRED"
 
 
 @pytest.mark.parametrize(("answer", "outcome", "state"), [
@@ -169,6 +207,7 @@ async def test_a_paid_notify_pays_the_order(world: World):
 
     assert await notify(world, order.order_no, PayStatus.PAID, transaction_id="T9", total_fee=1000)
     assert_paid_once(world, order.order_no)
+    assert world.job(JobKind.POLL_PAYMENT, order.order_no).state == "done"  # nothing left to ask the channel
 
 
 async def test_a_duplicate_paid_answer_changes_nothing_and_books_once(world: World):
@@ -220,6 +259,23 @@ async def test_the_worker_runs_the_due_poll(world: World):
 
     assert_paid_once(world, order.order_no)
     assert world.job(JobKind.POLL_PAYMENT, order.order_no).state == "done"
+
+
+async def test_the_worker_loop_sweeps_expired_orders_batch_after_batch(world: World, monkeypatch):
+    monkeypatch.setattr(outbox, "EXPIRE_BATCH", 2)
+    orders = [await counter.create_order(hub=world.hub, actor=world.actor, request=new_order(f"E-{n}"))
+              for n in range(5)]
+    world.clock.advance(minutes=30)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(outbox.work_forever(hub=world.hub, idle_seconds=60, stop=stop))
+    for _ in range(100):
+        if all(world.order(o.order_no).state is OrderState.CLOSED for o in orders):
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(worker, timeout=1)
+
+    assert [world.order(o.order_no).state for o in orders] == [OrderState.CLOSED] * 5  # the clock stood still
 
 
 async def test_a_handler_error_becomes_a_retry_with_backoff(world: World):

@@ -187,9 +187,8 @@ def sandbox_swiftpass(
     public_url: Annotated[str | None, typer.Option(help="where it is reached (for QR links)")] = None,
 ) -> None:
     """Run the SwiftPass sandbox alone at /pay/gateway."""
-    import httpx
-
     from payhub.adapters.swiftpass.sandbox import SandboxAccount, SwiftPassSandbox
+    from payhub.bootstrap import peer_http
 
     if sign_type == "MD5" and not key:
         typer.echo("--key is needed for MD5", err=True)
@@ -199,7 +198,7 @@ def sandbox_swiftpass(
         merchant_public_key_pem=merchant_public_key.read_text() if merchant_public_key else None,
         platform_private_key_pem=platform_private_key.read_text() if platform_private_key else None,
     )
-    sandbox = SwiftPassSandbox(accounts={mch_id: account}, notify_http=httpx.AsyncClient(timeout=10),
+    sandbox = SwiftPassSandbox(accounts={mch_id: account}, notify_http=peer_http(timeout=10),
                                public_url=public_url or f"http://{host}:{port}")
     configure_logging(json_lines=False)
     uvicorn.run(sandbox.app, host=host, port=port, log_config=None)

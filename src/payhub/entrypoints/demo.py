@@ -6,7 +6,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import httpx
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -17,7 +16,7 @@ from payhub.adapters.push.sandbox import PushReceiver
 from payhub.adapters.sms.sandbox import (
     DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, DEMO_SIGN_NAME, DEMO_TEMPLATE_CODE, SandboxSms,
 )
-from payhub.bootstrap import Container, build
+from payhub.bootstrap import Container, build, peer_http
 from payhub.config import AliyunSmsSettings, Settings, SwiftPassAccount, SwiftPassSettings, TcisSettings
 from payhub.domain.errors import Conflict
 from payhub.entrypoints.api.app import create_app
@@ -78,7 +77,7 @@ def build_demo(settings: Settings) -> Demo:
     """The hub app with both sandboxes mounted and a loop that delivers the sandbox's notifies."""
     upgrade(url=settings.database_url)
     container = build(settings)
-    notify_http = httpx.AsyncClient(timeout=10)
+    notify_http = peer_http(timeout=10)  # the sandbox's notifies, sent to the hub like SwiftPass would
     container.http_clients.append(notify_http)
     swiftpass = SwiftPassSandbox(
         accounts={SWIFTPASS_MCH_ID: SandboxAccount(sign_type="MD5", key=SWIFTPASS_KEY)},

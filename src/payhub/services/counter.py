@@ -1,7 +1,6 @@
 """Counter bill payment: look up arrears, place an order, take the money by QR or payment code, close."""
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import secrets
@@ -21,6 +20,7 @@ from payhub.ports import BillerAccountUnknown, BillerUnavailable, ChannelRefused
 from payhub.services.auth import Actor
 from payhub.services.card_channel import CARD_CHANNEL
 from payhub.services.context import Hub
+from payhub.services.order_waits import until_changed
 from payhub.services.payment_results import CHANNEL, apply_pay_result
 from payhub.services.retries import retrying
 
@@ -126,9 +126,7 @@ async def create_order(*, hub: Hub, actor: Actor, request: NewOrder) -> BillOrde
             # another request with the same terminal order no. won the race: answer as its retry
             await uow.commit()
             return await create_order(hub=hub, actor=actor, request=request)
-        await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.CLOSE_PAYMENT, ref=order.order_no,
-                               run_at=order.expires_at)
-        await uow.commit()
+        await uow.commit()  # no job: the worker's sweep (services/order_expiry.py) closes it if nobody pays in time
     return order
 
 
@@ -379,14 +377,9 @@ async def close_order(*, hub: Hub, actor: Actor, order_no: str) -> BillOrder:
 
 async def wait_for_change(*, hub: Hub, actor: Actor, order_no: str, seen_version: int, timeout: float) -> BillOrder:
     """The order once its version differs from seen_version, or as it is when timeout seconds have passed."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        order = await get_order(hub=hub, actor=actor, order_no=order_no)
-        remaining = deadline - loop.time()
-        if order.version != seen_version or remaining <= 0:
-            return order
-        await hub.signals.wait(order_no, timeout=min(remaining, 1.0))
+    return await until_changed(hub=hub, order_no=order_no, seen_version=seen_version, timeout=timeout,
+                               look=lambda: get_order(hub=hub, actor=actor, order_no=order_no),
+                               version=lambda order: order.version)
 
 
 FEE_TYPES = [

@@ -12,6 +12,7 @@ from payhub.domain.refunds import Refund
 from payhub.domain.transitions import Transition
 from payhub.services.auth import Actor
 from payhub.services.context import Hub
+from payhub.services.order_waits import until_changed
 
 
 @dataclass
@@ -44,16 +45,18 @@ class OrderDetail:
 async def order_detail(*, hub: Hub, actor: Actor, order_no: str) -> OrderDetail:
     """An order with every recorded move and its refunds."""
     async with hub.uow(read_only=True) as uow:
-        order = await uow.orders.get(order_no=order_no)
-        if order is None or order.merchant_id != actor.merchant_id:
-            raise NotFound("ORDER_NOT_FOUND", order_no=order_no)
-        assert order.id is not None
-        history = await uow.orders.history(key=order_no)
-        refunds = await uow.refunds.for_order(order_id=order.id)
-        for refund in refunds:
-            history += await uow.orders.history(key=refund.refund_no)
-    history.sort(key=lambda t: t.at)
-    return OrderDetail(order, history, refunds)
+        view = await uow.orders.view(order_no=order_no)
+    if view is None or view.order.merchant_id != actor.merchant_id:
+        raise NotFound("ORDER_NOT_FOUND", order_no=order_no)
+    return OrderDetail(view.order, sorted(view.history, key=lambda t: t.at), view.refunds)
+
+
+async def detail_once_changed(*, hub: Hub, actor: Actor, order_no: str, seen_version: int,
+                               timeout: float) -> OrderDetail:
+    """order_detail once the order's version differs from seen_version, or when timeout seconds have passed."""
+    return await until_changed(hub=hub, order_no=order_no, seen_version=seen_version, timeout=timeout,
+                               look=lambda: order_detail(hub=hub, actor=actor, order_no=order_no),
+                               version=lambda detail: detail.order.version)
 
 
 async def ledger_accounts(*, hub: Hub, merchant_id: int) -> list[dict[str, Any]]:

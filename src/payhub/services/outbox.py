@@ -16,12 +16,15 @@ from payhub.services.card_online_recharge import park as park_card_recharge
 from payhub.services.card_online_recharge import poll as poll_card_recharge
 from payhub.services.card_push import deliver as deliver_card_event
 from payhub.services.context import Hub
+from payhub.services.order_expiry import expire_unpaid_orders
 from payhub.services.payment_jobs import close_payment, poll_payment, reverse_payment
 from payhub.services.posting import post_to_biller
 from payhub.services.refunds import park_refund, refund_at_channel, unpost
 
 log = logging.getLogger(__name__)
 FORGET_EVERY = timedelta(minutes=5)
+EXPIRE_EVERY = timedelta(seconds=30)  # an order is refused once expired (ORDER_EXPIRED); closing it can lag a little
+EXPIRE_BATCH = 200
 
 Handler = Callable[..., Awaitable[JobOutcome]]
 Parker = Callable[..., Awaitable[None]]
@@ -93,6 +96,15 @@ async def _forget_expired(*, hub: Hub) -> None:
         log.exception("forgetting expired nonces and sign-in counters failed")
 
 
+async def _expire_unpaid(*, hub: Hub) -> bool:
+    """One batch of the sweep; True if it was full (more are waiting)."""
+    try:
+        return await expire_unpaid_orders(hub=hub, limit=EXPIRE_BATCH) >= EXPIRE_BATCH
+    except Exception:  # noqa: BLE001 - the next sweep closes them
+        log.exception("closing expired unpaid orders failed")
+        return False
+
+
 async def _rest(*, stop: asyncio.Event, seconds: float, wakeups: JobWakeups | None) -> None:
     """Until stop is set, a job is announced (with wakeups) or seconds have passed."""
     waits: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
@@ -109,16 +121,22 @@ async def work_forever(
     *, hub: Hub, idle_seconds: float, stop: asyncio.Event, wakeups: JobWakeups | None = None,
 ) -> None:
     """The worker loop: run due jobs until stop is set, resting when there is nothing to do (woken early by
-    wakeups when given); now and then forget the nonces and sign-in counters that can no longer matter."""
-    forget_at = hub.clock.now()
+    wakeups when given); now and then close the orders nobody paid in time and forget the nonces and sign-in
+    counters that can no longer matter."""
+    forget_at = expire_at = hub.clock.now()
     while not stop.is_set():
         if hub.clock.now() >= forget_at:
             await _forget_expired(hub=hub)
             forget_at = hub.clock.now() + FORGET_EVERY
+        more_expired = False
+        if hub.clock.now() >= expire_at:
+            more_expired = await _expire_unpaid(hub=hub)  # a full batch: sweep on at once, without resting
+            if not more_expired:
+                expire_at = hub.clock.now() + EXPIRE_EVERY
         try:
             ran = await run_due_jobs(hub=hub)
         except Exception:  # noqa: BLE001 - the database may be away for a moment; keep trying
             log.exception("claiming jobs failed")
             ran = 0
-        if not ran:
+        if not ran and not more_expired:
             await _rest(stop=stop, seconds=idle_seconds, wakeups=wakeups)

@@ -52,18 +52,8 @@ async def poll_payment(*, hub: Hub, job: Job) -> JobOutcome:
 
 
 async def close_payment(*, hub: Hub, job: Job) -> JobOutcome:
-    """Expire a never-paid order, or close its QR trade at the channel (a payment that slipped in wins)."""
+    """Close an unpaid QR trade at the channel (a payment that slipped in wins)."""
     order, merchant = await read(hub=hub, load=lambda uow: _order_and_merchant(uow, job.ref))
-    now = hub.clock.now()
-    if order.state is OrderState.CREATED:
-        if now < order.expires_at:
-            return RunAgain(at=order.expires_at)
-        async with hub.uow() as uow:
-            order.cancel_unpaid(reason="订单过期未支付", at=now, actor=WORKER)
-            await uow.orders.save(order)
-            await uow.commit()
-        hub.signals.publish(order.order_no)
-        return Done()
     if order.state is not OrderState.CLOSING:
         return Done()
     channel = hub.registry.channel(order.channel)

@@ -186,12 +186,15 @@ class SqlCardRepository:
     # --- pool ---------------------------------------------------------------------------------------
 
     async def add_to_pool(self, *, merchant_id: int, card_nos: list[str], kind: CardKind, batch: str, at: datetime) -> int:
-        stmt = upsert(self._conn, card_pool).on_conflict_do_nothing(index_elements=["merchant_id", "card_no"])
+        """Add the numbers not in the pool yet; how many were new (counted from RETURNING: an executemany's
+        rowcount is -1 on psycopg)."""
+        stmt = upsert(self._conn, card_pool).on_conflict_do_nothing(index_elements=["merchant_id", "card_no"]) \
+            .returning(card_pool.c.card_no)
         result = await self._conn.execute(stmt, [
             {"merchant_id": merchant_id, "card_no": no, "kind": kind.value, "batch": batch, "created_at": at}
             for no in card_nos
         ])
-        return result.rowcount
+        return len(result.all())
 
     async def take_from_pool(self, *, merchant_id: int, kind: CardKind, at: datetime) -> str | None:
         """Take one free number; concurrent takers get different ones (SKIP LOCKED / BEGIN IMMEDIATE)."""

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from payhub.adapters.db.cards_repo import upsert
 from payhub.adapters.db.tables import jobs
 from payhub.adapters.db.types import UtcDateTime
 from payhub.domain.jobs import MAX_ATTEMPTS, Done, Job, JobKind, JobOutcome, JobState, Retry, RunAgain, backoff
@@ -19,46 +20,44 @@ class SqlJobRepository:
         self._conn = conn
 
     async def enqueue(self, *, merchant_id: int, kind: JobKind, ref: str, run_at: datetime) -> None:
-        existing = (
-            await self._conn.execute(sa.select(jobs.c.id, jobs.c.state).where(jobs.c.kind == kind.value).where(jobs.c.ref == ref))
-        ).first()
-        if existing is None:
-            await self._conn.execute(
-                sa.insert(jobs).values(
-                    merchant_id=merchant_id, kind=kind.value, ref=ref, state=JobState.PENDING.value, attempts=0,
-                    max_attempts=MAX_ATTEMPTS[kind], run_at=run_at, created_at=run_at, updated_at=run_at,
-                )
-            )
-        elif existing.state == JobState.PENDING.value:
-            await self._conn.execute(sa.update(jobs).where(jobs.c.id == existing.id).values(run_at=run_at, updated_at=run_at))
-        elif existing.state in (JobState.DONE.value, JobState.PARKED.value):
-            await self._conn.execute(
-                sa.update(jobs).where(jobs.c.id == existing.id).values(
-                    state=JobState.PENDING.value, attempts=0, run_at=run_at, lease_until=None, updated_at=run_at
-                )
-            )
-        # a running job keeps running: its handler reads the aggregate's newest state when it finishes
+        # one statement: a pending job moves to run_at, a done or parked one starts afresh, a running one keeps running
+        # (its handler reads the aggregate's newest state when it finishes)
+        insert = upsert(self._conn, jobs).values(
+            merchant_id=merchant_id, kind=kind.value, ref=ref, state=JobState.PENDING.value, attempts=0,
+            max_attempts=MAX_ATTEMPTS[kind], run_at=run_at, created_at=run_at, updated_at=run_at,
+        )
+        await self._conn.execute(insert.on_conflict_do_update(
+            index_elements=[jobs.c.kind, jobs.c.ref],
+            set_={
+                "state": JobState.PENDING.value,
+                "attempts": sa.case((jobs.c.state == JobState.PENDING.value, jobs.c.attempts), else_=0),
+                "run_at": insert.excluded.run_at, "lease_until": None, "updated_at": insert.excluded.updated_at,
+            },
+            where=jobs.c.state != JobState.RUNNING.value,
+        ))
 
     async def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[Job]:
         due = sa.or_(
             sa.and_(jobs.c.state == JobState.PENDING.value, jobs.c.run_at <= now),
             sa.and_(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_until < now),
         )
-        query = sa.select(jobs).where(due).order_by(jobs.c.run_at).limit(limit)
+        chosen = sa.select(jobs.c.id).where(due).order_by(jobs.c.run_at, jobs.c.id).limit(limit)
         if self._conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = list(await self._conn.execute(query))
-        claimed = []
-        for row in rows:
-            await self._conn.execute(
-                sa.update(jobs).where(jobs.c.id == row.id).values(
-                    state=JobState.RUNNING.value, attempts=row.attempts + 1, lease_until=lease_until, updated_at=now
-                )
-            )
-            claimed.append(
-                Job(row.id, row.merchant_id, JobKind(row.kind), row.ref, row.attempts + 1, row.max_attempts, row.run_at)
-            )
-        return claimed
+            chosen = chosen.with_for_update(skip_locked=True)  # SQLite has one writer at a time: nothing to skip
+        rows = await self._conn.execute(
+            sa.update(jobs).where(jobs.c.id.in_(chosen.scalar_subquery()))
+            .values(state=JobState.RUNNING.value, attempts=jobs.c.attempts + 1, lease_until=lease_until, updated_at=now)
+            .returning(jobs.c.id, jobs.c.merchant_id, jobs.c.kind, jobs.c.ref, jobs.c.attempts, jobs.c.max_attempts,
+                       jobs.c.run_at)
+        )
+        claimed = [Job(r.id, r.merchant_id, JobKind(r.kind), r.ref, r.attempts, r.max_attempts, r.run_at) for r in rows]
+        return sorted(claimed, key=lambda job: (job.run_at, job.id))  # RETURNING keeps no order
+
+    async def drop_pending(self, *, kind: JobKind, ref: str, now: datetime) -> None:
+        await self._conn.execute(
+            sa.update(jobs).where(jobs.c.kind == kind.value).where(jobs.c.ref == ref)
+            .where(jobs.c.state == JobState.PENDING.value).values(state=JobState.DONE.value, updated_at=now)
+        )
 
     async def finish(self, *, job: Job, outcome: JobOutcome, now: datetime) -> bool:
         values: dict[str, Any] = {"updated_at": now, "lease_until": None}

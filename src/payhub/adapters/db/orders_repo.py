@@ -9,17 +9,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from payhub.adapters.db.aggregates_repo import insert_aggregate, load_history, save_aggregate
 from payhub.adapters.db.errors import duplicate_as
-from payhub.adapters.db.tables import bill_orders, refunds
+from payhub.adapters.db.tables import bill_orders, refunds, state_transitions
 from payhub.domain.errors import Conflict
 from payhub.domain.fees import FeeType
 from payhub.domain.orders import BillOrder, OrderState, PayMethod
 from payhub.domain.refunds import Refund, RefundState
 from payhub.domain.transitions import Transition
-from payhub.ports import OrderFilter
+from payhub.ports import OrderFilter, OrderView
 
 
 def _order(row: Any) -> BillOrder:
-    data = dict(row._mapping)
+    return _order_of(dict(row._mapping))
+
+
+def _order_of(data: dict[str, Any]) -> BillOrder:
     data["fee_type"] = FeeType(data["fee_type"])
     data["state"] = OrderState(data["state"])
     data["pay_method"] = PayMethod(data["pay_method"]) if data["pay_method"] else None
@@ -30,11 +33,24 @@ def _order(row: Any) -> BillOrder:
 
 
 def _refund(row: Any) -> Refund:
-    data = {k: v for k, v in row._mapping.items() if k not in {"refund_no", "terminal_id", "request_no", "request_hash"}}
+    return _refund_of(dict(row._mapping))
+
+
+def _refund_of(columns: dict[str, Any]) -> Refund:
+    data = {k: v for k, v in columns.items() if k not in {"refund_no", "terminal_id", "request_no", "request_hash"}}
     data["state"] = RefundState(data["state"])
     refund = Refund(**data)
     refund.saved_state = refund.state
     return refund
+
+
+def _columns(row: Any, table: sa.Table) -> dict[str, Any]:
+    return {column.name: row._mapping[column] for column in table.c}
+
+
+def _transition(data: dict[str, Any]) -> Transition:
+    return Transition(data["aggregate"], data["aggregate_key"], data["from_state"], data["to_state"], data["reason"],
+                      data["actor"], data["at"])
 
 
 class SqlOrderRepository:
@@ -62,6 +78,13 @@ class SqlOrderRepository:
     async def save(self, order: BillOrder) -> None:
         await save_aggregate(self._conn, bill_orders, order)
 
+    async def expired_unpaid(self, *, now: datetime, limit: int) -> list[str]:
+        o = bill_orders.c
+        return list((await self._conn.scalars(
+            sa.select(o.order_no).where(o.state == OrderState.CREATED.value).where(o.expires_at <= now)
+            .order_by(o.expires_at, o.id).limit(limit)
+        )).all())
+
     async def search(self, *, filters: OrderFilter, limit: int, offset: int) -> list[BillOrder]:
         c = bill_orders.c
         query = sa.select(bill_orders).where(c.merchant_id == filters.merchant_id)
@@ -84,6 +107,32 @@ class SqlOrderRepository:
 
     async def history(self, *, key: str) -> list[Transition]:
         return await load_history(self._conn, key=key)
+
+    async def view(self, *, order_no: str) -> OrderView | None:
+        # one round trip: each refund row carries the moves of the order and of that refund
+        o, r, t = bill_orders.c, refunds.c, state_transitions.c
+        rows = (await self._conn.execute(
+            sa.select(bill_orders, refunds, state_transitions)
+            .select_from(bill_orders)
+            .outerjoin(refunds, r.order_id == o.id)
+            .outerjoin(state_transitions, t.aggregate_key.in_([o.order_no, r.refund_no]))
+            .where(o.order_no == order_no)
+            .order_by(r.seq, t.id)
+        )).all()
+        if not rows:
+            return None
+        found_refunds: dict[int, Refund] = {}
+        moves: dict[int, tuple[int, Transition]] = {}
+        for row in rows:
+            refund_id = row._mapping[r.id]
+            if refund_id is not None and refund_id not in found_refunds:
+                found_refunds[refund_id] = _refund_of(_columns(row, refunds))
+            move_id = row._mapping[t.id]
+            if move_id is not None and move_id not in moves:
+                rank = 0 if row._mapping[t.aggregate_key] == order_no else 1 + row._mapping[r.seq]
+                moves[move_id] = (rank, _transition(_columns(row, state_transitions)))
+        history = [move for _, move in sorted(moves.values(), key=lambda ranked: ranked[0])]  # stable: ids stay in order
+        return OrderView(_order_of(_columns(rows[0], bill_orders)), list(found_refunds.values()), history)
 
     async def count_by_state(self) -> dict[str, int]:
         rows = await self._conn.execute(

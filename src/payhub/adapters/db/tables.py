@@ -149,6 +149,7 @@ bill_orders = sa.Table(
     sa.CheckConstraint("refunded_amount <= refund_reserved AND refund_reserved <= amount", name="refunds_within_amount"),
     sa.Index("ix_bill_orders_merchant_created", "merchant_id", "created_at"),
     sa.Index("ix_bill_orders_merchant_state", "merchant_id", "state"),
+    sa.Index("ix_bill_orders_state_expires", "state", "expires_at"),  # the worker's sweep of expired orders
 )
 
 refunds = sa.Table(

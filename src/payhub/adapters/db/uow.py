@@ -1,4 +1,9 @@
-"""The unit of work: one transaction on one connection, with every repository bound to it."""
+"""The unit of work: one transaction on one connection, with every repository bound to it.
+
+A read-only unit of work on PostgreSQL runs each statement on its own (autocommit): under READ COMMITTED each
+statement of a transaction sees its own snapshot anyway, so BEGIN…ROLLBACK only cost two round trips. SQLite keeps
+its deferred BEGIN, which is what gives several reads one snapshot there.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -34,10 +39,13 @@ class SqlUnitOfWork:
 
     def __init__(self, database: Database, *, read_only: bool = False) -> None:
         self._engine = database.read if read_only else database.write
+        self._read_only = read_only
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self._conn = await self._engine.connect()
+        if self._read_only and self._engine.dialect.name == "postgresql":
+            await self._conn.execution_options(isolation_level="AUTOCOMMIT")
         await self._conn.begin()
         self.orders = SqlOrderRepository(self._conn)
         self.refunds = SqlRefundRepository(self._conn)
@@ -60,6 +68,8 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         assert self._conn is not None
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         await self._conn.commit()
 
 

@@ -104,9 +104,11 @@ async def get_order(
     wait_version: Annotated[int | None, Query(description="answer once the order's version differs from this")] = None,
     timeout: Annotated[float, Query(ge=0, le=60)] = 25,
 ) -> OrderDetailOut:
-    if wait_version is not None:
-        await counter.wait_for_change(hub=hub, actor=actor, order_no=order_no, seen_version=wait_version, timeout=timeout)
-    detail = await order_views.order_detail(hub=hub, actor=actor, order_no=order_no)
+    if wait_version is None:
+        detail = await order_views.order_detail(hub=hub, actor=actor, order_no=order_no)
+    else:
+        detail = await order_views.detail_once_changed(hub=hub, actor=actor, order_no=order_no,
+                                                       seen_version=wait_version, timeout=timeout)
     locale = locale_of(request)
     return OrderDetailOut(
         **_out(detail.order, request).model_dump(),
