@@ -181,6 +181,13 @@ def test_notify_naming_no_order_is_refused_before_any_lookup() -> None:
         _two_merchant_channel().notify_trade_no(body=b"<xml><status>0</status></xml>")
 
 
+@pytest.mark.parametrize("out_trade_no", ["T" * 33, "PH1\nforged log line", "../PH1", "PH 1"])
+def test_notify_naming_a_malformed_order_no_is_refused_before_any_lookup(out_trade_no: str) -> None:
+    body = encode_xml(fields={"status": "0", "mch_id": MCH_ID, "out_trade_no": out_trade_no})
+    with pytest.raises(SignatureInvalid):
+        _two_merchant_channel().notify_trade_no(body=body)
+
+
 def test_md5_verify_refuses_a_non_ascii_signature() -> None:
     fields = {"mch_id": MCH_ID, "out_trade_no": "T1", "sign": "签名"}
 

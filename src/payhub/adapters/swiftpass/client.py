@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 Answer = Mapping[str, str]
 _QUERY_AT_ONCE = frozenset({SYSTEMERROR, BANKERROR})
+# SwiftPass's out_trade_no: at most 32 letters, digits and _-|*; anything else names no order of ours
+_OUT_TRADE_NO = re.compile(r"[A-Za-z0-9_\-|*]{1,32}")
 
 
 class SwiftPassChannel:
@@ -134,8 +137,9 @@ class SwiftPassChannel:
     def notify_trade_no(self, *, body: bytes) -> str:
         """The out_trade_no a notify names, unverified. Raises SignatureInvalid for bad XML or none named."""
         out_trade_no = _notify_fields(body=body).get("out_trade_no")
-        if not out_trade_no:
-            raise SignatureInvalid("SwiftPass notify without out_trade_no")
+        if not out_trade_no or not _OUT_TRADE_NO.fullmatch(out_trade_no):
+            # unverified text: refused before it reaches a database lookup or a log line
+            raise SignatureInvalid("SwiftPass notify without a well-formed out_trade_no")
         return out_trade_no
 
     def parse_notify(self, *, body: bytes, merchant: str) -> PayResult:
