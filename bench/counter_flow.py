@@ -470,7 +470,7 @@ async def counter_flow(client: TerminalClient, stats: Stats, number: int) -> Non
             break
         order = await call(client, stats, "poll", "GET", path,
                            params={"wait_version": order["version"], "timeout": POLL_TIMEOUT})
-    if order["state"] != "posted":
+    if order["state"] != "fulfilled":
         stats.error(f"flow ended {order['state']}", f"{order['order_no']} ended {order['state']}: {order}")
         raise FlowFailed
     stats.flow_seconds.append(time.perf_counter() - started)
@@ -541,7 +541,7 @@ async def run_load(tills: list[Till], base_url: str, seconds: float, snapshot: C
 
 # ---------------------------------------------------------------- checks after the load
 
-FINAL = ("posted", "pay_failed", "closed", "refunded", "manual")
+FINAL = ("fulfilled", "pay_failed", "closed", "refunded", "manual")
 
 
 def wait_until_settled(engine: sa.Engine) -> int:
@@ -550,7 +550,7 @@ def wait_until_settled(engine: sa.Engine) -> int:
     while True:
         with engine.connect() as conn:
             open_orders = conn.execute(
-                sa.text("SELECT count(*) FROM bill_orders WHERE state <> ALL(:final)"), {"final": list(FINAL)}
+                sa.text("SELECT count(*) FROM orders WHERE state <> ALL(:final)"), {"final": list(FINAL)}
             ).scalar_one()
         if open_orders == 0 or time.monotonic() >= deadline:
             return int(open_orders)
@@ -568,8 +568,8 @@ class Audit:
     @property
     def ok(self) -> bool:
         """Every order posted; clearing = payable = sum of the amounts; nothing left unposted; 2 entries each."""
-        posted = self.states.get("posted", 0)
-        return (set(self.states) <= {"posted"} and self.parked_jobs == 0
+        posted = self.states.get("fulfilled", 0)
+        return (set(self.states) <= {"fulfilled"} and self.parked_jobs == 0
                 and self.balances.get("channel:swiftpass:clearing") == self.posted_sum
                 and self.balances.get("biller:tcis:payable") == self.posted_sum
                 and self.balances.get("orders:unposted", 0) == 0 and self.entries == 2 * posted)
@@ -579,9 +579,9 @@ def audit(engine: sa.Engine) -> Audit:
     """Order states, the posted amounts, the ledger accounts' balances, journal entries, parked jobs."""
     with engine.connect() as conn:
         states = {row.state: int(row.n) for row in conn.execute(
-            sa.text("SELECT state, count(*) AS n FROM bill_orders GROUP BY state"))}
+            sa.text("SELECT state, count(*) AS n FROM orders GROUP BY state"))}
         posted_sum = int(conn.execute(
-            sa.text("SELECT coalesce(sum(amount), 0) FROM bill_orders WHERE state = 'posted'")).scalar_one())
+            sa.text("SELECT coalesce(sum(amount), 0) FROM orders WHERE state = 'fulfilled'")).scalar_one())
         balances = {row.code: int(row.balance) for row in conn.execute(
             sa.text("SELECT code, balance FROM ledger_accounts"))}
         entries = int(conn.execute(sa.text("SELECT count(*) FROM journal_entries")).scalar_one())

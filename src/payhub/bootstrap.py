@@ -26,6 +26,9 @@ from payhub.config import Settings
 from payhub.domain.sign_in_throttle import SignInRules
 from payhub.ports import Clock, JobWakeups, SmsGateway
 from payhub.services import card_channel
+from payhub.services.biller_posting import BillerPosting
+from payhub.services.fulfilment_kinds import FulfilmentKinds
+from payhub.services.retail import Retail
 from payhub.services.context import CardPolicy, Hub, Policy
 
 if TYPE_CHECKING:
@@ -115,6 +118,7 @@ def build(
     notifications = PgNotifications(database_url=settings.database_url) if database.dialect == "postgresql" else None
     hub = Hub(
         uow=SqlUnitOfWorkFactory(database), clock=clock or SystemClock(), registry=registry,
+        fulfillers=FulfilmentKinds([BillerPosting(registry=registry), Retail()]),
         sealer=FernetSealer(secret=settings.secret_key), passwords=Argon2Passwords(),
         signals=notifications or LocalOrderSignals(), policy=policy_from(settings),
         notifier=HttpNotifier(http=push_http, targets=PushTargets.from_settings(

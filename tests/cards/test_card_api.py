@@ -91,6 +91,8 @@ async def test_member_cards_money_and_pushes(api) -> None:  # type: ignore[no-un
                                                     "out_refund_no": "F-1", "amount": 500, "channel": "online"})
     detail = await hub.call("GET", "/api/v1/cards/transactions/SHOP1/O-1")
     assert detail["state"] == "partly_refunded" and [f["amount"] for f in detail["refunds"]] == [500]
+    listed = await hub.call("GET", "/api/v1/cards/transactions")
+    assert len(listed) == 3 and "request_hash" not in str([detail, listed])  # a fingerprint is not the caller's
 
     # replace the virtual card by a physical one: the balance moves by a job, the old card ends cancelled
     physical = card_no(77)

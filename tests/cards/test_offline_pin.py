@@ -34,8 +34,8 @@ async def test_offline_consume_needs_the_pin_by_default(world: CardWorld) -> Non
     paid = await _offline(world, card, "O1", 100, PASSWORD)
 
     assert paid.balance == 9_900
-    merchants = {m["code"]: m for m in await card_lifecycle.list_card_merchants(hub=world.hub, merchant_id=world.merchant_id)}
-    assert merchants[SHOP]["pinless_offline_max"] is None
+    merchants = {m.code: m for m in await card_lifecycle.list_card_merchants(hub=world.hub, merchant_id=world.merchant_id)}
+    assert merchants[SHOP].pinless_offline_max is None
 
 
 async def test_a_merchant_may_allow_offline_consumes_without_pin_up_to_a_cap(world: CardWorld) -> None:

@@ -61,7 +61,8 @@ async def test_outside_demo_only_https_to_public_or_allowed_targets(production: 
 async def test_public_and_configured_targets_are_taken(production: CardWorld, url: str) -> None:
     await _configure(production, url)
     async with production.hub.uow(read_only=True) as uow:
-        assert (await uow.cards.program(merchant_id=production.merchant_id))["push_url"] == url
+        program = await uow.cards.program(merchant_id=production.merchant_id)
+    assert program is not None and program.push_url == url
 
 
 async def test_demo_mode_takes_the_loopback_push_receiver_but_no_other_private_target(world: CardWorld) -> None:

@@ -3,8 +3,8 @@ engines."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 
@@ -12,6 +12,10 @@ from payhub.domain.card_limits import Limits
 from payhub.domain.card_recharges import RechargeOrder, RechargeState
 from payhub.domain.card_replacements import CardReplacement, ReplacementState
 from payhub.domain.card_risk import ReviewState, Rule, SuspiciousCase
+from payhub.domain.card_rows import (
+    CardEvent, CardProgram, CardTx, CardView, CustodySettlement, LimitSetting, LockedCard, Member, PayingMerchant, PoolBatch,
+    RechargeSum, Refunded,
+)
 from payhub.domain.cards import Card, CardKind, CardState, card_account, luhn_digit
 from payhub.domain.errors import Conflict, StaleState
 from payhub.domain.funds import FundsAccount
@@ -75,11 +79,13 @@ async def test_card_merchants_carry_their_issuers_push_url_and_pinless_cap(store
         after = await uow.cards.card_merchant(merchant_id=merchant_id, code="SHOP")
         listed = await uow.cards.card_merchants(merchant_id=merchant_id)
         assert await uow.cards.card_merchant(merchant_id=merchant_id, code="NONE") is None
-    assert before == dict(id=shop, code="SHOP", name="一号店", active=True, pinless_offline_max=None, push_url=None)
-    assert after == before | {"pinless_offline_max": 5000, "push_url": "https://b.example/p"}
-    assert program == dict(merchant_id=merchant_id, push_url="https://b.example/p", push_secret_sealed=None,
-                           password_tries=5, created_at=NOW, updated_at=NOW + timedelta(hours=1))
-    assert [m["code"] for m in listed] == ["A-SHOP", "SHOP"]
+    assert before == PayingMerchant(id=shop, code="SHOP", name="一号店", active=True, pinless_offline_max=None,
+                                    push_url=None)
+    assert after == replace(before, pinless_offline_max=5000, push_url="https://b.example/p")
+    assert program == CardProgram(merchant_id=merchant_id, push_url="https://b.example/p", push_secret_sealed=None,
+                                  password_tries=5, created_at=NOW, updated_at=NOW + timedelta(hours=1))
+    assert [(m.code, m.merchant_id, m.pinless_offline_max) for m in listed] == [("A-SHOP", merchant_id, None),
+                                                                              ("SHOP", merchant_id, 5000)]
 
 
 async def test_limits_are_set_per_subject_and_read_by_subjects(store: UnitOfWorkFactory) -> None:
@@ -93,8 +99,8 @@ async def test_limits_are_set_per_subject_and_read_by_subjects(store: UnitOfWork
         found = await uow.cards.limits(merchant_id=merchant_id, subjects=["card:*", "card:1", "merchant:SHOP"])
         listed = await uow.cards.all_limits(merchant_id=merchant_id)
     assert found == {"card:*": Limits(200, None), "merchant:SHOP": Limits(None, 500)}
-    assert [(r["subject"], r["per_txn"], r["per_day"]) for r in listed] == [("card:*", 200, None),
-                                                                           ("merchant:SHOP", None, 500)]
+    assert listed == [LimitSetting(merchant_id, "card:*", 200, None, NOW, NOW),
+                      LimitSetting(merchant_id, "merchant:SHOP", None, 500, NOW, NOW)]
 
 
 # --- funds accounts and cards ----------------------------------------------------------------------------
@@ -143,9 +149,10 @@ async def test_cards_are_added_once_saved_guarded_and_locked_with_their_accounts
         assert await uow.cards.card(merchant_id=merchant_id, card_no=card_no(3)) is None
     assert stored == first and stored.state is CardState.ACTIVE and stored.updated_at == NOW
     assert [c.card_no for c in mine] == [card_no(2), card_no(1)] and mine[0] == second
-    assert {no: (row["state"], row["account_id"], row["password_version"], row["wrong_tries"])
-            for no, row in locked.items()} == {card_no(1): ("active", account.id, 1, 0),
-                                               card_no(2): ("opened", account.id, 1, 0)}
+    assert {no: replace(row, id=0, ledger_account_id=0) for no, row in locked.items()} == {
+        card_no(1): LockedCard(0, card_no(1), "active", account.id, 0, 1, 0),
+        card_no(2): LockedCard(0, card_no(2), "opened", account.id, 0, 1, 0)}
+    assert locked[card_no(1)].id == first.id
     assert list(locked) == [card_no(2), card_no(1)]  # in id order
 
     stale = copy.deepcopy(stored)
@@ -174,8 +181,8 @@ async def test_the_card_view_shows_holder_and_balance(store: UnitOfWorkFactory) 
     async with store(read_only=True) as uow:
         view = await uow.cards.card_view(merchant_id=merchant_id, card_no=card_no(1))
         assert await uow.cards.card_view(merchant_id=merchant_id, card_no=card_no(2)) is None
-    assert view == dict(card_no=card_no(1), kind="physical", state="active", created_at=NOW, updated_at=NOW,
-                        account_no="FA1", holder_name="张三", phone="13900000001", balance=0, ledger_version=0)
+    assert view == CardView(card_no=card_no(1), kind="physical", state="active", created_at=NOW, updated_at=NOW,
+                            account_no="FA1", holder_name="张三", phone="13900000001", balance=0, ledger_version=0)
 
 
 async def test_the_pool_hands_out_each_free_number_once_in_order(store: UnitOfWorkFactory) -> None:
@@ -193,8 +200,8 @@ async def test_the_pool_hands_out_each_free_number_once_in_order(store: UnitOfWo
     async with store(read_only=True) as uow:
         stats = await uow.cards.pool_stats(merchant_id=merchant_id)
     assert taken == [card_no(1), card_no(2)]
-    assert stats == [dict(kind="virtual", batch="B1", total=3, taken=2), dict(kind="virtual", batch="B2", total=1,
-                                                                                 taken=0)]
+    assert stats == [PoolBatch(kind="virtual", batch="B1", total=3, taken=2),
+                     PoolBatch(kind="virtual", batch="B2", total=1, taken=0)]
 
 
 async def test_adding_to_the_pool_counts_the_numbers_that_were_new(store: UnitOfWorkFactory) -> None:
@@ -222,9 +229,9 @@ async def test_members_are_unique_per_phone_and_bind_a_card(store: UnitOfWorkFac
         member = await uow.cards.member(merchant_id=merchant_id, phone="13900000001", lock=True)
         assert await uow.cards.member(merchant_id=merchant_id, phone="13900000002") is None
     assert exists.value.code == "MEMBER_EXISTS"
-    assert member == dict(id=member_id, merchant_id=merchant_id, phone="13900000001", name="张三",
-                          account_id=account.id, card_no=card_no(1), created_at=NOW,
-                          updated_at=NOW + timedelta(minutes=1))
+    assert member == Member(id=member_id, merchant_id=merchant_id, phone="13900000001", name="张三",
+                            account_id=account.id, card_no=card_no(1), created_at=NOW,
+                            updated_at=NOW + timedelta(minutes=1))
 
 
 async def test_the_latest_sms_code_of_a_phone_and_purpose_is_read_and_marked(store: UnitOfWorkFactory) -> None:
@@ -235,13 +242,14 @@ async def test_the_latest_sms_code_of_a_phone_and_purpose_is_read_and_marked(sto
                                          code_hash=f"c{n}", expires_at=NOW + timedelta(minutes=5), at=NOW)
         latest = await uow.cards.latest_sms_code(merchant_id=merchant_id, phone="13900000001", purpose="register")
         assert latest is not None
-        await uow.cards.mark_sms_code(code_id=latest["id"], attempts=2, used_at=NOW)
+        await uow.cards.mark_sms_code(code_id=latest.id, attempts=2, used_at=NOW)
         await uow.commit()
     async with store(read_only=True) as uow:
         marked = await uow.cards.latest_sms_code(merchant_id=merchant_id, phone="13900000001", purpose="register")
         assert await uow.cards.latest_sms_code(merchant_id=merchant_id, phone="13900000002", purpose="bind") is None
-    assert marked == latest | {"attempts": 2, "used_at": NOW}
-    assert (latest["code_hash"], latest["attempts"], latest["used_at"]) == ("c1", 0, None)
+    assert marked == replace(latest, attempts=2, used_at=NOW)
+    assert (latest.code_hash, latest.attempts, latest.used_at, latest.expires_at) == (
+        "c1", 0, None, NOW + timedelta(minutes=5))
 
 
 # --- transactions ------------------------------------------------------------------------------------------
@@ -249,8 +257,8 @@ async def test_the_latest_sms_code_of_a_phone_and_purpose_is_read_and_marked(sto
 
 def tx_row(merchant_id: int, shop: int, n: int, *, kind: str = "consume", amount: int = 1000, minutes: int = 0,
            card: int = 1, out_no: str | None = None, original: str | None = None, funding: str | None = None,
-           shard: int = 0) -> dict[str, Any]:
-    return dict(
+           shard: int = 0) -> CardTx:
+    return CardTx(
         merchant_id=merchant_id, tx_no=f"TX{n:04d}", kind=kind, channel="offline", funding=funding,
         card_merchant_id=shop, card_merchant_code="SHOP", terminal_code="P1", card_no=card_no(card),
         counter_card_no=None, out_no=out_no or f"O{n}", request_hash=f"h{n}", amount=amount, refunded=0,
@@ -276,23 +284,23 @@ async def test_a_transaction_number_is_claimed_once(store: UnitOfWorkFactory) ->
         assert await uow.card_money.tx_by_out_no(merchant_id=merchant_id, card_merchant_id=shop, kind="refund",
                                                  out_no="O1") is None
     assert inserted == {"O5", "O6"}
-    assert found is not None and isinstance(found.pop("id"), int) and found == first
-    assert sorted(many) == ["O1", "O5"] and many["O5"]["tx_no"] == "TX0005"
+    assert found is not None and isinstance(found.id, int) and replace(found, id=None) == first
+    assert sorted(many) == ["O1", "O5"] and replace(many["O5"], id=None) == tx_row(merchant_id, shop, 5)
 
 
 async def test_refunds_of_a_consume_stay_within_its_amount(store: UnitOfWorkFactory) -> None:
     merchant_id, shop = await issuer(store)
     async with store() as uow:
         await uow.card_money.claim_tx(row=tx_row(merchant_id, shop, 1, amount=1000))
-        assert await uow.card_money.add_refunded(tx_no="TX0001", amount=600) == {"amount": 1000, "refunded": 600}
+        assert await uow.card_money.add_refunded(tx_no="TX0001", amount=600) == Refunded(amount=1000, refunded=600)
         assert await uow.card_money.add_refunded(tx_no="TX0001", amount=401) is None
-        assert await uow.card_money.add_refunded(tx_no="TX0001", amount=400) == {"amount": 1000, "refunded": 1000}
+        assert await uow.card_money.add_refunded(tx_no="TX0001", amount=400) == Refunded(amount=1000, refunded=1000)
         assert await uow.card_money.add_refunded(tx_no="TX9999", amount=1) is None
         for n in (3, 2):
             await uow.card_money.claim_tx(row=tx_row(merchant_id, shop, n, kind="refund", original="TX0001"))
         await uow.commit()
     async with store(read_only=True) as uow:
-        assert [r["tx_no"] for r in await uow.card_money.refunds_of(tx_no="TX0001")] == ["TX0003", "TX0002"]
+        assert [r.tx_no for r in await uow.card_money.refunds_of(tx_no="TX0001")] == ["TX0003", "TX0002"]
 
 
 async def test_transactions_are_found_by_filters_newest_first_and_counted(store: UnitOfWorkFactory) -> None:
@@ -315,7 +323,7 @@ async def test_transactions_are_found_by_filters_newest_first_and_counted(store:
         async with store(read_only=True) as uow:
             txs = await uow.card_money.find_txs(merchant_id=merchant_id, since=since, until=until, limit=limit,
                                                 offset=offset, **equal)
-        return [tx["tx_no"][-1] for tx in txs]
+        return [tx.tx_no[-1] for tx in txs]
 
     assert await found() == ["5", "4", "3", "2", "1"]
     assert await found(limit=2, offset=1) == ["4", "3"]
@@ -334,8 +342,9 @@ async def test_transactions_are_found_by_filters_newest_first_and_counted(store:
             merchant_id=merchant_id, card_nos=[card_no(1), card_no(2), card_no(3)], kind="recharge",
             since=NOW + timedelta(minutes=5)) == {card_no(1): 2, card_no(2): 1}
         assert await uow.card_money.recharges_by_day(merchant_id=merchant_id, day=DAY) == [
-            dict(funding="cash", shard=0, count=1, amount=5000), dict(funding="cash", shard=1, count=1, amount=3000),
-            dict(funding="channel", shard=0, count=1, amount=2000)]
+            RechargeSum(funding="cash", shard=0, count=1, amount=5000),
+            RechargeSum(funding="cash", shard=1, count=1, amount=3000),
+            RechargeSum(funding="channel", shard=0, count=1, amount=2000)]
         assert await uow.card_money.recharges_by_day(merchant_id=merchant_id, day=DAY + timedelta(days=1)) == []
 
 
@@ -366,8 +375,8 @@ async def test_events_wait_until_delivered_and_count_their_attempts(store: UnitO
         await uow.card_money.add_event(merchant_id=merchant_id, event_id="E1", type="card.consume", tx_no="TX1",
                                        payload="{}", at=NOW)
         await uow.card_money.add_events(rows=[
-            dict(merchant_id=merchant_id, event_id=f"E{n}", type="card.recharge", tx_no=None, payload="{}",
-                 created_at=NOW) for n in (2, 3)])
+            CardEvent(merchant_id=merchant_id, event_id=f"E{n}", type="card.recharge", tx_no=None, payload="{}",
+                      created_at=NOW) for n in (2, 3)])
         await uow.card_money.mark_event(event_id="E2", status="500", delivered_at=None)
         await uow.card_money.mark_event(event_id="E2", status="200", delivered_at=NOW + timedelta(seconds=5))
         await uow.card_money.mark_event(event_id="E2", status="200", delivered_at=NOW + timedelta(seconds=9))
@@ -376,12 +385,12 @@ async def test_events_wait_until_delivered_and_count_their_attempts(store: UnitO
         delivered = await uow.card_money.event(event_id="E2")
         first = await uow.card_money.event(event_id="E1")
         assert await uow.card_money.event(event_id="E9") is None
-        assert [e["event_id"] for e in await uow.card_money.events(merchant_id=merchant_id, limit=2)] == ["E3", "E2"]
-        assert [e["event_id"] for e in await uow.card_money.events(merchant_id=merchant_id, limit=5,
-                                                                   undelivered=True)] == ["E3", "E1"]
-    assert delivered is not None and (delivered["attempts"], delivered["last_status"], delivered["delivered_at"]) == (
+        assert [e.event_id for e in await uow.card_money.events(merchant_id=merchant_id, limit=2)] == ["E3", "E2"]
+        assert [e.event_id for e in await uow.card_money.events(merchant_id=merchant_id, limit=5,
+                                                                undelivered=True)] == ["E3", "E1"]
+    assert delivered is not None and (delivered.attempts, delivered.last_status, delivered.delivered_at) == (
         3, "200", NOW + timedelta(seconds=5))
-    assert first is not None and isinstance(first.pop("id"), int) and first == dict(
+    assert first is not None and isinstance(first.id, int) and replace(first, id=None) == CardEvent(
         merchant_id=merchant_id, event_id="E1", type="card.consume", tx_no="TX1", payload="{}", created_at=NOW,
         delivered_at=None, attempts=0, last_status=None)
 
@@ -414,12 +423,12 @@ async def test_a_suspicious_case_is_recorded_once_per_rule_and_transaction(store
         listed = await uow.card_money.cases(merchant_id=merchant_id, state=None, limit=10)
         opened = await uow.card_money.cases(merchant_id=merchant_id, state="open", limit=1)
         taken = await uow.card_money.case(merchant_id=merchant_id, case_no="SC1")
-    assert [c["case_no"] for c in listed] == ["SC4", "SC3", "SC1"] and [c["case_no"] for c in opened] == ["SC4"]
+    assert [c.case_no for c in listed] == ["SC4", "SC3", "SC1"] and [c.case_no for c in opened] == ["SC4"]
     assert taken is not None and taken.version == 1 and taken.state is not ReviewState.OPEN
     assert taken.updated_at == NOW + timedelta(minutes=1)
-    assert listed[0] | {"id": 0} == dict(id=0, merchant_id=merchant_id, case_no="SC4", rule="burst", tx_no="TX2",
-                                         card_no=card_no(1), detail="5 consumes", state="open", version=0, note="",
-                                         created_at=NOW, updated_at=NOW)
+    assert isinstance(listed[0].id, int) and replace(listed[0], id=None) == replace(
+        case(merchant_id, 4, tx=2), updated_at=NOW, saved_state=ReviewState.OPEN)
+    assert listed[2].state is ReviewState.REVIEWING and listed[2].version == 1
 
 
 def recharge_order(merchant_id: int, n: int, out_trade_no: str = "OT1") -> RechargeOrder:
@@ -477,12 +486,12 @@ async def test_card_replacements_are_added_read_and_saved_guarded(store: UnitOfW
 
 async def test_a_custody_settlement_is_kept_per_day(store: UnitOfWorkFactory) -> None:
     merchant_id, _ = await issuer(store)
-    row = dict(merchant_id=merchant_id, business_date=DAY, online_amount=100, offline_amount=200, bank_ref="BK1",
-               settled_by="admin", created_at=NOW)
+    row = CustodySettlement(merchant_id=merchant_id, business_date=DAY, online_amount=100, offline_amount=200,
+                            bank_ref="BK1", settled_by="admin", created_at=NOW)
     async with store() as uow:
         assert await uow.card_money.settlement(merchant_id=merchant_id, day=DAY) is None
         await uow.card_money.add_settlement(row=row)
         await uow.commit()
     async with store(read_only=True) as uow:
         stored = await uow.card_money.settlement(merchant_id=merchant_id, day=DAY)
-    assert stored is not None and isinstance(stored.pop("id"), int) and stored == row
+    assert stored is not None and isinstance(stored.id, int) and replace(stored, id=None) == row

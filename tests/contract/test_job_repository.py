@@ -8,13 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 from payhub.adapters.db.uow import SqlUnitOfWorkFactory
-from payhub.domain.jobs import MAX_ATTEMPTS, Done, Job, JobKind, Retry, RunAgain, backoff
+from payhub.domain.jobs import MAX_ATTEMPTS, Done, Job, JobKind, JobState, Retry, RunAgain, backoff
 from payhub.ports import UnitOfWorkFactory
 from tests.contract.stores import NOW, add_tenant
 from tests.support.statements import listening, one_line
 
 LEASE = timedelta(minutes=1)
-POST = JobKind.POST_TO_BILLER
+POST = JobKind.FULFIL
 
 
 async def enqueue(store: UnitOfWorkFactory, merchant_id: int, ref: str, *, kind: JobKind = POST,
@@ -139,8 +139,9 @@ async def test_the_last_failed_try_parks_the_job_and_enqueueing_opens_it_again(s
     async with store(read_only=True) as uow:
         [parked] = await uow.jobs.parked(limit=10)
         assert await uow.jobs.queue_stats(now=NOW) == (0, 0.0)
-    assert (parked["kind"], parked["ref"], parked["state"], parked["attempts"], parked["last_error"]) == (
-        kind, "A", "parked", MAX_ATTEMPTS[kind], f"failure {MAX_ATTEMPTS[kind]}")
+    assert (parked.merchant_id, parked.kind, parked.ref, parked.state, parked.attempts, parked.max_attempts,
+            parked.last_error) == (merchant_id, kind, "A", JobState.PARKED, MAX_ATTEMPTS[kind], MAX_ATTEMPTS[kind],
+                                   f"failure {MAX_ATTEMPTS[kind]}")
 
     await enqueue(store, merchant_id, "A", kind=kind, seconds=seconds)
     [reopened] = await claim(store, seconds=seconds)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from payhub.domain.errors import Conflict, InvalidInput, NotFound
-from payhub.domain.ledger import AccountSpec, JournalEntry, Leg, NormalSide, transfer
+from payhub.domain.ledger import AccountSpec, JournalEntry, LedgerAccount, Leg, NormalSide, transfer
 from payhub.domain.ledger_batch import Postings
 from payhub.ports import UnitOfWorkFactory
 from tests.contract.stores import NOW
@@ -16,9 +16,6 @@ CASH = AccountSpec("cash", "现金", NormalSide.DEBIT)
 SALES = AccountSpec("sales", "收入", NormalSide.CREDIT)
 FEES = AccountSpec("fees", "手续费", NormalSide.CREDIT)
 WALLET = AccountSpec("wallet", "钱包", NormalSide.CREDIT, non_negative=True)
-ACCOUNT_KEYS = {"id", "merchant_id", "code", "name", "normal_side", "non_negative", "balance", "version", "created_at"}
-ENTRY_KEYS = {"entry_id", "kind", "ref", "memo", "created_at", "amount", "balance_before", "balance_after",
-              "account_version"}
 
 
 @dataclass
@@ -34,7 +31,7 @@ class LedgerUnderTest:
     async def balances(self) -> dict[str, tuple[int, int]]:
         """(balance, version) of every account, by code."""
         async with self.uow(read_only=True) as tx:
-            return {row["code"]: (row["balance"], row["version"]) for row in await tx.ledger.accounts(
+            return {row.code: (row.balance, row.version) for row in await tx.ledger.accounts(
                 merchant_id=self.merchant_id)}
 
 
@@ -57,9 +54,8 @@ async def test_accounts_open_once_at_zero(ledger: LedgerUnderTest) -> None:
         cash = await tx.ledger.balance(merchant_id=ledger.merchant_id, account="cash")
         with pytest.raises(NotFound):
             await tx.ledger.balance(merchant_id=ledger.merchant_id, account="nowhere")
-    assert [row["code"] for row in rows] == ["cash", "sales"] and all(set(row) >= ACCOUNT_KEYS for row in rows)
-    assert (cash["id"], cash["name"], cash["normal_side"], cash["non_negative"], cash["balance"], cash["version"]) == (
-        cash_id, "现金", "debit", False, 0, 0)
+    assert [row.code for row in rows] == ["cash", "sales"] and rows[0] == cash
+    assert cash == LedgerAccount(cash_id, ledger.merchant_id, "cash", "现金", "debit", False, 0, 0, NOW)
 
 
 async def test_booking_moves_balances_in_their_normal_side_once_per_ref(ledger: LedgerUnderTest) -> None:
@@ -113,11 +109,10 @@ async def test_entries_carry_balances_and_versions_newest_first(ledger: LedgerUn
     async with ledger.uow(read_only=True) as tx:
         history = await tx.ledger.entries(merchant_id=ledger.merchant_id, account="cash", limit=2)
         sales = await tx.ledger.entries(merchant_id=ledger.merchant_id, account="sales", limit=10)
-    assert all(set(row) >= ENTRY_KEYS for row in history)
-    assert [(h["ref"], h["amount"], h["balance_before"], h["balance_after"], h["account_version"]) for h in history] == [
-        ("s2", 7, 350, 357, 3), ("s1", 250, 100, 350, 2)]
-    assert [(h["amount"], h["balance_after"]) for h in sales] == [(-7, 357), (-250, 350), (-100, 100)]
-    assert len({h["entry_id"] for h in sales}) == 3
+    assert [(h.kind, h.ref, h.memo, h.created_at, h.amount, h.balance_before, h.balance_after, h.account_version)
+            for h in history] == [("sale", "s2", "", NOW, 7, 350, 357, 3), ("sale", "s1", "", NOW, 250, 100, 350, 2)]
+    assert [(h.amount, h.balance_after) for h in sales] == [(-7, 357), (-250, 350), (-100, 100)]
+    assert len({h.entry_id for h in sales}) == 3 and history[0].entry_id == sales[0].entry_id
 
 
 async def test_a_batch_applies_entries_in_order_and_refuses_each_on_its_own(ledger: LedgerUnderTest) -> None:
@@ -139,7 +134,7 @@ async def test_a_batch_applies_entries_in_order_and_refuses_each_on_its_own(ledg
     assert await ledger.balances() == {"cash": (100, 1), "sales": (100, 2), "wallet": (0, 3)}
     async with ledger.uow(read_only=True) as tx:
         wallet = await tx.ledger.entries(merchant_id=ledger.merchant_id, account="wallet", limit=10)
-    assert [(h["ref"], h["balance_before"], h["balance_after"], h["account_version"]) for h in wallet] == [
+    assert [(h.ref, h.balance_before, h.balance_after, h.account_version) for h in wallet] == [
         ("out2", 40, 0, 3), ("out0", 100, 40, 2), ("in", 0, 100, 1)]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from payhub.domain.errors import Conflict, StaleState
 from payhub.domain.fees import FeeType
-from payhub.domain.orders import BillOrder, OrderState, PayMethod
+from payhub.domain.orders import Order, OrderState, PayMethod
 from payhub.domain.payments import PayResult, PayStatus
 from payhub.domain.refunds import Refund, RefundState
 from payhub.ports import UnitOfWorkFactory
@@ -18,29 +18,30 @@ from tests.contract.stores import NOW, Tenant, add_tenant
 
 
 def bill_order(tenant: Tenant, no: int, *, minutes: int = 0, fee_type: FeeType = FeeType.GAS,
-               account_no: str = "10010001", operator_id: int | None = None) -> BillOrder:
+               account_no: str = "10010001", operator_id: int | None = None) -> Order:
     """A new order placed `minutes` after NOW on the tenant's terminal."""
     at = NOW + timedelta(minutes=minutes)
-    return BillOrder(
+    return Order(
         merchant_id=tenant.merchant.id, terminal_id=tenant.terminal.id,
         operator_id=operator_id or tenant.operator.id, order_no=f"PH{tenant.merchant.code}{no:04d}",
-        terminal_order_no=f"T{no}", request_hash=f"hash-{no}", fee_type=fee_type, account_no=account_no, amount=1000,
-        due_amount=1000, bill_ids=("B1", "B2"), customer_name="张*明", channel="fakepay", biller="fakebill",
+        terminal_order_no=f"T{no}", request_hash=f"hash-{no}", kind="biller_posting", product=fee_type.value,
+        account_no=account_no, customer_name="张*明", amount=1000,
+        details={"biller": "fakebill", "due_amount": 1000, "bill_ids": ["B1", "B2"]},
         created_at=at, expires_at=at + timedelta(minutes=30),
     )
 
 
-async def add_orders(store: UnitOfWorkFactory, *orders: BillOrder) -> None:
+async def add_orders(store: UnitOfWorkFactory, *orders: Order) -> None:
     async with store() as uow:
         for order in orders:
             await uow.orders.add(order)
         await uow.commit()
 
 
-def paid(order: BillOrder, *, minutes: int = 1) -> BillOrder:
+def paid(order: Order, *, minutes: int = 1) -> Order:
     """The order moved to paid `minutes` after it was placed (not saved)."""
     at = order.created_at + timedelta(minutes=minutes)
-    order.start_payment(method=PayMethod.MICROPAY, deadline=at + timedelta(minutes=1), at=at, actor="li",
+    order.start_payment(channel="fakepay", method=PayMethod.MICROPAY, deadline=at + timedelta(minutes=1), at=at, actor="li",
                         auth_code_masked="1345****6789", wallet="wechat")
     order.confirm_paid(result=PayResult(PayStatus.PAID, order.order_no, "TX1", "pay.weixin.micropay", 1000, at),
                        at=at, actor="worker")
@@ -63,7 +64,7 @@ async def test_an_added_order_reads_back_by_number_and_by_terminal_order_no(stor
 
     assert order.id is not None and order.updated_at == order.created_at and order.saved_state is OrderState.CREATED
     assert by_no == order and by_terminal == order
-    assert by_no is not None and by_no.bill_ids == ("B1", "B2") and by_no.fee_type is FeeType.GAS
+    assert by_no is not None and by_no.details["bill_ids"] == ["B1", "B2"] and by_no.product == FeeType.GAS
 
 
 async def test_a_second_order_with_a_terminal_order_no_is_a_conflict_and_the_transaction_goes_on(
@@ -114,8 +115,10 @@ async def test_save_bumps_the_version_records_each_move_and_refuses_a_stale_copy
         stored = await uow.orders.get(order_no=no)
         history = await uow.orders.history(key=no)
     assert stored is not None and stored.state is OrderState.PAID and stored.version == 1
-    assert stored.paid_at == NOW + timedelta(minutes=1) and stored.updated_at == stored.paid_at
-    assert stored.transaction_id == "TX1" and stored.pay_method is PayMethod.MICROPAY and stored.wallet == "wechat"
+    payment = stored.paid_payment
+    assert payment is not None and payment.id is not None and stored.payments == theirs.payments
+    assert payment.paid_at == NOW + timedelta(minutes=1) and stored.updated_at == payment.paid_at
+    assert payment.transaction_id == "TX1" and payment.method is PayMethod.MICROPAY and payment.wallet == "wechat"
     assert theirs.version == 1 and theirs.saved_state is OrderState.PAID and theirs.transitions == []
     assert [(t.from_state, t.to_state, t.actor, t.at) for t in history] == [
         ("created", "paying", "li", NOW + timedelta(minutes=1)),
@@ -130,7 +133,7 @@ async def test_a_save_without_a_move_still_bumps_the_version(store: UnitOfWorkFa
     async with store() as uow:
         order = await uow.orders.get(order_no=no)
         assert order is not None
-        order.code_url = "weixin://x"
+        order.customer_name = "李*"
         await uow.orders.save(order)
         stale = copy.copy(order)
         stale.version -= 1
@@ -140,7 +143,7 @@ async def test_a_save_without_a_move_still_bumps_the_version(store: UnitOfWorkFa
 
     async with store(read_only=True) as uow:
         stored = await uow.orders.get(order_no=no)
-        assert stored is not None and stored.version == 1 and stored.code_url == "weixin://x"
+        assert stored is not None and stored.version == 1 and stored.customer_name == "李*"
         assert await uow.orders.history(key=no) == []
 
 
@@ -226,7 +229,7 @@ async def test_paid_between_lists_the_operators_orders_paid_in_the_half_open_spa
 # --- refunds -----------------------------------------------------------------------------------------------
 
 
-def refund_of(order: BillOrder, seq: int, *, amount: int = 300, requested_by: int | None = None,
+def refund_of(order: Order, seq: int, *, amount: int = 300, requested_by: int | None = None,
               automatic: bool = False, minutes: int = 0) -> Refund:
     assert order.id is not None
     return Refund(merchant_id=order.merchant_id, order_id=order.id, order_no=order.order_no, seq=seq, amount=amount,
@@ -360,3 +363,29 @@ async def test_the_order_view_holds_the_refunds_by_seq_and_the_moves_of_the_orde
         (order.order_no, "paying"), (order.order_no, "paid"),
         (first.refund_no, "refunded"), (second.refund_no, "refunded")]
     assert bare is not None and bare.refunds == [] and bare.history == []
+
+
+async def test_a_payment_changed_without_a_move_is_saved_with_its_order(store: UnitOfWorkFactory) -> None:
+    tenant = await add_tenant(store)
+    await add_orders(store, bill_order(tenant, 1))
+    no = bill_order(tenant, 1).order_no
+    async with store() as uow:
+        order = await uow.orders.get(order_no=no)
+        assert order is not None
+        order.start_payment(channel="fakepay", method=PayMethod.NATIVE, deadline=NOW + timedelta(minutes=5), at=NOW,
+                            actor="li")
+        await uow.orders.save(order)
+        await uow.commit()
+    async with store() as uow:
+        order = await uow.orders.get(order_no=no)
+        assert order is not None and order.keep_qr(code_url="weixin://wxpay/q1")
+        await uow.orders.save(order)
+        await uow.commit()
+
+    async with store(read_only=True) as uow:
+        stored = await uow.orders.get(order_no=no)
+        viewed = await uow.orders.view(order_no=no)
+    assert stored is not None and viewed is not None and viewed.order.payments == stored.payments
+    [payment] = stored.payments
+    assert (payment.seq, payment.channel, payment.method, payment.code_url, payment.deadline) == (
+        1, "fakepay", PayMethod.NATIVE, "weixin://wxpay/q1", NOW + timedelta(minutes=5))

@@ -8,7 +8,7 @@ import pytest
 
 from payhub.domain.errors import Conflict
 from payhub.domain.sign_in_throttle import SignInRules, Tally
-from payhub.domain.tenancy import Operator, Role, Terminal
+from payhub.domain.tenancy import Operator, OperatorSession, Role, Terminal
 from payhub.ports import UnitOfWork, UnitOfWorkFactory
 from tests.contract.stores import NOW, add_tenant
 
@@ -78,10 +78,10 @@ async def test_sessions_are_found_by_token_hash_and_revoked(store: UnitOfWorkFac
     async with store(read_only=True) as uow:
         session = await uow.tenancy.session(token_hash="t1")
         assert await uow.tenancy.session(token_hash="t2") is None
-    assert session is not None and isinstance(session.pop("id"), int)
-    assert session == dict(merchant_id=tenant.merchant.id, operator_id=tenant.operator.id,
-                           terminal_id=tenant.terminal.id, token_hash="t1", created_at=NOW, expires_at=expires,
-                           revoked_at=None)
+    assert session is not None and isinstance(session.id, int)
+    assert session == OperatorSession(id=session.id, merchant_id=tenant.merchant.id, operator_id=tenant.operator.id,
+                                      terminal_id=tenant.terminal.id, token_hash="t1", created_at=NOW,
+                                      expires_at=expires, revoked_at=None)
 
     async with store() as uow:
         await uow.tenancy.revoke_session(token_hash="t1", at=NOW + timedelta(hours=1))
@@ -89,7 +89,7 @@ async def test_sessions_are_found_by_token_hash_and_revoked(store: UnitOfWorkFac
         await uow.commit()
     async with store(read_only=True) as uow:
         revoked = await uow.tenancy.session(token_hash="t1")
-    assert revoked is not None and revoked["revoked_at"] == NOW + timedelta(hours=1)
+    assert revoked is not None and revoked.revoked_at == NOW + timedelta(hours=1)
 
 
 async def test_a_nonce_is_used_once_per_terminal_and_forgotten_when_old(store: UnitOfWorkFactory) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from payhub.adapters.db.tables import bill_orders
+from payhub.adapters.db.tables import orders
 from tests.support.harness import Harness
 
 
 async def _order_count(hub: Harness) -> int:
     async with hub.container.database.read.connect() as conn:
-        return (await conn.execute(sa.select(sa.func.count()).select_from(bill_orders))).scalar_one()
+        return (await conn.execute(sa.select(sa.func.count()).select_from(orders))).scalar_one()
 
 
 def _order(**changes: object) -> dict:

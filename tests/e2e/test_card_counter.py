@@ -45,7 +45,7 @@ async def test_counter_order_paid_by_card_is_posted_and_refunded_to_the_card(hub
     assert wallet["error"]["code"] == "BAD_PAYMENT_CODE"
     assert paid["state"] == "paid" and paid["wallet"] == "card"
     assert "246810" not in str(paid)
-    assert (await hub.order(order["order_no"]))["state"] == "posted"
+    assert (await hub.order(order["order_no"]))["state"] == "fulfilled"
     consume = await card_queries.detail(hub=hub.hub, merchant_id=merchant_id, merchant_code="CARDCO",
                                         out_trade_no=order["order_no"])
     assert (consume["amount"], consume["terminal_code"], consume["channel"]) == (12_345, "T9", "offline")

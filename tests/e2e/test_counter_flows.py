@@ -18,8 +18,8 @@ async def test_gas_arrears_paid_by_qr_are_posted_and_booked(hub: Harness) -> Non
     await hub.run_jobs()
 
     done = await hub.order(order["order_no"])
-    assert done["state"] == "posted" and done["state_name"] == "缴费成功"
-    assert [t["to_state"] for t in done["history"]] == ["paying", "paid", "posting", "posted"]
+    assert done["state"] == "fulfilled" and done["state_name"] == "缴费成功"
+    assert [t["to_state"] for t in done["history"]] == ["paying", "paid", "fulfilling", "fulfilled"]
     posting = hub.tcis.postings[f"{order['order_no']}P"]
     assert posting.body.amount == arrears["total_due"]
     assert (await hub.call("GET", "/api/v1/arrears", params={"fee_type": "gas", "account_no": "10010001"}))["total_due"] == 0
@@ -33,7 +33,7 @@ async def test_water_paid_by_payment_code(hub: Harness) -> None:
     paid = await hub.call("POST", f"/api/v1/orders/{order['order_no']}/pay/code", {"auth_code": WECHAT})
     assert paid["state"] == "paid" and paid["wallet"] == "wechat"
     await hub.run_jobs()
-    assert (await hub.order(order["order_no"]))["state"] == "posted"
+    assert (await hub.order(order["order_no"]))["state"] == "fulfilled"
 
 
 async def test_user_paying_then_paid_is_found_by_polling(hub: Harness) -> None:
@@ -42,7 +42,7 @@ async def test_user_paying_then_paid_is_found_by_polling(hub: Harness) -> None:
     assert paying["state"] == "paying"
     await hub.settle(seconds=20, steps=4)
     done = await hub.order(order["order_no"])
-    assert done["state"] == "posted"
+    assert done["state"] == "fulfilled"
     assert hub.swiftpass.trades[order["order_no"]].state == "SUCCESS"
 
 
@@ -74,7 +74,7 @@ async def test_refused_posting_is_refunded_automatically(hub: Harness) -> None:
     done = await hub.order(order["order_no"])
     assert done["state"] == "refunded"
     assert [t["to_state"] for t in done["history"] if t["key"] == order["order_no"]] == [
-        "paying", "paid", "posting", "post_failed", "refunding", "refunded"]
+        "paying", "paid", "fulfilling", "fulfil_failed", "refunding", "refunded"]
     assert [r["state"] for r in done["refunds"]] == ["refunded"] and done["refunds"][0]["automatic"]
     trade = hub.swiftpass.trades[order["order_no"]]
     assert trade.refunded_fee() == order["amount"]
@@ -105,7 +105,7 @@ async def test_duplicate_and_out_of_order_notifies_are_harmless(hub: Harness) ->
     hub.swiftpass.pay_native(order["order_no"])
     await hub.settle(seconds=30, steps=3)
     done = await hub.order(order["order_no"])
-    assert done["state"] == "posted"
+    assert done["state"] == "fulfilled"
     assert hub.swiftpass.trades[order["order_no"]].notifies_sent >= 3
     assert [t["to_state"] for t in done["history"]].count("paid") == 1
     assert await hub.balances() == {"channel:swiftpass:clearing": 10099, "orders:unposted": 0, "biller:tcis:payable": 10099}
@@ -125,7 +125,7 @@ async def test_other_fee_prepayment_is_posted(hub: Harness) -> None:
     assert order["prepaid_amount"] == 0 and order["arrears_amount"] == 20000
     await hub.call("POST", f"/api/v1/orders/{order['order_no']}/pay/code", {"auth_code": WECHAT})
     await hub.run_jobs()
-    assert (await hub.order(order["order_no"]))["state"] == "posted"
+    assert (await hub.order(order["order_no"]))["state"] == "fulfilled"
 
 
 async def test_gas_prepayment_beyond_the_arrears(hub: Harness) -> None:
@@ -134,7 +134,7 @@ async def test_gas_prepayment_beyond_the_arrears(hub: Harness) -> None:
     assert order["prepaid_amount"] == 10000
     await hub.call("POST", f"/api/v1/orders/{order['order_no']}/pay/code", {"auth_code": WECHAT})
     await hub.run_jobs()
-    assert (await hub.order(order["order_no"]))["state"] == "posted"
+    assert (await hub.order(order["order_no"]))["state"] == "fulfilled"
     assert hub.tcis.customers["10010002"].prepaid_balance == 10000
 
 

@@ -39,7 +39,7 @@ async def test_crash_after_the_channel_charged_the_payment_code(hub: Harness) ->
     await hub.restart()
     await hub.settle(seconds=10, steps=2)
     done = await hub.order(order["order_no"])
-    assert done["state"] == "posted"
+    assert done["state"] == "fulfilled"
     assert len([t for t in hub.swiftpass.trades.values() if t.out_trade_no == order["order_no"]]) == 1
 
 
@@ -48,11 +48,11 @@ async def test_crash_after_the_biller_booked_the_posting(hub: Harness) -> None:
     hub.crash.arm(_tcis("POST", "/api/v1/postings"))
     await hub.call("POST", f"/api/v1/orders/{order['order_no']}/pay/code", {"auth_code": WECHAT})
     await _run_until_crash(hub)
-    assert (await hub.order(order["order_no"]))["state"] == "posting"
+    assert (await hub.order(order["order_no"]))["state"] == "fulfilling"
     await hub.restart()
     await hub.settle(seconds=10, steps=2)
     done = await hub.order(order["order_no"])
-    assert done["state"] == "posted"
+    assert done["state"] == "fulfilled"
     assert [p for p in hub.tcis.postings if p.startswith(order["order_no"])] == [f"{order['order_no']}P"]
     assert await hub.balances() == {"channel:swiftpass:clearing": 12300, "orders:unposted": 0, "biller:tcis:payable": 12300}
 
@@ -102,7 +102,7 @@ async def test_crash_while_a_qr_payment_notify_is_applied_is_healed_by_the_resen
     await hub.restart()
     await hub.settle(seconds=120, steps=12)
     done = await hub.order(order["order_no"])
-    assert done["state"] == "posted"
+    assert done["state"] == "fulfilled"
     assert [t["to_state"] for t in done["history"]].count("paid") == 1
 
 

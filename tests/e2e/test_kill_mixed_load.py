@@ -40,7 +40,7 @@ CARDS, CARD_START, PAY_PASSWORD, SHOP = 4, 100_000, "246810", "SHOP1"
 LOAD_SECONDS = 45        # no kill starts later than this; the lanes stop once the kills are done
 SETTLE_SECONDS = 40      # then every order must be final within this
 RESEND_SECONDS = 30      # a terminal resends one request at most this long
-FINAL = ["posted", "pay_failed", "closed", "refunded", "manual"]
+FINAL = ["fulfilled", "pay_failed", "closed", "refunded", "manual"]
 PAID_AT_CHANNEL = {"SUCCESS", "REFUND"}
 PAYMENT_CODES = {  # how a lane pays by payment code: the sandbox scenario the code's last digits choose
     "paid": WECHAT, "declined": code_for(91), "slow": code_for(94), "user_paying": code_for(95),
@@ -233,7 +233,7 @@ async def _refund_when_posted(terminal: Terminal, order_no: str, out: str, amoun
     while not order.get("final") and time.monotonic() < deadline:
         order = (await terminal.send("GET", f"/api/v1/orders/{order_no}",
                                      params={"wait_version": order["version"], "timeout": 3})).json()
-    if order.get("state") == "posted":
+    if order.get("state") == "fulfilled":
         await terminal.send("POST", f"/api/v1/orders/{order_no}/refunds", {
             "request_no": f"{out}-R", "amount": rng.randrange(1, amount + 1),
             "supervisor_username": "sup1", "supervisor_password": "sup1-pass"})
@@ -300,7 +300,7 @@ async def _wait_all_final(world: World) -> list[tuple]:
     """Every order and refund final (bounded); returns what is still open when the time is up."""
     deadline = time.monotonic() + SETTLE_SECONDS
     while True:
-        open_ = _sql(world.db_url, "SELECT 'order', order_no, state FROM bill_orders WHERE state <> ALL(%s) "
+        open_ = _sql(world.db_url, "SELECT 'order', order_no, state FROM orders WHERE state <> ALL(%s) "
                                    "UNION ALL SELECT 'refund', refund_no, state FROM refunds "
                                    "WHERE state IN ('unposting', 'refunding')", FINAL)
         if not open_ or time.monotonic() > deadline:
@@ -335,12 +335,12 @@ async def test_random_kills_during_mixed_load_lose_and_double_nothing(world: Wor
 
     still_open = await _wait_all_final(world)
     context = _context(world, seed, record)
-    states = Counter(state for (state,) in _sql(world.db_url, "SELECT state FROM bill_orders"))
+    states = Counter(state for (state,) in _sql(world.db_url, "SELECT state FROM orders"))
     print(f"seed {seed}: {len(record.kills)} kills {record.kills}; orders {dict(states)}, "
           f"{len(record.card_ok)} card movements, {record.cut} requests cut; refusals {dict(record.answers)}")
     assert not still_open, f"not final after {SETTLE_SECONDS} s:\n{_story(world, record, still_open)}\n{context}"
     assert len(record.kills) >= 6, context
-    assert states["posted"] and record.card_ok, f"the load got nowhere\n{context}"
+    assert states["fulfilled"] and record.card_ok, f"the load got nowhere\n{context}"
     assert not record.server_errors, f"server errors: {record.server_errors}\n{context}"
     for name in ("hub", "worker"):  # a 500 to a notify, a job that blew up: the hub logs them and goes on
         failures = [line for line in world.fleet.tail(name, 10**7).splitlines()
@@ -375,7 +375,7 @@ def _story(world: World, record: Record, rows: list[tuple]) -> str:
 def _check_orders(world: World, record: Record, trades: dict[str, dict], postings: list[dict], context: str) -> None:
     """One order per terminal order no., each final, and each as SwiftPass and TCIS know it."""
     orders = {row[0]: row for row in _sql(world.db_url, "SELECT order_no, terminal_order_no, state, amount "
-                                                        "FROM bill_orders")}
+                                                        "FROM orders")}
     refunds = _sql(world.db_url, "SELECT order_no, refund_no, amount, state FROM refunds")
     by_out = Counter(row[1] for row in orders.values())
     assert by_out == Counter(list(record.orders)), f"orders at the hub {by_out}, sent {list(record.orders)}\n{context}"
@@ -396,7 +396,7 @@ def _check_orders(world: World, record: Record, trades: dict[str, dict], posting
         assert all(r[3] in ("refunded", "rejected") for r in refunds if r[0] == order_no), f"{what}\n{context}"
         assert channel_back == hub_back, f"{what}: SwiftPass refunded {channel_back}, hub {hub_back}\n{context}"
         assert len(booked) <= 1, f"{what}\n{context}"
-        if state == "posted":
+        if state == "fulfilled":
             assert paid and trade["total_fee"] == amount, f"{what}\n{context}"
             [posting] = booked
             assert posting["status"] == "posted" and posting["amount"] == amount, f"{what}\n{context}"

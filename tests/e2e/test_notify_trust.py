@@ -95,7 +95,7 @@ async def test_a_genuine_notify_without_an_amount_for_a_paid_trade_pays_after_th
     assert await _post(hub, encode_xml(fields=_paid_notify(order_no=order_no))) == "success"
     await hub.settle(seconds=2)
 
-    assert (await hub.order(order_no))["state"] == "posted"
+    assert (await hub.order(order_no))["state"] == "fulfilled"
     assert await hub.balances() == {"channel:swiftpass:clearing": 1510, "orders:unposted": 0,
                                     "biller:tcis:payable": 1510}
 
@@ -128,7 +128,7 @@ async def test_a_genuine_notify_in_gb18030_is_read(hub: Harness) -> None:
     assert await _post(hub, _declared(notify, "GB18030")) == "success"
     await hub.settle(seconds=2)
 
-    assert (await hub.order(order_no))["state"] == "posted"
+    assert (await hub.order(order_no))["state"] == "fulfilled"
 
 
 @pytest.mark.parametrize("body", [

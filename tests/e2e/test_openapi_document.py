@@ -70,3 +70,14 @@ def test_non_json_answers_name_their_content_types(document: dict) -> None:
     assert set(ok["GET", "/api/v1/receipts/orders/{order_no}"]) == {"application/json", "text/html"}
     assert set(ok["GET", "/metrics"]) == {"text/plain"}
     assert set(ok["POST", "/notify/{channel}"]) == {"text/plain"}
+
+
+def test_card_and_ledger_answers_are_described_and_leave_internal_fields_out(document: dict) -> None:
+    for method, path, operation in _operations(document):
+        if path.startswith(("/api/v1/cards", "/api/v1/ledger")):
+            [ok] = [response for status, response in operation["responses"].items() if status.startswith("2")]
+            schema = ok["content"]["application/json"]["schema"]
+            assert "$ref" in schema or "$ref" in schema.get("items", {}), (method, path, schema)
+    described = str(document["components"]["schemas"])
+    for internal in ("request_hash", "push_secret_sealed", "password_hash", "code_hash"):
+        assert internal not in described

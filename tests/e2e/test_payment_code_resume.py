@@ -36,7 +36,7 @@ async def test_a_retry_after_dying_before_the_channel_heard_of_it_sends_the_paym
 
     assert again["state"] == "paid"
     await hub.settle(seconds=60, steps=6)
-    assert (await hub.order(order["order_no"]))["state"] == "posted"
+    assert (await hub.order(order["order_no"]))["state"] == "fulfilled"
     assert len(_trades(hub, order["order_no"])) == 1
     assert await hub.balances() == {"channel:swiftpass:clearing": order["amount"], "orders:unposted": 0,
                                     "biller:tcis:payable": order["amount"]}
@@ -53,7 +53,7 @@ async def test_a_retry_after_dying_once_the_channel_charged_finds_the_payment_wi
     trades = _trades(hub, order["order_no"])
     assert len(trades) == 1 and trades[0].queries == 1
     await hub.settle(seconds=60, steps=6)
-    assert (await hub.order(order["order_no"]))["state"] == "posted"
+    assert (await hub.order(order["order_no"]))["state"] == "fulfilled"
 
 
 async def test_a_retry_once_the_payment_code_timed_out_sends_nothing(hub: Harness) -> None:

@@ -111,7 +111,7 @@ async def test_hub_killed_during_posting_finishes_the_order_once(services: dict)
         while not order["final"]:
             order = (await terminal.request("GET", f"/api/v1/orders/{order_no}",
                                             params={"wait_version": order["version"], "timeout": 20})).json()
-    assert order["state"] == "posted", (services["logs"] / "hub.log").read_text()[-3000:]
+    assert order["state"] == "fulfilled", (services["logs"] / "hub.log").read_text()[-3000:]
     postings = [p for p in httpx.get(f"{tcis}/_sandbox/postings").json() if p["posting_no"].startswith(order_no)]
     assert len(postings) == 1
-    assert [t["to_state"] for t in order["history"]] == ["paying", "paid", "posting", "posted"]
+    assert [t["to_state"] for t in order["history"]] == ["paying", "paid", "fulfilling", "fulfilled"]

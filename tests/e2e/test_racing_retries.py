@@ -76,7 +76,7 @@ async def test_identical_paid_notifies_at_once_are_all_acknowledged_and_booked_o
     assert await _payment_entries(hub, order["order_no"]) == 1
     await hub.run_jobs()
     done = await hub.order(order["order_no"])
-    assert done["state"] == "posted"
+    assert done["state"] == "fulfilled"
     assert [t["to_state"] for t in done["history"]].count("paid") == 1
     assert await hub.balances() == {"channel:swiftpass:clearing": 3300, "orders:unposted": 0,
                                     "biller:tcis:payable": 3300}

@@ -91,7 +91,7 @@ async def test_shift_summary_totals_the_days_flows(hub: Harness) -> None:
     water = await _paid(hub, fee_type="water", account_no="20010001", code=WECHAT)
     other = await _paid(hub, fee_type="other", account_no="10010001", amount=5000, code=ALIPAY)
     refused = await _paid(hub, fee_type="gas", account_no="10010091", code=WECHAT)  # TCIS refuses: refunded by itself
-    assert [o["state"] for o in (gas, water, other, refused)] == ["posted", "posted", "posted", "refunded"]
+    assert [o["state"] for o in (gas, water, other, refused)] == ["fulfilled", "fulfilled", "fulfilled", "refunded"]
     await hub.call("POST", f"/api/v1/orders/{other['order_no']}/refunds", {"request_no": "r1", "amount": 1000, **APPROVAL},
                    status=201)
     await hub.settle(seconds=10, steps=2)

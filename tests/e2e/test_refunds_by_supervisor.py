@@ -27,7 +27,7 @@ async def test_two_partial_refunds_then_the_order_is_refunded(hub: Harness) -> N
     approval = {"supervisor_username": "sup1", "supervisor_password": "sup1-pass"}
     first = await hub.call("POST", f"/api/v1/orders/{order['order_no']}/refunds",
                            {"request_no": "r1", "amount": 10000, **approval}, status=201)
-    assert first["state"] == "unposting"
+    assert first["state"] == "undoing"
     again = await hub.call("POST", f"/api/v1/orders/{order['order_no']}/refunds",
                            {"request_no": "r1", "amount": 10000, **approval}, status=201)
     assert again["refund_no"] == first["refund_no"]
@@ -36,7 +36,7 @@ async def test_two_partial_refunds_then_the_order_is_refunded(hub: Harness) -> N
     assert over["error"]["code"] == "REFUND_EXCEEDS"
     await hub.settle(seconds=10, steps=2)
     middle = await hub.order(order["order_no"])
-    assert middle["state"] == "posted" and middle["refunded_amount"] == 10000 and middle["refundable"] == 20000
+    assert middle["state"] == "fulfilled" and middle["refunded_amount"] == 10000 and middle["refundable"] == 20000
 
     await hub.call("POST", f"/api/v1/orders/{order['order_no']}/refunds",
                    {"request_no": "r2", "amount": 20000, **approval}, status=201)

@@ -18,7 +18,7 @@ async def test_long_poll_answers_when_the_order_changes(hub: Harness) -> None:
     hub.swiftpass.pay_native(order["order_no"])
     await hub.run_jobs()
     changed = await asyncio.wait_for(waiter, timeout=5)
-    assert changed["version"] > paying["version"] and changed["state"] in ("paid", "posting", "posted")
+    assert changed["version"] > paying["version"] and changed["state"] in ("paid", "fulfilling", "fulfilled")
 
 
 async def test_long_poll_times_out_with_the_unchanged_order(hub: Harness) -> None:
@@ -34,7 +34,7 @@ async def test_server_sent_events_stream_the_order_until_final(hub: Harness) -> 
     response = await hub.terminal.request("GET", f"/api/v1/orders/{order['order_no']}/events")
     assert response.headers["content-type"].startswith("text/event-stream")
     events = [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")]
-    assert events[-1]["state"] == "posted" and events[-1]["final"]
+    assert events[-1]["state"] == "fulfilled" and events[-1]["final"]
 
 
 async def test_receipt_and_order_list(hub: Harness) -> None:
@@ -47,7 +47,7 @@ async def test_receipt_and_order_list(hub: Harness) -> None:
     assert rows["缴费金额"]["value"] == f"{order['amount'] // 100}.{order['amount'] % 100:02d}"
     assert rows["支付时间"]["value"].startswith("2026-11-02 10:")  # China time
     await hub.place(fee_type="other", account_no="10010001", amount=100)
-    posted = await hub.call("GET", "/api/v1/orders", params={"state": "posted"})
+    posted = await hub.call("GET", "/api/v1/orders", params={"state": "fulfilled"})
     assert [o["order_no"] for o in posted["orders"]] == [order["order_no"]]
     today = await hub.call("GET", "/api/v1/orders", params={"date_from": "2026-11-02", "date_to": "2026-11-02"})
     assert len(today["orders"]) == 2
@@ -63,7 +63,7 @@ async def test_health_readiness_and_metrics(hub: Harness) -> None:
     await hub.call("POST", f"/api/v1/orders/{order['order_no']}/pay/code", {"auth_code": WECHAT})
     await hub.run_jobs()
     text = (await hub.http.get("/metrics")).text
-    assert 'payhub_orders{state="posted"} 1.0' in text
+    assert 'payhub_orders{state="fulfilled"} 1.0' in text
     assert 'payhub_external_calls_total{operation="micropay",outcome="paid",system="swiftpass"} 1.0' in text
     assert 'payhub_external_calls_total{operation="post_payment",outcome="posted",system="tcis"} 1.0' in text
     assert "payhub_jobs_open" in text and "payhub_api_request_seconds_bucket" in text

@@ -10,19 +10,19 @@ from payhub.adapters.db.uow import SqlUnitOfWorkFactory
 from payhub.domain.errors import StaleState
 from payhub.domain.fees import FeeType
 from payhub.domain.jobs import Done, JobKind, Retry, RunAgain
-from payhub.domain.orders import BillOrder, OrderState
+from payhub.domain.orders import Order, OrderState
 from tests.integration.conftest import NOW
 
 
-async def _order(uow: SqlUnitOfWorkFactory, merchant_id: int) -> BillOrder:
+async def _order(uow: SqlUnitOfWorkFactory, merchant_id: int) -> Order:
     async with uow() as tx:
         terminal = await tx.tenancy.add_terminal(merchant_id=merchant_id, code="T1", name="t", key_sealed="x", at=NOW)
         operator = await tx.tenancy.add_operator(merchant_id=merchant_id, username="op", display_name="op",
                                                  role="operator", password_hash="x", at=NOW)
-        order = BillOrder(
+        order = Order(
             merchant_id=merchant_id, terminal_id=terminal.id, operator_id=operator.id, order_no="PH1",
-            terminal_order_no="t1", request_hash="h", fee_type=FeeType.GAS, account_no="1", amount=100, due_amount=100,
-            bill_ids=(), customer_name="张*", channel="swiftpass", biller="tcis", created_at=NOW,
+            terminal_order_no="t1", request_hash="h", kind="biller_posting", product=FeeType.GAS.value, account_no="1",
+            customer_name="张*", amount=100, details={"biller": "tcis", "due_amount": 100}, created_at=NOW,
             expires_at=NOW + timedelta(minutes=30),
         )
         await tx.orders.add(order)
@@ -53,7 +53,7 @@ async def test_a_stale_writer_is_refused_and_every_move_is_recorded(uow: SqlUnit
 async def test_two_workers_never_claim_the_same_job(uow: SqlUnitOfWorkFactory, merchant_id: int) -> None:
     async with uow() as tx:
         for n in range(40):
-            await tx.jobs.enqueue(merchant_id=merchant_id, kind=JobKind.POST_TO_BILLER, ref=f"PH{n}", run_at=NOW)
+            await tx.jobs.enqueue(merchant_id=merchant_id, kind=JobKind.FULFIL, ref=f"PH{n}", run_at=NOW)
         await tx.commit()
 
     async def worker() -> list[str]:
@@ -112,7 +112,7 @@ async def test_job_is_parked_after_its_last_try(uow: SqlUnitOfWorkFactory, merch
         now += timedelta(hours=2)
     async with uow(read_only=True) as tx:
         parked = await tx.jobs.parked(limit=5)
-    assert [(p["ref"], p["attempts"], p["state"]) for p in parked] == [("C1", 12, "parked")]
+    assert [(p.ref, p.attempts, p.state) for p in parked] == [("C1", 12, "parked")]
 
 
 async def test_a_nonce_is_accepted_once(uow: SqlUnitOfWorkFactory, merchant_id: int) -> None:

@@ -25,7 +25,7 @@ async def _accounts(uow: SqlUnitOfWorkFactory, merchant_id: int) -> dict[str, in
             await tx.ledger.open_account(merchant_id=merchant_id, spec=spec, at=NOW)
         await tx.commit()
         rows = await tx.ledger.accounts(merchant_id=merchant_id)
-    return {row["code"]: row["id"] for row in rows}
+    return {row.code: row.id for row in rows}
 
 
 async def _raw_entry(database: Database, merchant_id: int, legs: list[tuple[int, int]]) -> None:
@@ -90,8 +90,8 @@ async def test_booking_keeps_balances_versions_and_history(uow: SqlUnitOfWorkFac
         cash = await tx.ledger.balance(merchant_id=merchant_id, account="cash")
         sales = await tx.ledger.balance(merchant_id=merchant_id, account="sales")
         history = await tx.ledger.entries(merchant_id=merchant_id, account="cash", limit=10)
-    assert (cash["balance"], cash["version"]) == (357, 3) and (sales["balance"], sales["version"]) == (357, 3)
-    assert [(h["balance_before"], h["balance_after"], h["account_version"]) for h in history] == [
+    assert (cash.balance, cash.version) == (357, 3) and (sales.balance, sales.version) == (357, 3)
+    assert [(h.balance_before, h.balance_after, h.account_version) for h in history] == [
         (350, 357, 3), (100, 350, 2), (0, 100, 1)]
 
 

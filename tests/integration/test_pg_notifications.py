@@ -67,7 +67,7 @@ async def test_a_job_that_becomes_due_wakes_the_workers(pg_url: str, two: tuple[
     started = time.monotonic()
     async with await psycopg.AsyncConnection.connect(libpq_url(pg_url), autocommit=True) as conn:
         await conn.execute("INSERT INTO jobs (merchant_id, kind, ref, state, attempts, max_attempts, run_at, created_at,"
-                           " updated_at) VALUES (1, 'post_to_biller', 'J1', 'pending', 0, 5, now(), now(), now())")
+                           " updated_at) VALUES (1, 'fulfil', 'J1', 'pending', 0, 5, now(), now(), now())")
     await waiting
     assert time.monotonic() - started < 0.5
 
@@ -75,7 +75,7 @@ async def test_a_job_that_becomes_due_wakes_the_workers(pg_url: str, two: tuple[
     later = asyncio.create_task(worker.wait_for_jobs(timeout=0.5))  # a job planned for later wakes nobody
     async with await psycopg.AsyncConnection.connect(libpq_url(pg_url), autocommit=True) as conn:
         await conn.execute("INSERT INTO jobs (merchant_id, kind, ref, state, attempts, max_attempts, run_at, created_at,"
-                           " updated_at) VALUES (1, 'post_to_biller', 'J2', 'pending', 0, 5, now() + interval '1 minute',"
+                           " updated_at) VALUES (1, 'fulfil', 'J2', 'pending', 0, 5, now() + interval '1 minute',"
                            " now(), now())")
     await later
     assert time.monotonic() - started > 0.3

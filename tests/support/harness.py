@@ -159,4 +159,4 @@ class Harness:
         async with self.hub.uow(read_only=True) as uow:
             merchant = await uow.tenancy.merchant(code="M1")
             accounts = await uow.ledger.accounts(merchant_id=merchant.id)
-        return {a["code"]: a["balance"] for a in accounts}
+        return {a.code: a.balance for a in accounts}

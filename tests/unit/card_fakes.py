@@ -1,8 +1,8 @@
 """In-memory card repositories (payhub.ports.CardRepository and CardMoneyRepository), with the SQL repositories'
-rules: unique keys raise or answer as SQL does, guarded saves raise StaleState, rows are dicts of the SQL columns.
+rules: unique keys raise or answer as SQL does, guarded saves raise StaleState, rows are the ports' typed rows.
 
 They keep their tables in CardTables inside the FakeDatabase and write through its rollback journal, so a unit of
-work left without commit() keeps none of their writes. Rows handed out are copies.
+work left without commit() keeps none of their writes. Aggregates handed out are copies; rows are frozen.
 """
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from payhub.domain.card_limits import Limits
 from payhub.domain.card_recharges import RechargeOrder
 from payhub.domain.card_replacements import CardReplacement
+from payhub.domain.card_rows import (
+    CardEvent, CardMerchant, CardProgram, CardTx, CardView, CustodySettlement, LimitSetting, LockedCard, Member,
+    PayingMerchant, PoolBatch, RechargeSum, Refunded, SmsCode,
+)
 from payhub.domain.card_risk import SuspiciousCase
 from payhub.domain.cards import Card, CardKind, card_account
 from payhub.domain.errors import Conflict, StaleState
@@ -39,13 +43,13 @@ class CardTables:
     pool: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     members: dict[int, dict[str, Any]] = field(default_factory=dict)
     sms_codes: dict[int, dict[str, Any]] = field(default_factory=dict)
-    txs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    txs: dict[str, CardTx] = field(default_factory=dict)
     usage: dict[tuple[int, str, date], int] = field(default_factory=dict)
-    events: dict[int, dict[str, Any]] = field(default_factory=dict)
+    events: dict[int, CardEvent] = field(default_factory=dict)
     cases: dict[str, SuspiciousCase] = field(default_factory=dict)
     recharges: dict[str, RechargeOrder] = field(default_factory=dict)
     replacements: dict[str, CardReplacement] = field(default_factory=dict)
-    settlements: dict[tuple[int, date], dict[str, Any]] = field(default_factory=dict)
+    settlements: dict[tuple[int, date], CustodySettlement] = field(default_factory=dict)
 
 
 class _CardStore:
@@ -96,8 +100,9 @@ class FakeCards(_CardStore):
             merchant_id=merchant_id, push_url=push_url, push_secret_sealed=push_secret_sealed,
             password_tries=password_tries, created_at=created, updated_at=at))
 
-    async def program(self, *, merchant_id: int) -> dict[str, Any] | None:
-        return copy.deepcopy(self._t.programs.get(merchant_id))
+    async def program(self, *, merchant_id: int) -> CardProgram | None:
+        found = self._t.programs.get(merchant_id)
+        return CardProgram(**found) if found else None
 
     async def add_card_merchant(self, *, merchant_id: int, code: str, name: str, at: datetime) -> int:
         if any(m["merchant_id"] == merchant_id and m["code"] == code for m in self._t.card_merchants.values()):
@@ -112,17 +117,17 @@ class FakeCards(_CardStore):
         return next((m for m in self._t.card_merchants.values()
                      if m["merchant_id"] == merchant_id and m["code"] == code), None)
 
-    async def card_merchant(self, *, merchant_id: int, code: str) -> dict[str, Any] | None:
+    async def card_merchant(self, *, merchant_id: int, code: str) -> PayingMerchant | None:
         found = self._card_merchant(merchant_id, code)
         if found is None:
             return None
         program = self._t.programs.get(merchant_id) or {}
-        return {key: found[key] for key in ("id", "code", "name", "active", "pinless_offline_max")} | {
-            "push_url": program.get("push_url")}
+        return PayingMerchant(found["id"], found["code"], found["name"], found["active"], found["pinless_offline_max"],
+                              program.get("push_url"))
 
-    async def card_merchants(self, *, merchant_id: int) -> list[dict[str, Any]]:
+    async def card_merchants(self, *, merchant_id: int) -> list[CardMerchant]:
         found = [m for m in self._t.card_merchants.values() if m["merchant_id"] == merchant_id]
-        return copy.deepcopy(sorted(found, key=lambda m: m["code"]))
+        return [CardMerchant(**m) for m in sorted(found, key=lambda m: m["code"])]
 
     async def set_pinless_offline(self, *, merchant_id: int, code: str, max_amount: int | None, at: datetime) -> bool:
         found = self._card_merchant(merchant_id, code)
@@ -141,8 +146,8 @@ class FakeCards(_CardStore):
         return {subject: Limits(row["per_txn"], row["per_day"]) for subject in subjects
                 if (row := self._t.limits.get((merchant_id, subject)))}
 
-    async def all_limits(self, *, merchant_id: int) -> list[dict[str, Any]]:
-        return copy.deepcopy([row for (m, _), row in sorted(self._t.limits.items()) if m == merchant_id])
+    async def all_limits(self, *, merchant_id: int) -> list[LimitSetting]:
+        return [LimitSetting(**row) for (m, _), row in sorted(self._t.limits.items()) if m == merchant_id]
 
     # --- funds accounts ----------------------------------------------------------------------------------
 
@@ -199,28 +204,27 @@ class FakeCards(_CardStore):
         assert stored is not None
         self._writes.put(self._t.cards, (card.merchant_id, card.card_no), (saved, stored[1]))
 
-    async def lock_cards(self, *, merchant_id: int, card_nos: list[str]) -> dict[str, dict[str, Any]]:
+    async def lock_cards(self, *, merchant_id: int, card_nos: list[str]) -> dict[str, LockedCard]:
         found = sorted((stored for no in set(card_nos) if (stored := self._t.cards.get((merchant_id, no)))),
                        key=lambda stored: stored[0].id or 0)
         rows = {}
         for card, ledger_account_id in found:
             account = self._t.accounts[card.account_id]
-            rows[card.card_no] = dict(
-                id=card.id, card_no=card.card_no, state=card.state.value, account_id=card.account_id,
-                ledger_account_id=ledger_account_id, password_version=account.password_version,
-                wrong_tries=account.wrong_tries)
+            assert card.id is not None  # stored
+            rows[card.card_no] = LockedCard(card.id, card.card_no, card.state.value, card.account_id, ledger_account_id,
+                                            account.password_version, account.wrong_tries)
         return rows
 
-    async def card_view(self, *, merchant_id: int, card_no: str) -> dict[str, Any] | None:
+    async def card_view(self, *, merchant_id: int, card_no: str) -> CardView | None:
         stored = self._t.cards.get((merchant_id, card_no))
         if stored is None:
             return None
         card, account = stored[0], self._t.accounts[stored[0].account_id]
         ledger = self._db.accounts.get((merchant_id, card_account(card_no).code))
-        return dict(card_no=card.card_no, kind=card.kind.value, state=card.state.value, created_at=card.created_at,
-                    updated_at=card.updated_at, account_no=account.account_no, holder_name=account.holder_name,
-                    phone=account.phone, balance=ledger.balance if ledger else 0,
-                    ledger_version=ledger.version if ledger else 0)
+        assert card.updated_at is not None  # stored
+        return CardView(card.card_no, card.kind.value, card.state.value, card.created_at, card.updated_at,
+                        account.account_no, account.holder_name, account.phone, ledger.balance if ledger else 0,
+                        ledger.version if ledger else 0)
 
     # --- pool ------------------------------------------------------------------------------------------------
 
@@ -242,15 +246,14 @@ class FakeCards(_CardStore):
         self._change(self._t.pool, (merchant_id, free[0]), taken_at=at)
         return free[0]
 
-    async def pool_stats(self, *, merchant_id: int) -> list[dict[str, Any]]:
-        groups: dict[tuple[str, str], dict[str, Any]] = {}
+    async def pool_stats(self, *, merchant_id: int) -> list[PoolBatch]:
+        groups: dict[tuple[str, str], PoolBatch] = {}
         for (m, _), row in self._t.pool.items():
             if m == merchant_id:
-                group = groups.setdefault((row["kind"], row["batch"]),
-                                          dict(kind=row["kind"], batch=row["batch"], total=0, taken=0))
-                group["total"] += 1
-                group["taken"] += row["taken_at"] is not None
-        return sorted(groups.values(), key=lambda group: group["batch"])
+                group = groups.get((row["kind"], row["batch"])) or PoolBatch(row["kind"], row["batch"], 0, 0)
+                groups[(row["kind"], row["batch"])] = replace(group, total=group.total + 1,
+                                                              taken=group.taken + (row["taken_at"] is not None))
+        return sorted(groups.values(), key=lambda group: group.batch)
 
     # --- members and SMS codes ----------------------------------------------------------------------------------
 
@@ -263,9 +266,10 @@ class FakeCards(_CardStore):
             created_at=at, updated_at=at))
         return member_id
 
-    async def member(self, *, merchant_id: int, phone: str, lock: bool = False) -> dict[str, Any] | None:
-        return copy.deepcopy(next((m for m in self._t.members.values()
-                                   if m["merchant_id"] == merchant_id and m["phone"] == phone), None))
+    async def member(self, *, merchant_id: int, phone: str, lock: bool = False) -> Member | None:
+        found = next((m for m in self._t.members.values() if m["merchant_id"] == merchant_id and m["phone"] == phone),
+                     None)
+        return Member(**found) if found else None
 
     async def bind_card(self, *, member_id: int, card_no: str, at: datetime) -> None:
         if member_id in self._t.members:
@@ -278,10 +282,11 @@ class FakeCards(_CardStore):
             id=code_id, merchant_id=merchant_id, phone=phone, purpose=purpose, code_hash=code_hash,
             expires_at=expires_at, attempts=0, used_at=None, created_at=at))
 
-    async def latest_sms_code(self, *, merchant_id: int, phone: str, purpose: str) -> dict[str, Any] | None:
+    async def latest_sms_code(self, *, merchant_id: int, phone: str, purpose: str) -> SmsCode | None:
         found = [row for row in self._t.sms_codes.values()
                  if (row["merchant_id"], row["phone"], row["purpose"]) == (merchant_id, phone, purpose)]
-        return copy.deepcopy(max(found, key=lambda row: row["id"], default=None))
+        latest = max(found, key=lambda row: row["id"], default=None)
+        return SmsCode(**latest) if latest else None
 
     async def mark_sms_code(self, *, code_id: int, attempts: int, used_at: datetime | None) -> None:
         if code_id in self._t.sms_codes:
@@ -293,59 +298,56 @@ class FakeCardMoney(_CardStore):
 
     # --- transactions ------------------------------------------------------------------------------------------
 
-    def _tx(self, merchant_id: int, card_merchant_id: int, kind: str, out_no: str) -> dict[str, Any] | None:
+    def _tx(self, merchant_id: int, card_merchant_id: int, kind: str, out_no: str) -> CardTx | None:
         return next((tx for tx in self._t.txs.values()
-                     if (tx["merchant_id"], tx["card_merchant_id"], tx["kind"], tx["out_no"])
+                     if (tx.merchant_id, tx.card_merchant_id, tx.kind, tx.out_no)
                      == (merchant_id, card_merchant_id, kind, out_no)), None)
 
-    async def claim_tx(self, *, row: dict[str, Any]) -> bool:
-        if self._tx(row["merchant_id"], row["card_merchant_id"], row["kind"], row["out_no"]) is not None:
+    async def claim_tx(self, *, row: CardTx) -> bool:
+        if self._tx(row.merchant_id, row.card_merchant_id, row.kind, row.out_no) is not None:
             return False
-        if row["tx_no"] in self._t.txs:
-            raise Conflict("DUPLICATE", what="卡交易", key=row["tx_no"])
-        self._writes.put(self._t.txs, row["tx_no"], {"refunded": 0} | row | {"id": self._db.next_id()})
+        if row.tx_no in self._t.txs:
+            raise Conflict("DUPLICATE", what="卡交易", key=row.tx_no)
+        self._writes.put(self._t.txs, row.tx_no, replace(row, id=self._db.next_id()))
         return True
 
-    async def claim_txs(self, *, rows: list[dict[str, Any]]) -> set[str]:
-        return {row["out_no"] for row in rows if await self.claim_tx(row=row)}
+    async def claim_txs(self, *, rows: list[CardTx]) -> set[str]:
+        return {row.out_no for row in rows if await self.claim_tx(row=row)}
 
-    async def tx_by_out_no(self, *, merchant_id: int, card_merchant_id: int, kind: str,
-                           out_no: str) -> dict[str, Any] | None:
-        return copy.deepcopy(self._tx(merchant_id, card_merchant_id, kind, out_no))
+    async def tx_by_out_no(self, *, merchant_id: int, card_merchant_id: int, kind: str, out_no: str) -> CardTx | None:
+        return self._tx(merchant_id, card_merchant_id, kind, out_no)
 
     async def txs_by_out_nos(self, *, merchant_id: int, card_merchant_id: int, kind: str,
-                             out_nos: list[str]) -> dict[str, dict[str, Any]]:
-        return {no: copy.deepcopy(tx) for no in out_nos
-                if (tx := self._tx(merchant_id, card_merchant_id, kind, no)) is not None}
+                             out_nos: list[str]) -> dict[str, CardTx]:
+        return {no: tx for no in out_nos if (tx := self._tx(merchant_id, card_merchant_id, kind, no)) is not None}
 
-    async def add_refunded(self, *, tx_no: str, amount: int) -> dict[str, Any] | None:
+    async def add_refunded(self, *, tx_no: str, amount: int) -> Refunded | None:
         tx = self._t.txs.get(tx_no)
-        if tx is None or tx["refunded"] + amount > tx["amount"]:
+        if tx is None or tx.refunded + amount > tx.amount:
             return None
-        changed = self._change(self._t.txs, tx_no, refunded=tx["refunded"] + amount)
-        return {"amount": changed["amount"], "refunded": changed["refunded"]}
+        self._writes.put(self._t.txs, tx_no, replace(tx, refunded=tx.refunded + amount))
+        return Refunded(tx.amount, tx.refunded + amount)
 
-    async def refunds_of(self, *, tx_no: str) -> list[dict[str, Any]]:
-        return copy.deepcopy(sorted((tx for tx in self._t.txs.values() if tx.get("original_tx_no") == tx_no),
-                                    key=lambda tx: tx["id"]))
+    async def refunds_of(self, *, tx_no: str) -> list[CardTx]:
+        return sorted((tx for tx in self._t.txs.values() if tx.original_tx_no == tx_no), key=lambda tx: tx.id or 0)
 
     def _matching(self, merchant_id: int, since: datetime | None, until: datetime | None,
-                  equal: dict[str, str | None]) -> list[dict[str, Any]]:
-        return [tx for tx in self._t.txs.values() if tx["merchant_id"] == merchant_id
-                and all(tx.get(name) == value for name, value in equal.items() if value is not None)
-                and (since is None or tx["created_at"] >= since) and (until is None or tx["created_at"] < until)]
+                  equal: dict[str, str | None]) -> list[CardTx]:
+        return [tx for tx in self._t.txs.values() if tx.merchant_id == merchant_id
+                and all(getattr(tx, name) == value for name, value in equal.items() if value is not None)
+                and (since is None or tx.created_at >= since) and (until is None or tx.created_at < until)]
 
     async def find_txs(self, *, merchant_id: int, since: datetime | None, until: datetime | None, limit: int,
-                       offset: int, **equal: str | None) -> list[dict[str, Any]]:
+                       offset: int, **equal: str | None) -> list[CardTx]:
         found = self._matching(merchant_id, since, until, {k: v for k, v in equal.items() if k in TX_FILTERS})
-        found.sort(key=lambda tx: (tx["created_at"], tx["id"]), reverse=True)
-        return copy.deepcopy(found[offset:offset + limit])
+        found.sort(key=lambda tx: (tx.created_at, tx.id or 0), reverse=True)
+        return found[offset:offset + limit]
 
     async def recharge_total(self, *, merchant_id: int, since: datetime | None, until: datetime | None,
                              **equal: str | None) -> tuple[int, int]:
         wanted = {k: v for k, v in equal.items() if k in ("card_merchant_code", "terminal_code", "card_no")}
         found = self._matching(merchant_id, since, until, wanted | {"kind": "recharge"})
-        return len(found), sum(tx["amount"] for tx in found)
+        return len(found), sum(tx.amount for tx in found)
 
     async def count_recent(self, *, merchant_id: int, card_no: str, kind: str, since: datetime) -> int:
         return len(self._matching(merchant_id, since, None, {"card_no": card_no, "kind": kind}))
@@ -356,14 +358,13 @@ class FakeCardMoney(_CardStore):
                   for no in set(card_nos)}
         return {no: count for no, count in counts.items() if count}
 
-    async def recharges_by_day(self, *, merchant_id: int, day: date) -> list[dict[str, Any]]:
-        groups: dict[tuple[str, int], dict[str, Any]] = {}
+    async def recharges_by_day(self, *, merchant_id: int, day: date) -> list[RechargeSum]:
+        groups: dict[tuple[str, int], RechargeSum] = {}
         for tx in self._t.txs.values():
-            if tx["merchant_id"] == merchant_id and tx["business_date"] == day and tx["kind"] == "recharge":
-                group = groups.setdefault((tx["funding"], tx["shard"]),
-                                          dict(funding=tx["funding"], shard=tx["shard"], count=0, amount=0))
-                group["count"] += 1
-                group["amount"] += tx["amount"]
+            if tx.merchant_id == merchant_id and tx.business_date == day and tx.kind == "recharge":
+                assert tx.funding is not None  # every recharge has one
+                group = groups.get((tx.funding, tx.shard)) or RechargeSum(tx.funding, tx.shard, 0, 0)
+                groups[(tx.funding, tx.shard)] = replace(group, count=group.count + 1, amount=group.amount + tx.amount)
         return [groups[key] for key in sorted(groups)]
 
     # --- daily usage --------------------------------------------------------------------------------------------
@@ -386,33 +387,33 @@ class FakeCardMoney(_CardStore):
 
     async def add_event(self, *, merchant_id: int, event_id: str, type: str, tx_no: str | None, payload: str,
                         at: datetime) -> None:
-        await self.add_events(rows=[dict(merchant_id=merchant_id, event_id=event_id, type=type, tx_no=tx_no,
-                                         payload=payload, created_at=at)])
+        await self.add_events(rows=[CardEvent(merchant_id, event_id, type, tx_no, payload, at)])
 
-    async def add_events(self, *, rows: list[dict[str, Any]]) -> None:
+    async def add_events(self, *, rows: list[CardEvent]) -> None:
         for row in rows:
-            if any(event["event_id"] == row["event_id"] for event in self._t.events.values()):
-                raise Conflict("DUPLICATE", what="事件", key=row["event_id"])
+            if self._event(row.event_id) is not None:
+                raise Conflict("DUPLICATE", what="事件", key=row.event_id)
             event_key = self._db.next_id()
-            self._writes.put(self._t.events, event_key, dict(
-                row, id=event_key, delivered_at=None, attempts=0, last_status=None))
+            self._writes.put(self._t.events, event_key, replace(row, id=event_key, delivered_at=None, attempts=0,
+                                                                last_status=None))
 
-    def _event(self, event_id: str) -> dict[str, Any] | None:
-        return next((event for event in self._t.events.values() if event["event_id"] == event_id), None)
+    def _event(self, event_id: str) -> CardEvent | None:
+        return next((event for event in self._t.events.values() if event.event_id == event_id), None)
 
-    async def event(self, *, event_id: str) -> dict[str, Any] | None:
-        return copy.deepcopy(self._event(event_id))
+    async def event(self, *, event_id: str) -> CardEvent | None:
+        return self._event(event_id)
 
-    async def events(self, *, merchant_id: int, limit: int, undelivered: bool = False) -> list[dict[str, Any]]:
+    async def events(self, *, merchant_id: int, limit: int, undelivered: bool = False) -> list[CardEvent]:
         found = [event for _, event in sorted(self._t.events.items(), reverse=True)
-                 if event["merchant_id"] == merchant_id and not (undelivered and event["delivered_at"])]
-        return copy.deepcopy(found[:limit])
+                 if event.merchant_id == merchant_id and not (undelivered and event.delivered_at)]
+        return found[:limit]
 
     async def mark_event(self, *, event_id: str, status: str, delivered_at: datetime | None) -> None:
         event = self._event(event_id)
-        if event is not None:
-            self._change(self._t.events, event["id"], attempts=event["attempts"] + 1, last_status=status[:64],
-                         delivered_at=event["delivered_at"] or delivered_at)
+        if event is not None and event.id is not None:
+            self._writes.put(self._t.events, event.id, replace(
+                event, attempts=event.attempts + 1, last_status=status[:64],
+                delivered_at=event.delivered_at or delivered_at))
 
     # --- suspicious cases ----------------------------------------------------------------------------------------
 
@@ -433,13 +434,11 @@ class FakeCardMoney(_CardStore):
         stored = self._t.cases.get(case_no)
         return _restored(stored if stored and stored.merchant_id == merchant_id else None)
 
-    async def cases(self, *, merchant_id: int, state: str | None, limit: int) -> list[dict[str, Any]]:
+    async def cases(self, *, merchant_id: int, state: str | None, limit: int) -> list[SuspiciousCase]:
         found = sorted((c for c in self._t.cases.values()
                         if c.merchant_id == merchant_id and (not state or c.state == state)),
                        key=lambda c: c.id or 0, reverse=True)[:limit]
-        return [dict(id=c.id, merchant_id=c.merchant_id, case_no=c.case_no, rule=c.rule.value, tx_no=c.tx_no,
-                     card_no=c.card_no, detail=c.detail, state=c.state.value, version=c.version, note=c.note,
-                     created_at=c.created_at, updated_at=c.updated_at) for c in found]
+        return [copy.deepcopy(c) for c in found]
 
     async def save_case(self, case: SuspiciousCase) -> None:
         self._writes.put(self._t.cases, case.case_no, self._guard(case, self._t.cases.get(case.case_no)))
@@ -483,11 +482,11 @@ class FakeCardMoney(_CardStore):
 
     # --- custody --------------------------------------------------------------------------------------------------
 
-    async def settlement(self, *, merchant_id: int, day: date) -> dict[str, Any] | None:
-        return copy.deepcopy(self._t.settlements.get((merchant_id, day)))
+    async def settlement(self, *, merchant_id: int, day: date) -> CustodySettlement | None:
+        return self._t.settlements.get((merchant_id, day))
 
-    async def add_settlement(self, *, row: dict[str, Any]) -> None:
-        key = (row["merchant_id"], row["business_date"])
+    async def add_settlement(self, *, row: CustodySettlement) -> None:
+        key = (row.merchant_id, row.business_date)
         if key in self._t.settlements:
-            raise Conflict("DUPLICATE", what="托管结算", key=str(row["business_date"]))
-        self._writes.put(self._t.settlements, key, dict(row, id=self._db.next_id()))
+            raise Conflict("DUPLICATE", what="托管结算", key=str(row.business_date))
+        self._writes.put(self._t.settlements, key, replace(row, id=self._db.next_id()))

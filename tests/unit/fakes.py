@@ -13,6 +13,7 @@ Stored aggregates are deep copies: what a service holds is never the row itself.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -22,16 +23,18 @@ from typing import Any
 from payhub.domain.billing import Arrears, PostingRequest, PostingResult, PostingStatus
 from payhub.domain.errors import Conflict, NotFound, StaleState
 from payhub.domain.fees import FeeType
-from payhub.domain.jobs import MAX_ATTEMPTS, Done, Job, JobKind, JobOutcome, JobState, Retry, RunAgain, backoff
-from payhub.domain.ledger import AccountSpec, JournalEntry
+from payhub.domain.jobs import (
+    MAX_ATTEMPTS, Done, Job, JobKind, JobOutcome, JobState, ParkedJob, Retry, RunAgain, backoff,
+)
+from payhub.domain.ledger import AccountLine, AccountSpec, JournalEntry, LedgerAccount
 from payhub.domain.ledger_batch import AccountState, LegRow, Postings
-from payhub.domain.orders import BillOrder, OrderState
+from payhub.domain.orders import Order, OrderState
 from payhub.domain.payments import (
-    CloseResult, CloseStatus, NativeQr, PayResult, PayStatus, RefundResult, RefundStatus,
+    Capability, CloseResult, CloseStatus, NativeQr, PayResult, PayStatus, RefundResult, RefundStatus,
 )
 from payhub.domain.refunds import Refund
 from payhub.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally
-from payhub.domain.tenancy import Merchant, Operator, Role, Terminal
+from payhub.domain.tenancy import Merchant, Operator, OperatorSession, Role, Terminal
 from payhub.domain.transitions import StateMachine, Transition
 from payhub.ports import BillerAccountUnknown, BillerUnavailable, OrderView, SignatureInvalid
 
@@ -79,7 +82,7 @@ class StoredAccount:
 class FakeDatabase:
     """The committed state. Tables are dicts so that one rollback journal serves them all."""
 
-    orders: dict[str, BillOrder] = field(default_factory=dict)
+    orders: dict[str, Order] = field(default_factory=dict)
     refunds: dict[str, StoredRefund] = field(default_factory=dict)
     jobs: dict[tuple[JobKind, str], StoredJob] = field(default_factory=dict)
     entries: dict[tuple[int, str, str], JournalEntry] = field(default_factory=dict)
@@ -157,35 +160,43 @@ class _Aggregates:
 
 
 class FakeOrders(_Aggregates):
-    async def add(self, order: BillOrder) -> None:
+    def _keep_payments(self, order: Order) -> None:
+        """New payments get their ids, as the SQL repository gives them."""
+        order.payments = order.saved_payments = tuple(
+            p if p.id is not None else dataclasses.replace(p, id=self._db.next_id()) for p in order.payments
+        )
+
+    async def add(self, order: Order) -> None:
         if any(o.terminal_id == order.terminal_id and o.terminal_order_no == order.terminal_order_no
                for o in self._db.orders.values()):
             raise Conflict("DUPLICATE", what="订单", key=order.terminal_order_no)
         self._insert(order)
+        self._keep_payments(order)
         self._writes.put(self._db.orders, order.order_no, copy.deepcopy(order))
 
-    async def get(self, *, order_no: str) -> BillOrder | None:
+    async def get(self, *, order_no: str) -> Order | None:
         return copy.deepcopy(self._db.orders.get(order_no))
 
-    async def by_terminal_order_no(self, *, terminal_id: int, terminal_order_no: str) -> BillOrder | None:
+    async def by_terminal_order_no(self, *, terminal_id: int, terminal_order_no: str) -> Order | None:
         for order in self._db.orders.values():
             if order.terminal_id == terminal_id and order.terminal_order_no == terminal_order_no:
                 return copy.deepcopy(order)
         return None
 
-    async def save(self, order: BillOrder) -> None:
+    async def save(self, order: Order) -> None:
+        self._keep_payments(order)
         self._writes.put(self._db.orders, order.order_no, self._check_and_bump(order, self._db.orders.get(order.order_no)))
 
     async def expired_unpaid(self, *, now: datetime, limit: int) -> list[str]:
         due = [o for o in self._db.orders.values() if o.state is OrderState.CREATED and o.expires_at <= now]
         return [o.order_no for o in sorted(due, key=lambda o: (o.expires_at, o.id))][:limit]
 
-    async def search(self, *, filters: Any, limit: int, offset: int) -> list[BillOrder]:
+    async def search(self, *, filters: Any, limit: int, offset: int) -> list[Order]:
         f = filters
         found = [o for o in self._db.orders.values() if o.merchant_id == f.merchant_id
                  and (f.terminal_id is None or o.terminal_id == f.terminal_id)
                  and (f.operator_id is None or o.operator_id == f.operator_id)
-                 and (not f.states or o.state in f.states) and (not f.fee_type or o.fee_type == f.fee_type)
+                 and (not f.states or o.state in f.states) and (not f.fee_type or o.product == f.fee_type)
                  and (not f.account_no or o.account_no == f.account_no)
                  and (not f.created_from or o.created_at >= f.created_from)
                  and (not f.created_to or o.created_at < f.created_to)]
@@ -193,10 +204,12 @@ class FakeOrders(_Aggregates):
         return copy.deepcopy(found[offset:offset + limit])
 
     async def paid_between(self, *, merchant_id: int, operator_id: int, start: datetime,
-                           end: datetime) -> list[BillOrder]:
-        found = [o for o in self._db.orders.values() if o.merchant_id == merchant_id and o.operator_id == operator_id
-                 and o.paid_at is not None and start <= o.paid_at < end]
-        return copy.deepcopy(sorted(found, key=lambda o: (o.paid_at, o.id)))
+                           end: datetime) -> list[Order]:
+        paid = {o.order_no: o.paid_payment.paid_at for o in self._db.orders.values()
+                if o.merchant_id == merchant_id and o.operator_id == operator_id
+                and o.paid_payment is not None and o.paid_payment.paid_at is not None}
+        found = [o for o in self._db.orders.values() if o.order_no in paid and start <= paid[o.order_no] < end]
+        return copy.deepcopy(sorted(found, key=lambda o: (paid[o.order_no], o.id)))
 
     async def history(self, *, key: str) -> list[Transition]:
         return [move for _, move in sorted(self._db.history.items()) if move.key == key]
@@ -316,8 +329,9 @@ class FakeJobs:
         oldest = min((j.run_at for j in open_jobs), default=None)
         return len(open_jobs), max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
 
-    async def parked(self, *, limit: int) -> list[dict[str, Any]]:
-        return [vars(j) for j in self._db.jobs.values() if j.state is JobState.PARKED][:limit]
+    async def parked(self, *, limit: int) -> list[ParkedJob]:
+        return [ParkedJob(j.id, j.merchant_id, j.kind, j.ref, j.state, j.attempts, j.max_attempts, j.run_at, j.last_error)
+                for j in self._db.jobs.values() if j.state is JobState.PARKED][:limit]
 
 
 class FakeLedger:
@@ -369,26 +383,25 @@ class FakeLedger:
             legs = tuple(leg for leg in postings.legs if leg.entry_id == entry_id)
             self._writes.put(self._db.journal, entry_id, (entry, at, legs))
 
-    async def balance(self, *, merchant_id: int, account: str) -> dict[str, Any]:
+    async def balance(self, *, merchant_id: int, account: str) -> LedgerAccount:
         stored = self._db.accounts.get((merchant_id, account))
         if stored is None:
             raise NotFound("UNKNOWN_LEDGER_ACCOUNT", code=account)
-        return {"id": stored.id, "merchant_id": merchant_id, "code": account, "name": stored.spec.name,
-                "normal_side": stored.spec.normal_side.value, "non_negative": stored.spec.non_negative,
-                "balance": stored.balance, "version": stored.version, "created_at": stored.created_at}
+        assert stored.created_at is not None  # set when opened
+        return LedgerAccount(stored.id, merchant_id, account, stored.spec.name, stored.spec.normal_side.value,
+                             stored.spec.non_negative, stored.balance, stored.version, stored.created_at)
 
-    async def accounts(self, *, merchant_id: int) -> list[dict[str, Any]]:
+    async def accounts(self, *, merchant_id: int) -> list[LedgerAccount]:
         codes = sorted(code for m, code in self._db.accounts if m == merchant_id)
         return [await self.balance(merchant_id=merchant_id, account=code) for code in codes]
 
-    async def entries(self, *, merchant_id: int, account: str, limit: int) -> list[dict[str, Any]]:
+    async def entries(self, *, merchant_id: int, account: str, limit: int) -> list[AccountLine]:
         stored = self._db.accounts.get((merchant_id, account))
         found = [(leg, entry, at) for entry, at, legs in self._db.journal.values()
                  for leg in legs if stored is not None and leg.account_id == stored.id]
         found.sort(key=lambda row: row[0].account_version, reverse=True)
-        return [{"entry_id": leg.entry_id, "kind": entry.kind, "ref": entry.ref, "memo": entry.memo, "created_at": at,
-                 "amount": leg.amount, "balance_before": leg.balance_before, "balance_after": leg.balance_after,
-                 "account_version": leg.account_version} for leg, entry, at in found[:limit]]
+        return [AccountLine(leg.entry_id, entry.kind, entry.ref, entry.memo, at, leg.amount, leg.balance_before,
+                            leg.balance_after, leg.account_version) for leg, entry, at in found[:limit]]
 
 
 class FakeTenancy:
@@ -442,8 +455,9 @@ class FakeTenancy:
             "revoked_at": None,
         })
 
-    async def session(self, *, token_hash: str) -> dict[str, Any] | None:
-        return copy.deepcopy(self._db.sessions.get(token_hash))
+    async def session(self, *, token_hash: str) -> OperatorSession | None:
+        found = self._db.sessions.get(token_hash)
+        return OperatorSession(**found) if found else None
 
     async def revoke_session(self, *, token_hash: str, at: datetime) -> None:
         if token_hash in self._db.sessions:
@@ -602,6 +616,7 @@ class FakeChannel(_Scripted):
     """A payment channel that remembers each trade's amount, so a PAID answer carries the right total_fee."""
 
     name = "fakepay"
+    supports = frozenset({Capability.QR, Capability.PAYMENT_CODE})
 
     def __init__(self, clock: FixedClock, latency_seconds: float = 0) -> None:
         super().__init__(clock, latency_seconds)

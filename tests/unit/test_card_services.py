@@ -78,8 +78,8 @@ async def test_a_consume_is_booked_once_and_its_retry_gets_the_first_answer(worl
     with refused("IDEMPOTENCY_CONFLICT"):
         await consume(world, card, "O1", 3_001, pin=None, channel=TxChannel.OFFLINE)
     tables = world.db.card_tables
-    assert [tx["out_no"] for tx in tables.txs.values() if tx["kind"] == "consume"] == ["O1"]
-    assert [e["type"] for e in tables.events.values()] == ["card.recharge", "card.consume"]
+    assert [tx.out_no for tx in tables.txs.values() if tx.kind == "consume"] == ["O1"]
+    assert [e.type for e in tables.events.values()] == ["card.recharge", "card.consume"]
 
 
 async def test_refunds_return_money_up_to_the_consumes_amount(world: World, card: str) -> None:

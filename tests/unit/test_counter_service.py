@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from payhub.domain.bill_payment import prepaid_amount
 from payhub.domain.billing import Arrears, Bill
 from payhub.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
 from payhub.domain.fees import FeeType
@@ -92,7 +93,7 @@ async def test_an_order_for_arrears_keeps_the_customer_and_the_due_part(world: W
     order = await create(world, fee_type="gas", account_no=GAS_ACCOUNT, amount=10_000)
 
     stored = world.order(order.order_no)
-    assert (stored.customer_name, stored.due_amount, stored.prepaid_amount) == ("张*明", 7500, 2500)
+    assert (stored.customer_name, stored.details["due_amount"], prepaid_amount(stored)) == ("张*明", 7500, 2500)
 
 
 async def test_an_unknown_account_is_not_found(world: World):
@@ -179,8 +180,8 @@ async def test_a_paid_payment_code_books_the_money_and_queues_the_posting(world:
     order = await paying_by_code(world, PayStatus.PAID)
 
     stored = world.order(order.order_no)
-    assert stored.state is OrderState.PAID and stored.transaction_id == f"T{order.order_no}"
-    world.pending(JobKind.POST_TO_BILLER, order.order_no)
+    assert stored.state is OrderState.PAID and stored.payment.transaction_id == f"T{order.order_no}"
+    world.pending(JobKind.FULFIL, order.order_no)
     assert world.entries("payment") == [order.order_no]
     assert (world.balance(CLEARING), world.balance(UNPOSTED)) == (1000, 1000)
 
@@ -189,7 +190,7 @@ async def test_the_payment_code_is_kept_masked_only(world: World):
     order = await paying_by_code(world, PayStatus.PAID)
 
     stored = world.order(order.order_no)
-    assert (stored.auth_code_masked, stored.wallet, stored.pay_method) == ("1345**********6789", "wechat",
+    assert (stored.payment.auth_code_masked, stored.payment.wallet, stored.payment.method) == ("1345**********6789", "wechat",
                                                                            PayMethod.MICROPAY)
     assert WECHAT_CODE not in repr(stored)
 
@@ -199,7 +200,7 @@ async def test_an_explicitly_refused_payment_code_fails_the_order(world: World):
 
     stored = world.order(order.order_no)
     assert (stored.state, stored.failure_code, stored.failure_message) == (OrderState.PAY_FAILED, "NOTENOUGH", "余额不足")
-    assert world.db.entries == {} and world.job(JobKind.POST_TO_BILLER, order.order_no) is None
+    assert world.db.entries == {} and world.job(JobKind.FULFIL, order.order_no) is None
 
 
 async def test_a_pending_payment_code_is_polled_after_the_channel_answered():
@@ -281,9 +282,9 @@ async def test_a_qr_order_shows_the_channel_qr_and_is_polled(world: World):
     order = await paying_by_qr(world)
 
     stored = world.order(order.order_no)
-    assert (stored.state, stored.pay_method, stored.code_url) == (
+    assert (stored.state, stored.payment.method, stored.payment.code_url) == (
         OrderState.PAYING, PayMethod.NATIVE, f"weixin://fake/{order.order_no}")
-    assert stored.pay_deadline == START + timedelta(minutes=5)
+    assert stored.payment.deadline == START + timedelta(minutes=5)
     world.pending(JobKind.POLL_PAYMENT, order.order_no)
 
 
@@ -292,7 +293,7 @@ async def test_asking_for_the_qr_again_returns_the_same_qr(world: World):
 
     again = await counter.pay_by_qr(hub=world.hub, actor=world.actor, order_no=order.order_no, client_ip="10.0.0.7")
 
-    assert again.code_url == order.code_url
+    assert again.payment.code_url == order.payment.code_url
     assert world.channel.operations() == ["native"]
 
 
@@ -369,7 +370,7 @@ async def test_a_payment_code_for_an_order_showing_a_qr_is_refused(world: World)
     with pytest.raises(Conflict) as refused:
         await pay_code(world, order.order_no)
     assert refused.value.code == "PAYMENT_METHOD_MISMATCH"
-    assert world.order(order.order_no).pay_method is PayMethod.NATIVE
+    assert world.order(order.order_no).payment.method is PayMethod.NATIVE
 
 
 async def test_waiting_for_a_change_returns_at_once_when_the_order_moved(world: World):

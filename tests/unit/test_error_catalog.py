@@ -111,4 +111,6 @@ def test_every_state_has_a_name_for_people():
     from payhub.domain.refunds import RefundState
 
     assert {str(s) for s in (*OrderState, *RefundState)} <= set(STATE_NAMES)
-    assert state_name("paid", "en") == "Paid, posting pending" and state_name("paid", "zh") == "已支付，待入账"
+    assert state_name("paid", "en") == "Paid, fulfilment pending" and state_name("paid", "zh") == "已支付，待交付"
+    assert state_name("paid", "zh", kind="biller_posting") == "已支付，待入账"
+    assert state_name("fulfilled", "en", kind="biller_posting") == "Paid and posted"

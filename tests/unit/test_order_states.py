@@ -1,4 +1,4 @@
-"""The bill order's state machine: its table, the named methods that move it, and what each move records."""
+"""The order's state machine: its table, the named methods that move it, and what each move records."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from payhub.domain.errors import Conflict, IllegalTransition
-from payhub.domain.fees import FeeType
-from payhub.domain.orders import ORDER_TRANSITIONS, BillOrder, OrderState, PayMethod
+from payhub.domain.bill_payment import posting_no, prepaid_amount
+from payhub.domain.orders import ORDER_TRANSITIONS, Order, OrderState, Payment, PaymentStatus, PayMethod
 from payhub.domain.payments import PayResult, PayStatus
 
 from .machines import allowed_moves, assert_moved_once, assert_table_covers, refused, refused_moves
@@ -18,31 +18,35 @@ AT = datetime(2024, 5, 20, 2, 0, tzinfo=UTC)
 S = OrderState
 
 
-def order_in(state: OrderState, *, amount: int = 1000, **fields) -> BillOrder:
-    return BillOrder(
+def order_in(state: OrderState, *, amount: int = 1000, due_amount: int | None = None, **fields) -> Order:
+    """An order in state; past created it has one payment (by QR) under way."""
+    payments = () if state is S.CREATED else (
+        Payment(seq=1, channel="fakepay", method=PayMethod.NATIVE, amount=amount, started_at=AT, deadline=AT),)
+    return Order(
         merchant_id=1, terminal_id=7, operator_id=11, order_no="PH2024052010000000000001", terminal_order_no="T-1",
-        request_hash="h", fee_type=FeeType.GAS, account_no="G-100", amount=amount, due_amount=amount, bill_ids=(),
-        customer_name="张*明", channel="fakepay", biller="fakebill", created_at=AT, expires_at=AT + timedelta(minutes=30),
-        state=state, saved_state=state, **fields,
+        request_hash="h", kind="biller_posting", product="gas", account_no="G-100", customer_name="张*明",
+        amount=amount, details={"biller": "fakebill", "due_amount": amount if due_amount is None else due_amount},
+        created_at=AT, expires_at=AT + timedelta(minutes=30), state=state, saved_state=state, payments=payments,
+        **fields,
     )
 
 
-def paid(order: BillOrder, total_fee: int | None = None) -> PayResult:
+def paid(order: Order, total_fee: int | None = None) -> PayResult:
     return PayResult(PayStatus.PAID, order.order_no, transaction_id="T1", total_fee=total_fee or order.amount)
 
 
 # The named method that asks for each target state (CREATED is only ever the start).
-MOVE_TO: dict[OrderState, Callable[[BillOrder], object]] = {
-    S.PAYING: lambda o: o.start_payment(method=PayMethod.NATIVE, deadline=AT, at=AT, actor="op"),
+MOVE_TO: dict[OrderState, Callable[[Order], object]] = {
+    S.PAYING: lambda o: o.start_payment(channel="fakepay", method=PayMethod.NATIVE, deadline=AT, at=AT, actor="op"),
     S.PAID: lambda o: o.confirm_paid(result=paid(o), at=AT, actor="op"),
     S.PAY_FAILED: lambda o: o.fail_payment(code="DECLINED", message="declined", at=AT, actor="op"),
     S.CLOSING: lambda o: o.begin_close(reason="expired", at=AT, actor="op"),
     S.REVERSING: lambda o: o.begin_reverse(reason="timeout", at=AT, actor="op"),
     S.CLOSED: lambda o: o.mark_closed(reason="closed", at=AT, actor="op"),
-    S.POSTING: lambda o: o.begin_posting(at=AT, actor="op"),
-    S.POSTED: lambda o: o.mark_posted(biller_ref="B1", posted_at=AT, actor="op", at=AT),
-    S.POST_FAILED: lambda o: o.posting_refused(code="R1", message="refused", at=AT, actor="op"),
-    S.REFUNDING: lambda o: o.begin_refund(at=AT, actor="op"),
+    S.FULFILLING: lambda o: o.begin_fulfilment(reason="fulfil", at=AT, actor="op"),
+    S.FULFILLED: lambda o: o.mark_fulfilled(ref="B1", fulfilled_at=AT, actor="op", at=AT),
+    S.FULFIL_FAILED: lambda o: o.fulfilment_refused(code="R1", message="refused", at=AT, actor="op"),
+    S.REFUNDING: lambda o: o.begin_refund(reason="refund", at=AT, actor="op"),
     S.REFUNDED: lambda o: o.record_refunded(amount=o.refund_reserved or o.amount, at=AT, actor="op"),
     S.MANUAL: lambda o: o.to_manual(reason="check", at=AT, actor="op"),
 }
@@ -91,11 +95,21 @@ def test_start_payment_remembers_how_the_customer_pays():
     order = order_in(S.CREATED)
     deadline = AT + timedelta(seconds=45)
 
-    order.start_payment(method=PayMethod.MICROPAY, deadline=deadline, at=AT, actor="op",
+    order.start_payment(channel="fakepay", method=PayMethod.MICROPAY, deadline=deadline, at=AT, actor="op",
                         auth_code_masked="1345**********6789", wallet="wechat")
 
-    assert (order.pay_method, order.pay_deadline, order.auth_code_masked, order.wallet) == (
-        PayMethod.MICROPAY, deadline, "1345**********6789", "wechat")
+    assert order.payments == (Payment(
+        seq=1, channel="fakepay", method=PayMethod.MICROPAY, amount=order.amount, started_at=AT, deadline=deadline,
+        auth_code_masked="1345**********6789", wallet="wechat"),)
+
+
+def test_keep_qr_keeps_the_first_qr_only():
+    order = order_in(S.PAYING)
+
+    assert order.keep_qr(code_url="weixin://first") is True
+    assert order.keep_qr(code_url="weixin://second") is False
+
+    assert order.payment is not None and order.payment.code_url == "weixin://first"
 
 
 @pytest.mark.parametrize("source", [S.PAYING, S.CLOSING])
@@ -105,7 +119,9 @@ def test_confirm_paid_with_the_order_amount_moves_to_paid_and_keeps_the_trade(so
     assert order.confirm_paid(result=paid(order), at=AT, actor="channel") is True
 
     assert order.state is S.PAID
-    assert (order.transaction_id, order.paid_at) == ("T1", AT)
+    assert order.paid_payment is not None
+    assert (order.paid_payment.status, order.paid_payment.transaction_id, order.paid_payment.paid_at) == (
+        PaymentStatus.PAID, "T1", AT)
 
 
 @pytest.mark.parametrize("source", [S.PAYING, S.CLOSING])
@@ -118,7 +134,7 @@ def test_confirm_paid_with_a_wrong_amount_goes_to_manual(source, total_fee):
     assert order.state is S.MANUAL
     assert order.failure_code == "MANUAL"
     assert str(total_fee) in order.transitions[-1].reason
-    assert order.transaction_id is None
+    assert order.paid_payment is None
 
 
 def test_confirm_paid_without_an_amount_trusts_the_explicit_success():
@@ -129,15 +145,15 @@ def test_confirm_paid_without_an_amount_trusts_the_explicit_success():
 
 
 def test_begin_refund_reserves_the_whole_amount():
-    order = order_in(S.POST_FAILED, amount=2500)
+    order = order_in(S.FULFIL_FAILED, amount=2500)
 
-    order.begin_refund(at=AT, actor="biller")
+    order.begin_refund(reason="refund", at=AT, actor="biller")
 
     assert order.refund_reserved == 2500
 
 
-def test_reserve_refund_holds_part_of_a_posted_order():
-    order = order_in(S.POSTED, amount=1000)
+def test_reserve_refund_holds_part_of_a_fulfilled_order():
+    order = order_in(S.FULFILLED, amount=1000)
 
     order.reserve_refund(amount=400)
     order.reserve_refund(amount=600)
@@ -147,7 +163,7 @@ def test_reserve_refund_holds_part_of_a_posted_order():
 
 @pytest.mark.parametrize(("held", "asked"), [(0, 1001), (400, 601), (1000, 1)])
 def test_reserve_refund_over_the_refundable_amount_is_refused(held, asked):
-    order = order_in(S.POSTED, amount=1000, refund_reserved=held)
+    order = order_in(S.FULFILLED, amount=1000, refund_reserved=held)
 
     with pytest.raises(Conflict) as refused:
         order.reserve_refund(amount=asked)
@@ -157,8 +173,8 @@ def test_reserve_refund_over_the_refundable_amount_is_refused(held, asked):
     assert order.refund_reserved == held
 
 
-@pytest.mark.parametrize("state", sorted(set(OrderState) - {S.POSTED}))
-def test_only_a_posted_order_can_be_refunded_by_request(state):
+@pytest.mark.parametrize("state", sorted(set(OrderState) - {S.FULFILLED}))
+def test_only_a_fulfilled_order_can_be_refunded_by_request(state):
     order = order_in(state)
 
     assert order.refundable == 0
@@ -168,14 +184,14 @@ def test_only_a_posted_order_can_be_refunded_by_request(state):
 
 
 def test_release_refund_gives_a_hold_back():
-    order = order_in(S.POSTED, amount=1000, refund_reserved=700)
+    order = order_in(S.FULFILLED, amount=1000, refund_reserved=700)
 
     order.release_refund(amount=300)
 
     assert order.refundable == 600
 
 
-@pytest.mark.parametrize("source", [S.POSTED, S.REFUNDING])
+@pytest.mark.parametrize("source", [S.FULFILLED, S.REFUNDING])
 def test_record_refunded_moves_to_refunded_only_when_all_money_is_back(source):
     order = order_in(source, amount=1000, refund_reserved=1000)
 
@@ -188,20 +204,31 @@ def test_record_refunded_moves_to_refunded_only_when_all_money_is_back(source):
 
 def test_posting_no_is_stable_across_moves_and_copies():
     order = order_in(S.PAID)
-    first = order.posting_no
+    first = posting_no(order)
 
-    order.begin_posting(at=AT, actor="biller")
+    order.begin_fulfilment(reason="post", at=AT, actor="biller")
 
-    assert order.posting_no == first == dataclasses.replace(order).posting_no == f"{order.order_no}P"
+    assert posting_no(order) == first == posting_no(dataclasses.replace(order)) == f"{order.order_no}P"
 
 
 def test_prepaid_amount_is_what_exceeds_the_arrears():
-    assert order_in(S.CREATED, amount=1000).prepaid_amount == 0
-    assert dataclasses.replace(order_in(S.CREATED, amount=1000), due_amount=750).prepaid_amount == 250
+    assert prepaid_amount(order_in(S.CREATED, amount=1000)) == 0
+    assert prepaid_amount(order_in(S.CREATED, amount=1000, due_amount=750)) == 250
+
+
+@pytest.mark.parametrize("state", [S.PAY_FAILED, S.CLOSED])
+def test_a_payment_ends_with_the_order_s_payment_outcome(state):
+    order = order_in(S.PAYING)
+
+    MOVE_TO[state](order) if state is S.PAY_FAILED else (order.begin_close(reason="x", at=AT, actor="op"),
+                                                          order.mark_closed(reason="x", at=AT, actor="op"))
+
+    assert order.payment is not None
+    assert order.payment.status is (PaymentStatus.FAILED if state is S.PAY_FAILED else PaymentStatus.CLOSED)
 
 
 def test_more_refunded_than_reserved_is_refused_and_changes_nothing():
-    order = order_in(S.POSTED, amount=1000, refund_reserved=300)
+    order = order_in(S.FULFILLED, amount=1000, refund_reserved=300)
     before = dataclasses.replace(order)
 
     with pytest.raises(IllegalTransition):

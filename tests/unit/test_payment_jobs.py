@@ -26,7 +26,7 @@ async def poll(world: World, order_no: str):
 def assert_paid_once(world: World, order_no: str) -> None:
     assert world.order(order_no).state is OrderState.PAID
     assert world.entries("payment") == [order_no] and world.balance(CLEARING) == 1000
-    world.pending(JobKind.POST_TO_BILLER, order_no)
+    world.pending(JobKind.FULFIL, order_no)
 
 
 # --- polling -------------------------------------------------------------------------------------

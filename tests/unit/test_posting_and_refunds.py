@@ -13,8 +13,8 @@ from payhub.domain.payments import RefundStatus
 from payhub.domain.refunds import RefundState
 from payhub.domain.tenancy import Role
 from payhub.services import auth, outbox
-from payhub.services.posting import post_to_biller
-from payhub.services.refunds import refund_at_channel, request_refund, unpost
+from payhub.services.fulfilment import fulfil
+from payhub.services.refunds import refund_at_channel, request_refund, undo_fulfilment
 
 from .world import CLEARING, PAYABLE, UNPOSTED, World, paid_order, posted_order
 
@@ -25,7 +25,7 @@ def balances(world: World) -> tuple[int, int, int]:
 
 
 async def post(world: World, order_no: str, *, attempt: int | None = None):
-    return await post_to_biller(hub=world.hub, job=world.claim(JobKind.POST_TO_BILLER, order_no, attempt=attempt))
+    return await fulfil(hub=world.hub, job=world.claim(JobKind.FULFIL, order_no, attempt=attempt))
 
 
 async def refund_job(world: World, refund_no: str, *, attempt: int | None = None):
@@ -47,7 +47,7 @@ async def test_a_posted_payment_is_owed_to_the_biller(world: World):
     assert await post(world, order.order_no) == Done()
 
     stored = world.order(order.order_no)
-    assert (stored.state, stored.biller_ref) == (OrderState.POSTED, f"B{order.order_no}P")
+    assert (stored.state, stored.fulfilment_ref) == (OrderState.FULFILLED, f"B{order.order_no}P")
     assert world.entries("posting") == [order.order_no]
     assert balances(world) == (1000, 0, 1000)
 
@@ -85,7 +85,7 @@ async def test_an_unclear_posting_is_tried_again(world: World, status):
     world.biller.answer("post_payment", status)
 
     assert isinstance(await post(world, order.order_no), Retry)
-    assert world.order(order.order_no).state is OrderState.POSTING
+    assert world.order(order.order_no).state is OrderState.FULFILLING
     assert world.entries("posting") == []
 
 
@@ -98,7 +98,7 @@ async def test_after_an_unclear_try_the_next_attempt_queries_before_posting(worl
     assert await post(world, order.order_no) == Done()
 
     assert world.biller.operations() == ["post_payment", "query_posting"]
-    assert world.order(order.order_no).state is OrderState.POSTED
+    assert world.order(order.order_no).state is OrderState.FULFILLED
 
 
 async def test_a_posting_the_biller_never_received_is_sent_again_with_the_same_no(world: World):
@@ -113,14 +113,14 @@ async def test_a_posting_the_biller_never_received_is_sent_again_with_the_same_n
     assert world.biller.operations() == ["post_payment", "query_posting", "post_payment"]
     first, last = world.biller.calls[0][1]["request"], world.biller.calls[2][1]["request"]
     assert first.posting_no == last.posting_no
-    assert world.order(order.order_no).state is OrderState.POSTED
+    assert world.order(order.order_no).state is OrderState.FULFILLED
 
 
 async def test_a_posting_job_for_a_finished_order_does_nothing(world: World):
     order = await posted_order(world)
 
     async with world.hub.uow() as uow:  # a late duplicate of the job
-        await uow.jobs.enqueue(merchant_id=1, kind=JobKind.POST_TO_BILLER, ref=order.order_no, run_at=world.clock.now())
+        await uow.jobs.enqueue(merchant_id=1, kind=JobKind.FULFIL, ref=order.order_no, run_at=world.clock.now())
         await uow.commit()
 
     assert await post(world, order.order_no) == Done()
@@ -131,9 +131,9 @@ async def test_a_posting_out_of_tries_goes_to_manual(world: World):
     order = await paid_order(world)
     world.biller.answer("post_payment", PostingStatus.UNKNOWN)
 
-    await outbox.run_job(hub=world.hub, job=world.claim(JobKind.POST_TO_BILLER, order.order_no, attempt=15))
+    await outbox.run_job(hub=world.hub, job=world.claim(JobKind.FULFIL, order.order_no, attempt=15))
 
-    assert world.job(JobKind.POST_TO_BILLER, order.order_no).state == "parked"
+    assert world.job(JobKind.FULFIL, order.order_no).state == "parked"
     assert world.order(order.order_no).state is OrderState.MANUAL
 
 
@@ -213,9 +213,9 @@ async def test_a_refund_request_holds_the_amount_and_asks_the_biller_first(world
 
     refund = await ask_refund(world, order.order_no, 400)
 
-    assert (refund.state, refund.seq, refund.approved_by) == (RefundState.UNPOSTING, 1, world.supervisor.id)
+    assert (refund.state, refund.seq, refund.approved_by) == (RefundState.UNDOING, 1, world.supervisor.id)
     assert world.order(order.order_no).refund_reserved == 400
-    world.pending(JobKind.UNPOST, refund.refund_no)
+    world.pending(JobKind.UNDO_FULFILMENT, refund.refund_no)
 
 
 async def test_the_same_refund_request_again_returns_the_first_refund(world: World):
@@ -302,7 +302,7 @@ async def test_wrong_credentials_or_an_operators_own_approve_nothing(world: Worl
 
 
 async def unpost_job(world: World, refund_no: str):
-    return await unpost(hub=world.hub, job=world.claim(JobKind.UNPOST, refund_no))
+    return await undo_fulfilment(hub=world.hub, job=world.claim(JobKind.UNDO_FULFILMENT, refund_no))
 
 
 async def test_a_reversed_posting_moves_the_refund_to_the_channel(world: World):
@@ -336,7 +336,7 @@ async def test_an_unclear_reversal_is_tried_again(world: World):
     world.biller.answer("reverse_posting", PostingStatus.UNKNOWN)
 
     assert isinstance(await unpost_job(world, refund.refund_no), Retry)
-    assert world.refund(refund.refund_no).state is RefundState.UNPOSTING
+    assert world.refund(refund.refund_no).state is RefundState.UNDOING
 
 
 async def refunded(world: World, order_no: str, amount: int, request_no: str) -> str:
@@ -355,7 +355,7 @@ async def test_a_partial_refund_leaves_the_order_posted_and_the_books_balanced(w
 
     assert world.refund(refund_no).state is RefundState.REFUNDED
     stored = world.order(order.order_no)
-    assert (stored.state, stored.refunded_amount) == (OrderState.POSTED, 400)
+    assert (stored.state, stored.refunded_amount) == (OrderState.FULFILLED, 400)
     assert balances(world) == (600, 0, 600)
 
 
@@ -379,4 +379,4 @@ async def test_a_failed_supervisor_refund_goes_to_manual_and_leaves_the_order_po
     assert await refund_job(world, refund.refund_no) == Done()
 
     assert world.refund(refund.refund_no).state is RefundState.MANUAL
-    assert world.order(order.order_no).state is OrderState.POSTED
+    assert world.order(order.order_no).state is OrderState.FULFILLED

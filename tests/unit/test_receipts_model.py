@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from payhub.domain.fees import FeeType
-from payhub.domain.orders import BillOrder, OrderState, PayMethod
+from payhub.domain.orders import Order, OrderState, Payment, PayMethod
 from payhub.domain.receipts import MAX_LINES, Receipt, ReceiptKind, ReceiptLine, label
 from payhub.domain.refunds import Refund, RefundState
 from payhub.domain.shifts import shift_totals, wallet_of_order
@@ -15,13 +15,15 @@ from payhub.domain.shifts import shift_totals, wallet_of_order
 AT = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 
 
-def _order(no: int, *, amount: int, fee_type: str, method: str, state: str = "posted", wallet: str | None = None,
-           trade_type: str | None = None) -> BillOrder:
-    return BillOrder(
+def _order(no: int, *, amount: int, fee_type: str, method: str, state: str = "fulfilled", wallet: str | None = None,
+           trade_type: str | None = None) -> Order:
+    payment = Payment(seq=1, channel="swiftpass", method=PayMethod(method), amount=amount, started_at=AT, deadline=AT,
+                      wallet=wallet, trade_type=trade_type)
+    return Order(
         merchant_id=1, terminal_id=1, operator_id=1, order_no=f"PH{no}", terminal_order_no=f"T{no}", request_hash="h",
-        fee_type=FeeType(fee_type), account_no="10010001", amount=amount, due_amount=amount, bill_ids=(),
-        customer_name="张*", channel="swiftpass", biller="tcis", created_at=AT, expires_at=AT,
-        state=OrderState(state), pay_method=PayMethod(method), wallet=wallet, trade_type=trade_type,
+        kind="biller_posting", product=FeeType(fee_type).value, account_no="10010001", customer_name="张*",
+        amount=amount, details={"biller": "tcis", "due_amount": amount}, created_at=AT, expires_at=AT,
+        state=OrderState(state), payments=(payment,),
     )
 
 

@@ -22,7 +22,7 @@ def refund_in(state: RefundState, *, seq: int = 1) -> Refund:
 
 
 MOVE_TO: dict[RefundState, Callable[[Refund], object]] = {
-    R.REFUNDING: lambda r: r.unposted(at=AT, actor="worker"),
+    R.REFUNDING: lambda r: r.undone(at=AT, actor="worker"),
     R.REJECTED: lambda r: r.reject(code="NO", message="refused", at=AT, actor="worker"),
     R.REFUNDED: lambda r: r.succeeded(channel_refund_id="RF1", at=AT, actor="worker"),
     R.MANUAL: lambda r: r.to_manual(reason="check", at=AT, actor="worker"),
@@ -56,7 +56,7 @@ def test_every_move_outside_the_table_is_refused(source, target):
 
 
 def test_a_rejection_and_a_manual_hand_over_keep_why():
-    rejected, manual = refund_in(R.UNPOSTING), refund_in(R.REFUNDING)
+    rejected, manual = refund_in(R.UNDOING), refund_in(R.REFUNDING)
 
     rejected.reject(code="E42", message="已过账期", at=AT, actor="worker")
     manual.to_manual(reason="渠道退款失败", at=AT, actor="worker")
@@ -74,10 +74,10 @@ def test_success_keeps_the_channel_refund_id():
 
 
 def test_refund_and_reversal_numbers_are_stable_and_distinct_per_sequence():
-    first, again, second = refund_in(R.UNPOSTING, seq=1), refund_in(R.REFUNDING, seq=1), refund_in(R.UNPOSTING, seq=2)
+    first, again, second = refund_in(R.UNDOING, seq=1), refund_in(R.REFUNDING, seq=1), refund_in(R.UNDOING, seq=2)
 
     assert first.refund_no == again.refund_no == "PH2024052010000000000001R1"
     assert first.reversal_no == again.reversal_no == "PH2024052010000000000001V1"
     assert len({first.refund_no, second.refund_no, first.reversal_no, second.reversal_no}) == 4
-    first.unposted(at=AT, actor="worker")
+    first.undone(at=AT, actor="worker")
     assert (first.refund_no, first.key) == (again.refund_no, again.refund_no)

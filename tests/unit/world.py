@@ -8,7 +8,7 @@ from payhub.domain.billing import Arrears, Bill, PostingStatus
 from payhub.domain.fees import FeeType
 from payhub.domain.jobs import Job, JobKind, JobState
 from payhub.domain.ledger import biller_payable, channel_clearing, unposted_receipts
-from payhub.domain.orders import BillOrder
+from payhub.domain.orders import Order
 from payhub.domain.payments import PayStatus
 from payhub.domain.refunds import Refund
 from payhub.domain.tenancy import Merchant, Operator, Role, Terminal
@@ -16,7 +16,10 @@ from payhub.domain.transitions import Transition
 from payhub.services import counter
 from payhub.services.auth import Actor
 from payhub.services.context import Hub, Policy
-from payhub.services.posting import post_to_biller
+from payhub.services.biller_posting import BillerPosting
+from payhub.services.fulfilment import fulfil
+from payhub.services.fulfilment_kinds import FulfilmentKinds
+from payhub.services.retail import Retail
 
 from .fakes import (
     FakeBiller, FakeChannel, FakeDatabase, FakeRegistry, FakeSignals, FakeUnitOfWorkFactory, FixedClock,
@@ -52,7 +55,7 @@ class World:
     def actor(self) -> Actor:
         return Actor(self.merchant.id, self.terminal, self.operator, "token-hash")
 
-    def order(self, order_no: str) -> BillOrder:
+    def order(self, order_no: str) -> Order:
         return self.db.orders[order_no]
 
     def refund(self, refund_no: str) -> Refund:
@@ -108,7 +111,9 @@ def build_world(*, channel_latency: float = 0) -> World:
                                    (Bill("W1", "2024-04", 2600),), prepay_allowed=False),
         SETTLED_ACCOUNT: Arrears(SETTLED_ACCOUNT, FeeType.WATER, "赵*", "三路3号", (), prepay_allowed=False),
     }
-    hub = Hub(uow=FakeUnitOfWorkFactory(db), clock=clock, registry=FakeRegistry(channel, biller),
+    registry = FakeRegistry(channel, biller)
+    hub = Hub(uow=FakeUnitOfWorkFactory(db), clock=clock, registry=registry,
+              fulfillers=FulfilmentKinds([BillerPosting(registry=registry), Retail()]),
               sealer=PlainSealer(), passwords=PlainHasher(), signals=signals, policy=Policy())
     return World(db, clock, channel, biller, signals, hub, merchant, terminal, operator, supervisor)
 
@@ -121,11 +126,11 @@ def new_order(terminal_order_no: str = "T-1", *, amount: int = 1000, fee_type: s
     return counter.NewOrder(terminal_order_no, fee_type, account_no, amount, bill_ids)
 
 
-async def placed_order(world: World, *, amount: int = 1000) -> BillOrder:
+async def placed_order(world: World, *, amount: int = 1000) -> Order:
     return await counter.create_order(hub=world.hub, actor=world.actor, request=new_order(amount=amount))
 
 
-async def paying_by_code(world: World, answer: PayStatus = PayStatus.PENDING, **overrides) -> BillOrder:
+async def paying_by_code(world: World, answer: PayStatus = PayStatus.PENDING, **overrides) -> Order:
     """An order whose payment code the channel answered with answer."""
     order = await placed_order(world)
     world.channel.answer("micropay", answer, **overrides)
@@ -133,17 +138,17 @@ async def paying_by_code(world: World, answer: PayStatus = PayStatus.PENDING, **
                                      auth_code=WECHAT_CODE, client_ip="10.0.0.7")
 
 
-async def paying_by_qr(world: World) -> BillOrder:
+async def paying_by_qr(world: World) -> Order:
     order = await placed_order(world)
     return await counter.pay_by_qr(hub=world.hub, actor=world.actor, order_no=order.order_no, client_ip="10.0.0.7")
 
 
-async def paid_order(world: World) -> BillOrder:
+async def paid_order(world: World) -> Order:
     return await paying_by_code(world, PayStatus.PAID)
 
 
-async def posted_order(world: World) -> BillOrder:
+async def posted_order(world: World) -> Order:
     order = await paid_order(world)
     world.biller.answer("post_payment", PostingStatus.POSTED)
-    await post_to_biller(hub=world.hub, job=world.claim(JobKind.POST_TO_BILLER, order.order_no))
+    await fulfil(hub=world.hub, job=world.claim(JobKind.FULFIL, order.order_no))
     return world.order(order.order_no)

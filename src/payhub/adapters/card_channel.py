@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import TypeVar
 
 from payhub.domain.payments import (
-    CloseResult, CloseStatus, NativeQr, PayResult, PayStatus, RefundResult, RefundStatus,
+    Capability, CloseResult, CloseStatus, NativeQr, PayResult, PayStatus, RefundResult, RefundStatus,
 )
 from payhub.ports import ChannelRefused, SignatureInvalid
 
@@ -36,6 +36,7 @@ class CardChannel:
     """Channel "card": payment codes are `card no.=pay password`; reverse and close refund a paid payment in full."""
 
     name = "card"
+    supports = frozenset({Capability.PAYMENT_CODE, Capability.STORED_VALUE})
 
     def __init__(self, *, operations: CardOperations) -> None:
         self._ops = operations

@@ -10,8 +10,8 @@ class JobKind(StrEnum):
     POLL_PAYMENT = "poll_payment"        # ask the channel until the payment is explicit
     CLOSE_PAYMENT = "close_payment"      # close an unpaid QR trade
     REVERSE_PAYMENT = "reverse_payment"  # reverse an unconfirmed payment-code trade
-    POST_TO_BILLER = "post_to_biller"    # book a paid order at the biller
-    UNPOST = "unpost"                    # take a posting back at the biller before a refund
+    FULFIL = "fulfil"                    # deliver what a paid order bought (post to the biller, load a card...)
+    UNDO_FULFILMENT = "undo_fulfilment"  # take a fulfilment back at the far system before a refund
     REFUND = "refund"                    # return money through the channel
     CARD_PUSH = "card_push"              # deliver a card transaction event to the issuer's URL
     CARD_RECHARGE_POLL = "card_recharge_poll"  # ask the channel about an online card recharge
@@ -29,8 +29,8 @@ MAX_ATTEMPTS: dict[JobKind, int] = {
     JobKind.POLL_PAYMENT: 20,
     JobKind.CLOSE_PAYMENT: 12,
     JobKind.REVERSE_PAYMENT: 12,
-    JobKind.POST_TO_BILLER: 15,
-    JobKind.UNPOST: 12,
+    JobKind.FULFIL: 15,
+    JobKind.UNDO_FULFILMENT: 12,
     JobKind.REFUND: 15,
     JobKind.CARD_PUSH: 32,           # 5 s doubling to an hour, then hourly: about a day
     JobKind.CARD_RECHARGE_POLL: 20,
@@ -54,6 +54,21 @@ class Job:
     attempts: int
     max_attempts: int
     run_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedJob:
+    """A job out of tries, as operations staff see it."""
+
+    id: int
+    merchant_id: int
+    kind: JobKind
+    ref: str
+    state: JobState
+    attempts: int
+    max_attempts: int
+    run_at: datetime
+    last_error: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from payhub.domain.errors import InvalidInput
@@ -49,6 +50,36 @@ class JournalEntry:
             raise InvalidInput("UNBALANCED_ENTRY")
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerAccount:
+    """An account as stored, with its balance (in its normal side's terms) and version."""
+
+    id: int
+    merchant_id: int
+    code: str
+    name: str
+    normal_side: str
+    non_negative: bool
+    balance: int
+    version: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLine:
+    """One leg on an account with its entry: what it moved and the balance before and after."""
+
+    entry_id: str
+    kind: str
+    ref: str
+    memo: str
+    created_at: datetime
+    amount: int
+    balance_before: int
+    balance_after: int
+    account_version: int
+
+
 def transfer(
     *, merchant_id: int, kind: str, ref: str, debit: AccountSpec, credit: AccountSpec, amount: int, memo: str = ""
 ) -> JournalEntry:
@@ -74,3 +105,8 @@ def unposted_receipts() -> AccountSpec:
 def biller_payable(biller: str) -> AccountSpec:
     """What the hub owes the biller for posted payments (a liability)."""
     return AccountSpec(f"biller:{biller}:payable", f"{biller} 应付", NormalSide.CREDIT)
+
+
+def merchant_sales() -> AccountSpec:
+    """Money the hub collected for the merchant's own sales (the till's): owed to the merchant."""
+    return AccountSpec("merchant:sales:payable", "商户销售应付", NormalSide.CREDIT)

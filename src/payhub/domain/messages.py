@@ -88,6 +88,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "TX_NOT_FOUND": ("交易不存在：{out_trade_no}", "No such transaction: {out_trade_no}"),
     "HSM_UNAVAILABLE": ("加密机不可用：{reason}", "The key store (HSM) is not available: {reason}"),
     "HSM_NO_MASTER_KEY": ("加密机中没有卡主密钥{label}，请先执行 payhub keys init", "The key store holds no card master key {label}: run payhub keys init"),
+    "UNKNOWN_ORDER_KIND": ("未知的订单类型：{kind}", "Unknown order kind: {kind}"),
     "CARD_NO_QR": ("储值卡商户不支持二维码收款，请刷卡并输入支付密码", "Card merchants take no QR payments: swipe the card and enter the pay password"),
     "NOT_A_CONSUME": ("只能对消费交易退款：{out_trade_no}", "Only consumes can be refunded: {out_trade_no}"),
     "LIMIT_PER_TXN": ("超过{who}单笔限额{limit}分", "Above the per-transaction limit of {who}: {limit} fen"),
@@ -118,18 +119,18 @@ CATALOG: dict[str, tuple[str, str]] = {
 STATE_NAMES: dict[str, tuple[str, str]] = {
     "created": ("待支付", "Awaiting payment"),
     "paying": ("支付中", "Paying"),
-    "paid": ("已支付，待入账", "Paid, posting pending"),
-    "posting": ("入账中", "Posting"),
-    "posted": ("缴费成功", "Paid and posted"),
+    "paid": ("已支付，待交付", "Paid, fulfilment pending"),
+    "fulfilling": ("交付中", "Fulfilling"),
+    "fulfilled": ("已完成", "Completed"),
     "pay_failed": ("支付失败", "Payment failed"),
     "closing": ("关闭中", "Closing"),
     "reversing": ("撤销中", "Reversing"),
     "closed": ("已关闭", "Closed"),
-    "post_failed": ("缴费失败，待退款", "Posting refused, refund pending"),
+    "fulfil_failed": ("交付失败", "Fulfilment refused"),
     "refunding": ("退款中", "Refunding"),
     "refunded": ("已退款", "Refunded"),
     "manual": ("待人工处理", "Waiting for manual handling"),
-    "unposting": ("冲正中", "Reversing the posting"),
+    "undoing": ("冲正中", "Reversing"),
     "rejected": ("退款被拒", "Refund rejected"),
     "opened": ("已开户待审核", "Opened, awaiting audit"),
     "audited": ("已审核待激活", "Audited, awaiting activation"),
@@ -148,15 +149,26 @@ STATE_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
+# an order kind may word its states for its own users: the counter says 入账 and 缴费 where the kernel says 交付
+KIND_STATE_NAMES: dict[str, dict[str, tuple[str, str]]] = {
+    "biller_posting": {
+        "paid": ("已支付，待入账", "Paid, posting pending"),
+        "fulfilling": ("入账中", "Posting"),
+        "fulfilled": ("缴费成功", "Paid and posted"),
+        "fulfil_failed": ("缴费失败，待退款", "Posting refused, refund pending"),
+    },
+}
+
+
 def pick(table: dict[str, tuple[str, str]], key: str, locale: str) -> str:
     """The (Chinese, English) entry of a table in the locale; the key itself when the table lacks it."""
     zh, en = table.get(key, (key, key))
     return en if locale == "en" else zh
 
 
-def state_name(state: str, locale: str) -> str:
-    """A state's name for people."""
-    return pick(STATE_NAMES, state, locale)
+def state_name(state: str, locale: str, *, kind: str | None = None) -> str:
+    """A state's name for people, in the words of the order's kind where it has its own."""
+    return pick(STATE_NAMES | KIND_STATE_NAMES.get(kind or "", {}), state, locale)
 
 
 def render(code: str, locale: str, params: dict[str, Any]) -> str:

@@ -1,35 +1,52 @@
-"""The bill order: one counter payment of one customer's fee, from placing it to posting or refunding it."""
+"""The order: what is bought (one fulfilment of some kind) and how it is paid (payments through channels), from
+placing it to fulfilling or refunding it. Every product's orders share this one guarded state machine."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from payhub.domain.errors import Conflict, IllegalTransition
-from payhub.domain.fees import FeeType
 from payhub.domain.payments import PayResult
 from payhub.domain.transitions import StateMachine, Transition
 
 
 class OrderState(StrEnum):
-    CREATED = "created"          # placed, no payment asked yet
-    PAYING = "paying"            # QR shown or payment code sent; waiting for the channel's explicit answer
-    PAID = "paid"                # the channel confirmed the money; posting queued
-    POSTING = "posting"          # posting to the biller under way
-    POSTED = "posted"            # the biller booked it (an IC-card load may follow: a later issue)
-    PAY_FAILED = "pay_failed"    # the channel explicitly refused the payment
-    CLOSING = "closing"          # unpaid QR expired or cancelled; closing at the channel
-    REVERSING = "reversing"      # payment code never confirmed; reversing at the channel
-    CLOSED = "closed"            # expired / closed / reversed: no money moved
-    POST_FAILED = "post_failed"  # the biller refused; refund queued
-    REFUNDING = "refunding"      # refunding the customer after the biller refused
-    REFUNDED = "refunded"        # all money back with the customer
-    MANUAL = "manual"            # a refund, reversal or check could not complete: operations staff decide
+    CREATED = "created"              # placed, no payment asked yet
+    PAYING = "paying"                # QR shown or payment code sent; waiting for the channel's explicit answer
+    PAID = "paid"                    # the channel confirmed the money; fulfilment queued
+    FULFILLING = "fulfilling"        # the fulfilment (posting to the biller, card load, power sale...) is under way
+    FULFILLED = "fulfilled"          # what was bought has been delivered
+    PAY_FAILED = "pay_failed"        # the channel explicitly refused the payment
+    CLOSING = "closing"              # unpaid QR expired or cancelled; closing at the channel
+    REVERSING = "reversing"          # payment code never confirmed; reversing at the channel
+    CLOSED = "closed"                # expired / closed / reversed: no money moved
+    FULFIL_FAILED = "fulfil_failed"  # the far system refused the fulfilment; the kind's recovery policy decides
+    REFUNDING = "refunding"          # refunding the customer after the fulfilment failed
+    REFUNDED = "refunded"            # all money back with the customer
+    MANUAL = "manual"                # a refund, reversal or check could not complete: operations staff decide
 
 
 class PayMethod(StrEnum):
     NATIVE = "native"      # 收款二维码: the customer scans the terminal's QR
     MICROPAY = "micropay"  # 扫码付款: the terminal scans the customer's payment code
+
+
+class PaymentStatus(StrEnum):
+    OPEN = "open"        # asked for, no explicit answer yet
+    PAID = "paid"
+    FAILED = "failed"    # explicitly refused
+    CLOSED = "closed"    # closed or reversed at the channel: no money moved
+
+
+class RecoveryPolicy(StrEnum):
+    """What happens to a paid order whose fulfilment the far system refused (one per kind, or per terminal)."""
+
+    REFUND = "refund"                                    # give all the money back
+    MANUAL = "manual"                                    # operations staff decide
+    RETRY_THEN_MANUAL = "retry_then_manual"              # fulfil again (a re-sale); manual once the tries are spent
+    REFUND_IF_NEVER_REACHED = "refund_if_never_reached"  # refund only if the sale never reached the far system
 
 
 S = OrderState
@@ -38,22 +55,42 @@ ORDER_TRANSITIONS: dict[StrEnum, frozenset[StrEnum]] = {
     S.PAYING: frozenset({S.PAID, S.PAY_FAILED, S.CLOSING, S.REVERSING, S.MANUAL}),
     S.CLOSING: frozenset({S.CLOSED, S.PAID, S.MANUAL}),
     S.REVERSING: frozenset({S.CLOSED, S.MANUAL}),
-    S.PAID: frozenset({S.POSTING, S.MANUAL}),
-    S.POSTING: frozenset({S.POSTED, S.POST_FAILED, S.MANUAL}),
-    S.POST_FAILED: frozenset({S.REFUNDING}),
+    S.PAID: frozenset({S.FULFILLING, S.MANUAL}),
+    S.FULFILLING: frozenset({S.FULFILLED, S.FULFIL_FAILED, S.MANUAL}),
+    S.FULFIL_FAILED: frozenset({S.REFUNDING, S.FULFILLING, S.MANUAL}),
     S.REFUNDING: frozenset({S.REFUNDED, S.MANUAL}),
-    S.POSTED: frozenset({S.REFUNDED}),
+    S.FULFILLED: frozenset({S.REFUNDED}),
     S.PAY_FAILED: frozenset(),
     S.CLOSED: frozenset({S.MANUAL}),
     S.REFUNDED: frozenset(),
     S.MANUAL: frozenset(),
 }
-FINAL_STATES = frozenset({S.POSTED, S.PAY_FAILED, S.CLOSED, S.REFUNDED, S.MANUAL})
-PAID_STATES = frozenset({S.PAID, S.POSTING, S.POSTED, S.POST_FAILED, S.REFUNDING, S.REFUNDED})
+FINAL_STATES = frozenset({S.FULFILLED, S.PAY_FAILED, S.CLOSED, S.REFUNDED, S.MANUAL})
+PAID_STATES = frozenset({S.PAID, S.FULFILLING, S.FULFILLED, S.FULFIL_FAILED, S.REFUNDING, S.REFUNDED})
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """One attempt to take the order's money through a channel; replaced, never changed in place."""
+
+    seq: int
+    channel: str
+    method: PayMethod
+    amount: int
+    started_at: datetime
+    deadline: datetime
+    status: PaymentStatus = PaymentStatus.OPEN
+    code_url: str | None = None
+    auth_code_masked: str | None = None
+    wallet: str | None = None
+    transaction_id: str | None = None
+    trade_type: str | None = None
+    paid_at: datetime | None = None
+    id: int | None = None
 
 
 @dataclass(slots=True)
-class BillOrder(StateMachine):
+class Order(StateMachine):
     """Aggregate root. Services ask it to move; it refuses moves its table does not allow."""
 
     merchant_id: int
@@ -62,35 +99,28 @@ class BillOrder(StateMachine):
     order_no: str
     terminal_order_no: str
     request_hash: str
-    fee_type: FeeType
-    account_no: str
-    amount: int
-    due_amount: int
-    bill_ids: tuple[str, ...]
+    kind: str                  # the fulfilment kind: biller_posting, retail, ...
+    product: str               # what is bought: a fee type, a tariff, goods
+    account_no: str            # for whom: the biller account, the card or meter number
     customer_name: str
-    channel: str
-    biller: str
+    amount: int
+    details: dict[str, Any]    # the kind's own facts, read and written only by the kind's module
     created_at: datetime
     expires_at: datetime
     state: OrderState = OrderState.CREATED
     id: int | None = None
     version: int = 0
-    pay_method: PayMethod | None = None
-    pay_deadline: datetime | None = None
-    code_url: str | None = None
-    auth_code_masked: str | None = None
-    wallet: str | None = None
-    transaction_id: str | None = None
-    trade_type: str | None = None
-    paid_at: datetime | None = None
-    biller_ref: str | None = None
-    posted_at: datetime | None = None
+    payments: tuple[Payment, ...] = ()
+    fulfilment_ref: str | None = None      # the far system's reference (the biller's posting id, a vend token)
+    fulfilled_at: datetime | None = None
+    fulfil_attempts: int = 0               # fulfilments begun: the retry policy counts them
     refund_reserved: int = 0
     refunded_amount: int = 0
     failure_code: str | None = None
     failure_message: str | None = None
     updated_at: datetime | None = None
     saved_state: StrEnum | None = None
+    saved_payments: tuple[Payment, ...] = ()
     transitions: list[Transition] = field(default_factory=list)
 
     aggregate = "订单"
@@ -101,47 +131,58 @@ class BillOrder(StateMachine):
         return self.order_no
 
     @property
-    def posting_no(self) -> str:
-        """The hub's posting number at the biller: stable across every retry."""
-        return f"{self.order_no}P"
+    def payment(self) -> Payment | None:
+        """The latest payment: the one under way, or the one that took the money."""
+        return self.payments[-1] if self.payments else None
 
     @property
-    def prepaid_amount(self) -> int:
-        return max(self.amount - self.due_amount, 0)
+    def paid_payment(self) -> Payment | None:
+        return next((p for p in self.payments if p.status is PaymentStatus.PAID), None)
 
     @property
     def refundable(self) -> int:
-        return self.amount - self.refund_reserved if self.state is OrderState.POSTED else 0
+        return self.amount - self.refund_reserved if self.state is OrderState.FULFILLED else 0
+
+    def _replace_payment(self, **changes: Any) -> None:
+        current = self.payment
+        assert current is not None, self.order_no
+        self.payments = (*self.payments[:-1], replace(current, **changes))
 
     def start_payment(
-        self, *, method: PayMethod, deadline: datetime, at: datetime, actor: str,
-        code_url: str | None = None, auth_code_masked: str | None = None, wallet: str | None = None,
+        self, *, channel: str, method: PayMethod, deadline: datetime, at: datetime, actor: str,
+        auth_code_masked: str | None = None, wallet: str | None = None,
     ) -> None:
-        """Created → paying, by QR or payment code."""
+        """Created → paying, by QR or payment code, through channel."""
         self._move(OrderState.PAYING, reason="扫码付款" if method is PayMethod.MICROPAY else "收款二维码", actor=actor, at=at)
-        self.pay_method = method
-        self.pay_deadline = deadline
-        self.code_url = code_url
-        self.auth_code_masked = auth_code_masked
-        self.wallet = wallet
+        self.payments = (*self.payments, Payment(
+            seq=len(self.payments) + 1, channel=channel, method=method, amount=self.amount, started_at=at,
+            deadline=deadline, auth_code_masked=auth_code_masked, wallet=wallet,
+        ))
+
+    def keep_qr(self, *, code_url: str) -> bool:
+        """Remember the channel's QR unless one is kept already (a racing request's is the answer)."""
+        if self.payment is None or self.payment.code_url is not None:
+            return False
+        self._replace_payment(code_url=code_url)
+        return True
 
     def confirm_paid(self, *, result: PayResult, at: datetime, actor: str) -> bool:
         """Paying/closing → paid on the channel's explicit success; a wrong amount goes to manual.
 
-        Returns True when the money is confirmed as expected (and so may be booked and posted).
+        Returns True when the money is confirmed as expected (and so may be booked and fulfilled).
         """
         if result.total_fee is not None and result.total_fee != self.amount:
             self.to_manual(reason=f"渠道支付金额{result.total_fee}分与订单金额{self.amount}分不符", actor=actor, at=at)
             return False
         self._move(OrderState.PAID, reason="支付渠道确认已支付", actor=actor, at=at)
-        self.transaction_id = result.transaction_id
-        self.trade_type = result.trade_type
-        self.paid_at = result.paid_at or at
+        self._replace_payment(status=PaymentStatus.PAID, transaction_id=result.transaction_id,
+                              trade_type=result.trade_type, paid_at=result.paid_at or at)
         return True
 
     def fail_payment(self, *, code: str, message: str | None, at: datetime, actor: str) -> None:
         """Paying → pay failed on the channel's explicit refusal."""
         self._move(OrderState.PAY_FAILED, reason=f"{code}: {message}", actor=actor, at=at)
+        self._replace_payment(status=PaymentStatus.FAILED)
         self.failure_code, self.failure_message = code, message
 
     def cancel_unpaid(self, *, reason: str, at: datetime, actor: str) -> None:
@@ -159,29 +200,32 @@ class BillOrder(StateMachine):
     def mark_closed(self, *, reason: str, at: datetime, actor: str) -> None:
         """Closing/reversing → closed once the channel confirmed it."""
         self._move(OrderState.CLOSED, reason=reason, actor=actor, at=at)
+        if self.payment is not None:
+            self._replace_payment(status=PaymentStatus.CLOSED)
 
-    def begin_posting(self, *, at: datetime, actor: str) -> None:
-        """Paid → posting to the biller."""
-        self._move(OrderState.POSTING, reason="向缴费系统入账", actor=actor, at=at)
+    def begin_fulfilment(self, *, reason: str, at: datetime, actor: str) -> None:
+        """Paid (or a failed fulfilment being retried) → fulfilling."""
+        self._move(OrderState.FULFILLING, reason=reason, actor=actor, at=at)
+        self.fulfil_attempts += 1
 
-    def mark_posted(self, *, biller_ref: str | None, posted_at: datetime, actor: str, at: datetime) -> None:
-        """Posting → posted."""
-        self._move(OrderState.POSTED, reason="缴费系统已入账", actor=actor, at=at)
-        self.biller_ref, self.posted_at = biller_ref, posted_at
+    def mark_fulfilled(self, *, ref: str | None, fulfilled_at: datetime, actor: str, at: datetime) -> None:
+        """Fulfilling → fulfilled."""
+        self._move(OrderState.FULFILLED, reason="已交付", actor=actor, at=at)
+        self.fulfilment_ref, self.fulfilled_at = ref, fulfilled_at
 
-    def posting_refused(self, *, code: str, message: str, at: datetime, actor: str) -> None:
-        """Posting → post failed; the refund follows."""
-        self._move(OrderState.POST_FAILED, reason=f"{code}: {message}", actor=actor, at=at)
+    def fulfilment_refused(self, *, code: str, message: str, at: datetime, actor: str) -> None:
+        """Fulfilling → fulfil failed; the kind's recovery policy says what follows."""
+        self._move(OrderState.FULFIL_FAILED, reason=f"{code}: {message}", actor=actor, at=at)
         self.failure_code, self.failure_message = code, message
 
-    def begin_refund(self, *, at: datetime, actor: str) -> None:
-        """Post failed → refunding the whole amount."""
-        self._move(OrderState.REFUNDING, reason="缴费失败，自动退款", actor=actor, at=at)
+    def begin_refund(self, *, reason: str, at: datetime, actor: str) -> None:
+        """Fulfil failed → refunding the whole amount."""
+        self._move(OrderState.REFUNDING, reason=reason, actor=actor, at=at)
         self.refund_reserved = self.amount
 
     def reserve_refund(self, *, amount: int) -> None:
-        """Hold part of a posted order's amount for a supervisor's refund."""
-        if self.state is not OrderState.POSTED:
+        """Hold part of a fulfilled order's amount for a supervisor's refund."""
+        if self.state is not OrderState.FULFILLED:
             raise Conflict("ORDER_NOT_REFUNDABLE", state=str(self.state))
         if amount > self.refundable:
             raise Conflict("REFUND_EXCEEDS", refundable=self.refundable)

@@ -6,6 +6,16 @@ from datetime import datetime
 from enum import StrEnum
 
 
+class Capability(StrEnum):
+    """What a channel can take payment by; callers ask for a capability, never test a channel's name."""
+
+    QR = "qr"                      # the customer scans the terminal's collection QR
+    PAYMENT_CODE = "payment_code"  # the terminal scans the customer's payment code
+    CARD_PRESENT = "card_present"  # a bank card at the terminal (UnionPay)
+    CASH = "cash"                  # notes into the bill acceptor
+    STORED_VALUE = "stored_value"  # the hub's own stored-value card
+
+
 class PayStatus(StrEnum):
     PAID = "paid"            # explicit success
     PENDING = "pending"      # explicit: the customer is paying, or has not paid yet

@@ -22,6 +22,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "fee_type": ("缴费类型", "Fee type"),
     "account_no": ("户号", "Account no."),
     "customer_name": ("户名", "Customer"),
+    "goods": ("商品", "Goods"),
+    "ticket_no": ("小票号", "Ticket no."),
     "amount": ("缴费金额", "Amount paid"),
     "arrears_paid": ("其中缴欠费", "Of which arrears"),
     "prepaid": ("其中预存", "Of which prepaid"),
@@ -86,6 +88,15 @@ class ReceiptLine:
     value: str = ""
     fen: int | None = None
     style: LineStyle = LineStyle.PLAIN
+
+
+@dataclass(frozen=True, slots=True)
+class ItemLines:
+    """A fulfilment kind's part of the payment and refund receipts: what was bought, the amount's parts, delivery."""
+
+    item: tuple[ReceiptLine, ...] = ()      # under the order numbers: which fee of which customer, which goods
+    amount: tuple[ReceiptLine, ...] = ()    # under the amount: how it splits (arrears and prepaid)
+    delivery: tuple[ReceiptLine, ...] = ()  # under the state: the far system's reference and time
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""A refund of a bill order: automatic after a refused posting, or a supervisor's (full or partial, several per order)."""
+"""A refund of an order: automatic after a refused fulfilment, or a supervisor's (full or partial, several per order)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,16 +9,16 @@ from payhub.domain.transitions import StateMachine, Transition
 
 
 class RefundState(StrEnum):
-    UNPOSTING = "unposting"  # taking the amount back from the biller first (refunds of posted orders)
+    UNDOING = "undoing"      # taking the amount back from the far system first (refunds of fulfilled orders)
     REFUNDING = "refunding"  # the channel is returning the money to the customer
     REFUNDED = "refunded"    # the customer has the money back
-    REJECTED = "rejected"    # the biller would not give the amount back: nothing moved
+    REJECTED = "rejected"    # the far system would not give the amount back: nothing moved
     MANUAL = "manual"        # the channel could not refund: operations staff pay out by hand
 
 
 R = RefundState
 REFUND_TRANSITIONS: dict[StrEnum, frozenset[StrEnum]] = {
-    R.UNPOSTING: frozenset({R.REFUNDING, R.REJECTED, R.MANUAL}),
+    R.UNDOING: frozenset({R.REFUNDING, R.REJECTED, R.MANUAL}),
     R.REFUNDING: frozenset({R.REFUNDED, R.MANUAL}),
     R.REFUNDED: frozenset(),
     R.REJECTED: frozenset(),
@@ -64,15 +64,15 @@ class Refund(StateMachine):
 
     @property
     def reversal_no(self) -> str:
-        """The biller's reversal number for this refund."""
+        """The far system's reversal number for this refund."""
         return f"{self.order_no}V{self.seq}"
 
-    def unposted(self, *, at: datetime, actor: str) -> None:
-        """The biller gave the amount back: refund at the channel next."""
-        self._move(RefundState.REFUNDING, reason="缴费系统已冲正", actor=actor, at=at)
+    def undone(self, *, at: datetime, actor: str) -> None:
+        """The far system gave the amount back: refund at the channel next."""
+        self._move(RefundState.REFUNDING, reason="已冲正", actor=actor, at=at)
 
     def reject(self, *, code: str, message: str, at: datetime, actor: str) -> None:
-        """The biller refused to give the amount back."""
+        """The far system refused to give the amount back."""
         self._move(RefundState.REJECTED, reason=f"{code}: {message}", actor=actor, at=at)
         self.failure_code, self.failure_message = code, message
 

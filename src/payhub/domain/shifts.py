@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from payhub.domain.orders import PAID_STATES, BillOrder
+from payhub.domain.orders import PAID_STATES, Order
 from payhub.domain.refunds import Refund, RefundState
 from payhub.domain.wallets import Wallet
 
@@ -12,11 +12,14 @@ from payhub.domain.wallets import Wallet
 _WALLET_WORDS = {"weixin": Wallet.WECHAT, "wechat": Wallet.WECHAT, "alipay": Wallet.ALIPAY, "unionpay": Wallet.UNIONPAY}
 
 
-def wallet_of_order(order: BillOrder) -> str | None:
+def wallet_of_order(order: Order) -> str | None:
     """The wallet that paid: known from the payment code, else read from the channel's trade type."""
-    if order.wallet:
-        return order.wallet
-    parts = (order.trade_type or "").lower().split(".")
+    payment = order.paid_payment or order.payment
+    if payment is None:
+        return None
+    if payment.wallet:
+        return payment.wallet
+    parts = (payment.trade_type or "").lower().split(".")
     return next((_WALLET_WORDS[p].value for p in parts if p in _WALLET_WORDS), None)
 
 
@@ -47,15 +50,15 @@ class ShiftTotals:
         return self.collected.fen - self.refunds.fen
 
 
-def shift_totals(*, orders: Iterable[BillOrder], refunds: Iterable[Refund]) -> ShiftTotals:
+def shift_totals(*, orders: Iterable[Order], refunds: Iterable[Refund]) -> ShiftTotals:
     """Totals over paid orders and completed refunds (the caller picks the operator and the day)."""
     totals = ShiftTotals()
     for order in orders:
         if order.state not in PAID_STATES:
             continue
         totals.collected.add(order.amount)
-        totals.by_fee_type.setdefault(order.fee_type.value, Tally()).add(order.amount)
-        way = order.pay_method.value if order.pay_method else "unknown"
+        totals.by_fee_type.setdefault(order.product, Tally()).add(order.amount)
+        way = order.payment.method.value if order.payment else "unknown"
         totals.by_pay_way.setdefault(way, Tally()).add(order.amount)
         totals.by_wallet.setdefault(wallet_of_order(order) or "unknown_wallet", Tally()).add(order.amount)
     for refund in refunds:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from payhub.domain.errors import Forbidden
@@ -54,3 +55,17 @@ class Operator:
     display_name: str
     role: Role
     active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorSession:
+    """A signed-in operator's session on one terminal, found by its token's hash."""
+
+    id: int
+    merchant_id: int
+    operator_id: int
+    terminal_id: int
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None

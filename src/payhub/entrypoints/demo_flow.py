@@ -56,10 +56,10 @@ async def run_demo_flows(*, base_url: str, echo: Callable[[str], None]) -> int:
         await _ok(await http.post(f"/sandbox/swiftpass/_sandbox/trades/{order['order_no']}/pay"))
         order = await _until_final(client, order)
         echo(f"   顾客扫码支付后：{order['state_name']}（{order['state']}）")
-        results.append(order["state"] == "posted")
+        results.append(order["state"] == "fulfilled")
 
         for number, (label, account_no, expected) in enumerate(
-            (("水费，扫码付款", "20010001", "posted"), ("气费（TCIS 拒绝入账的户号），扫码付款", "10010091", "refunded")), start=2
+            (("水费，扫码付款", "20010001", "fulfilled"), ("气费（TCIS 拒绝入账的户号），扫码付款", "10010091", "refunded")), start=2
         ):
             fee_type = "water" if account_no.startswith("2") else "gas"
             order = await _place(client, fee_type=fee_type, account_no=account_no)

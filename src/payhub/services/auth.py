@@ -246,9 +246,9 @@ async def _known_session(*, hub: Hub, token_hash: str) -> KnownSession | None:
             session = await uow.tenancy.session(token_hash=token_hash)
             if session is None:
                 return None
-            found = await uow.tenancy.operator(merchant_id=session["merchant_id"], operator_id=session["operator_id"])
-        return KnownSession(terminal_id=session["terminal_id"], expires_at=session["expires_at"],
-                            revoked=session["revoked_at"] is not None, operator=found[0] if found else None)
+            found = await uow.tenancy.operator(merchant_id=session.merchant_id, operator_id=session.operator_id)
+        return KnownSession(terminal_id=session.terminal_id, expires_at=session.expires_at,
+                            revoked=session.revoked_at is not None, operator=found[0] if found else None)
 
     return await hub.auth_cache.sessions.through(token_hash, load)
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from payhub.domain.card_money import TxChannel, TxKind
+from payhub.domain.card_rows import CardTx
 from payhub.domain.errors import InvalidInput, NotFound, PayhubError, Unavailable
 from payhub.domain.payments import CloseResult, CloseStatus, PayResult, PayStatus, RefundResult, RefundStatus
 from payhub.domain.wallets import card_code_parts
@@ -37,10 +37,10 @@ def _paid(*, out_trade_no: str, tx_no: str, amount: int, at: datetime) -> PayRes
                      paid_at=at)
 
 
-async def _record(*, hub: Hub, merchant: str, out_no: str, kind: TxKind) -> dict[str, Any] | None:
+async def _record(*, hub: Hub, merchant: str, out_no: str, kind: TxKind) -> CardTx | None:
     try:
-        return await card_queries.detail(hub=hub, merchant_id=await _issuer_id(hub, merchant), merchant_code=merchant,
-                                         out_trade_no=out_no, kind=kind)
+        return await card_queries.find(hub=hub, merchant_id=await _issuer_id(hub, merchant), merchant_code=merchant,
+                                       out_no=out_no, kind=kind)
     except NotFound:
         return None
 
@@ -67,7 +67,7 @@ async def query(*, hub: Hub, merchant: str, out_trade_no: str) -> PayResult:
     row = await _record(hub=hub, merchant=merchant, out_no=out_trade_no, kind=TxKind.CONSUME)
     if row is None:
         return PayResult(PayStatus.NOT_FOUND, out_trade_no, err_code="TX_NOT_FOUND")
-    return _paid(out_trade_no=out_trade_no, tx_no=row["tx_no"], amount=row["amount"], at=row["created_at"])
+    return _paid(out_trade_no=out_trade_no, tx_no=row.tx_no, amount=row.amount, at=row.created_at)
 
 
 async def refund(*, hub: Hub, merchant: str, out_trade_no: str, out_refund_no: str, refund_fee: int) -> RefundResult:
@@ -90,7 +90,7 @@ async def refund_query(*, hub: Hub, merchant: str, out_refund_no: str) -> Refund
     row = await _record(hub=hub, merchant=merchant, out_no=out_refund_no, kind=TxKind.REFUND)
     if row is None:
         return RefundResult(RefundStatus.NOT_FOUND, out_refund_no, err_code="TX_NOT_FOUND")
-    return RefundResult(RefundStatus.SUCCESS, out_refund_no, refund_id=row["tx_no"], refund_fee=row["amount"])
+    return RefundResult(RefundStatus.SUCCESS, out_refund_no, refund_id=row.tx_no, refund_fee=row.amount)
 
 
 def reversal_no(out_trade_no: str) -> str:
@@ -104,7 +104,7 @@ async def cancel(*, hub: Hub, merchant: str, out_trade_no: str) -> CloseResult:
     row = await _record(hub=hub, merchant=merchant, out_no=out_trade_no, kind=TxKind.CONSUME)
     if row is None:
         return CloseResult(CloseStatus.CLOSED, out_trade_no, err_code="TX_NOT_FOUND")
-    left = row["amount"] - row["refunded"]
+    left = row.amount - row.refunded
     if left:
         result = await refund(hub=hub, merchant=merchant, out_trade_no=out_trade_no,
                               out_refund_no=reversal_no(out_trade_no), refund_fee=left)
@@ -114,11 +114,11 @@ async def cancel(*, hub: Hub, merchant: str, out_trade_no: str) -> CloseResult:
     return CloseResult(CloseStatus.CLOSED, out_trade_no)
 
 
-def _bill_line(row: dict[str, Any]) -> str:
-    kind = "PAY" if row["kind"] == TxKind.CONSUME.value else "REFUND"
-    card = row["card_no"]
-    return ",".join((row["created_at"].isoformat(), kind, row["tx_no"], row["original_tx_no"] or "", row["out_no"],
-                     str(row["amount"]), f"{card[:4]}****{card[-4:]}"))
+def _bill_line(row: CardTx) -> str:
+    kind = "PAY" if row.kind == TxKind.CONSUME.value else "REFUND"
+    card = row.card_no
+    return ",".join((row.created_at.isoformat(), kind, row.tx_no, row.original_tx_no or "", row.out_no,
+                     str(row.amount), f"{card[:4]}****{card[-4:]}"))
 
 
 async def statement(*, hub: Hub, merchant: str, bill_date: date, bill_type: str = "ALL") -> str:
@@ -128,7 +128,7 @@ async def statement(*, hub: Hub, merchant: str, bill_date: date, bill_type: str 
     kinds = _BILL_KINDS[bill_type.upper()]
     start = datetime.combine(bill_date, time(), tzinfo=ZoneInfo(hub.policy.cards.business_tz))
     merchant_id = await _issuer_id(hub, merchant)
-    rows: list[dict[str, Any]] = []
+    rows: list[CardTx] = []
     async with hub.uow(read_only=True) as uow:
         for kind in kinds:
             offset = 0
@@ -137,5 +137,5 @@ async def statement(*, hub: Hub, merchant: str, bill_date: date, bill_type: str 
                                                         kind=kind.value, card_merchant_code=merchant):
                 rows += page
                 offset += _PAGE
-    rows.sort(key=lambda row: (row["created_at"], row["id"]))
+    rows.sort(key=lambda row: (row.created_at, row.id or 0))
     return "\n".join([BILL_HEADER, *map(_bill_line, rows)]) + "\n"

@@ -11,14 +11,14 @@ import random
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import partial
-from typing import Any
 
 from payhub.domain.card_limits import Limits, check_per_txn
 from payhub.domain.card_money import TxChannel, TxKind, business_date, consume_entry
 from payhub.domain.card_risk import SuspiciousCase
+from payhub.domain.card_rows import CardEvent, CardTx, LockedCard, PayingMerchant
 from payhub.domain.cards import card_account, require_transactable
 from payhub.domain.errors import Conflict, Contention, Forbidden, InvalidInput, NotFound, PayhubError
 from payhub.domain.ledger_batch import Postings
@@ -65,8 +65,8 @@ async def book(*, hub: Hub, requests: Sequence[ConsumeRequest]) -> list[Outcome]
     return [outcome for outcome in outcomes if outcome is not None]  # every one is set by now
 
 
-def _replay(first: dict[str, Any], request: ConsumeRequest) -> Outcome:
-    if first["request_hash"] != request.request_hash:
+def _replay(first: CardTx, request: ConsumeRequest) -> Outcome:
+    if first.request_hash != request.request_hash:
         return Conflict("IDEMPOTENCY_CONFLICT", key=request.out_no)
     return result_of(first, replayed=True)
 
@@ -76,7 +76,7 @@ async def known(*, hub: Hub, request: ConsumeRequest) -> TxResult | None:
     async with hub.uow(read_only=True) as uow:
         merchant = await uow.cards.card_merchant(merchant_id=request.merchant_id, code=request.merchant_code)
         first = merchant and await uow.card_money.tx_by_out_no(
-            merchant_id=request.merchant_id, card_merchant_id=merchant["id"], kind=TxKind.CONSUME.value,
+            merchant_id=request.merchant_id, card_merchant_id=merchant.id, kind=TxKind.CONSUME.value,
             out_no=request.out_no)
     if not first:
         return None
@@ -90,11 +90,11 @@ async def _attempt(hub: Hub, requests: list[ConsumeRequest]) -> list[Outcome]:
     merchant_id, code = requests[0].merchant_id, requests[0].merchant_code
     async with hub.uow() as uow:
         merchant = await uow.cards.card_merchant(merchant_id=merchant_id, code=code)
-        if merchant is None or not merchant["active"]:
+        if merchant is None or not merchant.active:
             return [NotFound("CARD_MERCHANT_NOT_FOUND", merchant_code=code) for _ in requests]
         # the numbers are looked up under the card locks: a retry racing its first request waits for it here
         locked = await uow.cards.lock_cards(merchant_id=merchant_id, card_nos=sorted({r.card_no for r in requests}))
-        known = await uow.card_money.txs_by_out_nos(merchant_id=merchant_id, card_merchant_id=merchant["id"],
+        known = await uow.card_money.txs_by_out_nos(merchant_id=merchant_id, card_merchant_id=merchant.id,
                                                     kind=TxKind.CONSUME.value, out_nos=[r.out_no for r in requests])
         fresh = [r for r in requests if r.out_no not in known]
         booked = iter(await _book_fresh(uow, hub, merchant, locked, fresh) if fresh else [])
@@ -107,12 +107,12 @@ async def _attempt(hub: Hub, requests: list[ConsumeRequest]) -> list[Outcome]:
 class _Batch:
     """What the accepted consumes of a batch will write."""
 
-    txs: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    txs: list[CardTx] = field(default_factory=list)
+    events: list[CardEvent] = field(default_factory=list)
     cases: list[SuspiciousCase] = field(default_factory=list)
 
 
-async def _book_fresh(uow: UnitOfWork, hub: Hub, merchant: dict[str, Any], locked: dict[str, dict[str, Any]],
+async def _book_fresh(uow: UnitOfWork, hub: Hub, merchant: PayingMerchant, locked: dict[str, LockedCard],
                       requests: list[ConsumeRequest]) -> list[Outcome]:
     merchant_id, code, cards = requests[0].merchant_id, requests[0].merchant_code, hub.policy.cards
     now = hub.clock.now()
@@ -124,7 +124,7 @@ async def _book_fresh(uow: UnitOfWork, hub: Hub, merchant: dict[str, Any], locke
     used_before = dict(used)
     shard = random.randrange(cards.shards)  # one per batch: concurrent batches mostly credit different shards
     rows = [_tx_row(r, merchant, now, day, shard) for r in requests]
-    entries = [consume_entry(merchant_id=merchant_id, tx_no=row["tx_no"], card_no=r.card_no, merchant_code=code,
+    entries = [consume_entry(merchant_id=merchant_id, tx_no=row.tx_no, card_no=r.card_no, merchant_code=code,
                              amount=r.amount, shards=cards.shards, shard=shard) for r, row in zip(requests, rows, strict=True)]
     postings = Postings(await uow.ledger.lock_accounts(merchant_id=merchant_id, at=now, specs={
         leg.account for r, entry in zip(requests, entries, strict=True) if r.card_no in locked for leg in entry.legs}))
@@ -138,15 +138,15 @@ async def _book_fresh(uow: UnitOfWork, hub: Hub, merchant: dict[str, Any], locke
         applied = limits[request.card_no]
         try:
             _check(request, merchant, locked.get(request.card_no), applied, used)
-            row["balance_after"] = postings.apply(entry)[card_account(request.card_no).code]
+            booked = replace(row, balance_after=postings.apply(entry)[card_account(request.card_no).code])
         except PayhubError as refusal:
             outcomes.append(refusal)
             continue
         for subject in used.keys() & applied.keys():
             used[subject] += request.amount
         recent[request.card_no] += 1
-        _accept(hub, batch, row, applied, recent[request.card_no])
-        outcomes.append(result_of(row, replayed=False))
+        _accept(hub, batch, booked, applied, recent[request.card_no])
+        outcomes.append(result_of(booked, replayed=False))
     if batch.txs:
         await uow.ledger.write_postings(postings=postings, at=now)
         await uow.card_money.add_usage(merchant_id=merchant_id, day=day,
@@ -155,19 +155,19 @@ async def _book_fresh(uow: UnitOfWork, hub: Hub, merchant: dict[str, Any], locke
             raise Contention()  # another transaction took one of the numbers: the next attempt replays it
         if batch.cases:
             await uow.card_money.add_new_cases(cases=batch.cases)
-        await card_events.emit_many(uow=uow, rows=batch.events, push=bool(merchant["push_url"]))
+        await card_events.emit_many(uow=uow, rows=batch.events, push=bool(merchant.push_url))
     return outcomes
 
 
-def _check(request: ConsumeRequest, merchant: dict[str, Any], card: dict[str, Any] | None, applied: dict[str, Limits],
+def _check(request: ConsumeRequest, merchant: PayingMerchant, card: LockedCard | None, applied: dict[str, Limits],
            used: dict[str, int]) -> None:
     """Refuse a consume as booking it alone would: card, state, pay password, per-transaction and daily limits."""
     if card is None:
         raise NotFound("CARD_NOT_FOUND", card_no=request.card_no)
-    require_transactable(card_no=request.card_no, state=card["state"])
+    require_transactable(card_no=request.card_no, state=card.state)
     if request.password_version is None:
-        _check_pinless(request, merchant["pinless_offline_max"])
-    elif card["password_version"] != request.password_version:
+        _check_pinless(request, merchant.pinless_offline_max)
+    elif card.password_version != request.password_version:
         raise Forbidden("PAY_PASSWORD_CHANGED")
     for subject, limit in applied.items():
         check_per_txn(amount=request.amount, limits=limit, who=subject)
@@ -184,30 +184,28 @@ def _check_pinless(request: ConsumeRequest, cap: int | None) -> None:
         raise InvalidInput("PINLESS_OVER_CAP", max_fen=cap)
 
 
-def _tx_row(request: ConsumeRequest, merchant: dict[str, Any], now: datetime, day: date, shard: int) -> dict[str, Any]:
-    return {
-        "merchant_id": request.merchant_id, "tx_no": new_tx_no(now), "kind": TxKind.CONSUME.value,
-        "channel": request.channel.value, "card_merchant_id": merchant["id"], "card_merchant_code": request.merchant_code,
-        "terminal_code": request.terminal_code, "card_no": request.card_no, "out_no": request.out_no,
-        "request_hash": request.request_hash, "amount": request.amount, "refunded": 0, "created_at": now,
-        "business_date": day, "shard": shard, "counter_card_no": None, "original_tx_no": None,
-        "funding": None,
-    }
+def _tx_row(request: ConsumeRequest, merchant: PayingMerchant, now: datetime, day: date, shard: int) -> CardTx:
+    return CardTx(
+        merchant_id=request.merchant_id, tx_no=new_tx_no(now), kind=TxKind.CONSUME.value,
+        channel=request.channel.value, funding=None, card_merchant_id=merchant.id,
+        card_merchant_code=request.merchant_code, terminal_code=request.terminal_code, card_no=request.card_no,
+        counter_card_no=None, out_no=request.out_no, request_hash=request.request_hash, amount=request.amount,
+        refunded=0, balance_after=0, original_tx_no=None, shard=shard, business_date=day, created_at=now)
 
 
-def _accept(hub: Hub, batch: _Batch, row: dict[str, Any], applied: dict[str, Limits], recent_consumes: int) -> None:
+def _accept(hub: Hub, batch: _Batch, row: CardTx, applied: dict[str, Limits], recent_consumes: int) -> None:
     """Queue an accepted consume's row, its event, and the suspicious cases it raises with theirs."""
-    merchant_id, at = row["merchant_id"], row["created_at"]
+    merchant_id, at = row.merchant_id, row.created_at
     batch.txs.append(row)
-    batch.events.append(card_events.event_row(merchant_id=merchant_id, type=f"card.{TxKind.CONSUME}", tx_no=row["tx_no"],
+    batch.events.append(card_events.event_row(merchant_id=merchant_id, type=f"card.{TxKind.CONSUME}", tx_no=row.tx_no,
                                               data=event_data(row), at=at))
     for rule, detail in card_suspicious.rule_hits(hub=hub, tx=row, limits=applied, recent_consumes=recent_consumes,
                                                   recent_recharges=0):
         case = SuspiciousCase(merchant_id=merchant_id, case_no="SC" + uuid.uuid4().hex[:24], rule=rule,
-                              tx_no=row["tx_no"], card_no=row["card_no"], detail=detail, created_at=at)
+                              tx_no=row.tx_no, card_no=row.card_no, detail=detail, created_at=at)
         batch.cases.append(case)
         batch.events.append(card_events.event_row(
-            merchant_id=merchant_id, type="card.suspicious", tx_no=row["tx_no"], at=at,
+            merchant_id=merchant_id, type="card.suspicious", tx_no=row.tx_no, at=at,
             data={"case_no": case.case_no, "rule": rule.value, "card_no": case.card_no, "detail": detail}))
 
 

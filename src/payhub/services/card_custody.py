@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from payhub.domain.card_money import Funding, business_date, collected, custody_entry
+from payhub.domain.card_rows import CustodySettlement
 from payhub.domain.errors import Conflict
 from payhub.services.context import Hub
 
@@ -15,14 +16,14 @@ async def report(*, hub: Hub, merchant_id: int, day: date) -> dict[str, Any]:
     async with hub.uow(read_only=True) as uow:
         rows = await uow.card_money.recharges_by_day(merchant_id=merchant_id, day=day)
         settled = await uow.card_money.settlement(merchant_id=merchant_id, day=day)
-    online = sum(r["amount"] for r in rows if r["funding"] == Funding.SWIFTPASS)
-    offline = sum(r["amount"] for r in rows if r["funding"] == Funding.CASH)
+    online = sum(r.amount for r in rows if r.funding == Funding.SWIFTPASS)
+    offline = sum(r.amount for r in rows if r.funding == Funding.CASH)
     return {"business_date": day, "online_amount": online, "offline_amount": offline, "total": online + offline,
-            "count": sum(r["count"] for r in rows), "settlement": settled,
+            "count": sum(r.count for r in rows), "settlement": settled,
             "settleable": day < business_date(hub.clock.now(), hub.policy.cards.business_tz)}
 
 
-async def settle(*, hub: Hub, merchant_id: int, day: date, bank_ref: str, actor: str) -> dict[str, Any]:
+async def settle(*, hub: Hub, merchant_id: int, day: date, bank_ref: str, actor: str) -> CustodySettlement:
     """Record the T+1 transfer of a finished day's recharges into the custody account (once per day)."""
     now: datetime = hub.clock.now()
     if day >= business_date(now, hub.policy.cards.business_tz):
@@ -31,12 +32,13 @@ async def settle(*, hub: Hub, merchant_id: int, day: date, bank_ref: str, actor:
         if await uow.card_money.settlement(merchant_id=merchant_id, day=day):
             raise Conflict("ALREADY_SETTLED", business_date=day.isoformat())
         rows = await uow.card_money.recharges_by_day(merchant_id=merchant_id, day=day)
-        amounts = {collected(Funding(r["funding"]), r["shard"]): r["amount"] for r in rows}
+        amounts = {collected(Funding(r.funding), r.shard): r.amount for r in rows}
         if amounts:
             await uow.ledger.post(entry=custody_entry(merchant_id=merchant_id, ref=day.isoformat(), amounts=amounts), at=now)
-        row = {"merchant_id": merchant_id, "business_date": day, "bank_ref": bank_ref[:64], "settled_by": actor[:64],
-               "online_amount": sum(a for k, a in amounts.items() if ":swiftpass:" in k.code),
-               "offline_amount": sum(a for k, a in amounts.items() if ":cash:" in k.code), "created_at": now}
+        row = CustodySettlement(
+            merchant_id=merchant_id, business_date=day, bank_ref=bank_ref[:64], settled_by=actor[:64],
+            online_amount=sum(a for k, a in amounts.items() if ":swiftpass:" in k.code),
+            offline_amount=sum(a for k, a in amounts.items() if ":cash:" in k.code), created_at=now)
         await uow.card_money.add_settlement(row=row)
         await uow.commit()
     return row

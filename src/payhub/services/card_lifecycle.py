@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from payhub.domain.card_money import check_amount
+from payhub.domain.card_rows import CardMerchant
 from payhub.domain.cards import Card, CardKind, card_account, check_card_no
 from payhub.domain.errors import Conflict, InvalidInput, NotFound
 from payhub.domain.funds import FundsAccount, check_pay_password
@@ -63,7 +65,7 @@ async def set_pinless_offline(*, hub: Hub, merchant_id: int, code: str, max_amou
         await uow.commit()
 
 
-async def list_card_merchants(*, hub: Hub, merchant_id: int) -> list[dict[str, Any]]:
+async def list_card_merchants(*, hub: Hub, merchant_id: int) -> list[CardMerchant]:
     """The issuer's card merchants."""
     async with hub.uow(read_only=True) as uow:
         return await uow.cards.card_merchants(merchant_id=merchant_id)
@@ -171,7 +173,7 @@ async def cancel(*, hub: Hub, merchant_id: int, card_no: str, reason: str, actor
     """注销: only an empty card (its balance is refused otherwise; card replacement moves it first)."""
     async def go(uow: UnitOfWork, card: Card) -> None:
         await uow.cards.lock_cards(merchant_id=merchant_id, card_nos=[card_no])  # no credit may slip in meanwhile
-        balance = (await uow.ledger.balance(merchant_id=merchant_id, account=card_account(card_no).code))["balance"]
+        balance = (await uow.ledger.balance(merchant_id=merchant_id, account=card_account(card_no).code)).balance
         if balance:
             raise Conflict("CARD_HAS_BALANCE", balance=balance)
         card.cancel(reason=reason or "cancelled", at=hub.clock.now(), actor=actor)
@@ -211,8 +213,7 @@ async def card_info(*, hub: Hub, merchant_id: int, card_no: str) -> dict[str, An
         history = await uow.orders.history(key=card_no) if view else []
     if view is None:
         raise NotFound("CARD_NOT_FOUND", card_no=card_no)
-    phone = view.pop("phone")
-    view["phone"] = f"{phone[:3]}****{phone[-4:]}"
-    view["history"] = [{"from": t.from_state, "to": t.to_state, "reason": t.reason, "actor": t.actor, "at": t.at}
-                       for t in history]
-    return view
+    return dataclasses.asdict(view) | {
+        "phone": f"{view.phone[:3]}****{view.phone[-4:]}",
+        "history": [{"from": t.from_state, "to": t.to_state, "reason": t.reason, "actor": t.actor, "at": t.at}
+                    for t in history]}

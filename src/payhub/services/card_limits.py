@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from payhub.domain.card_limits import Limits, usage_key
+from payhub.domain.card_rows import LimitSetting
 from payhub.domain.cards import check_card_no
 from payhub.domain.errors import InvalidInput
 from payhub.ports import UnitOfWork
@@ -32,7 +32,7 @@ async def set_limit(*, hub: Hub, merchant_id: int, subject: str, per_txn: int | 
         await uow.commit()
 
 
-async def list_limits(*, hub: Hub, merchant_id: int) -> list[dict[str, Any]]:
+async def list_limits(*, hub: Hub, merchant_id: int) -> list[LimitSetting]:
     """Every configured limit."""
     async with hub.uow(read_only=True) as uow:
         return await uow.cards.all_limits(merchant_id=merchant_id)

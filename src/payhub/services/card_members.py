@@ -8,6 +8,7 @@ from typing import Any
 
 from payhub.domain.card_money import TxKind, transfer_entry
 from payhub.domain.card_replacements import CardReplacement, ReplacementState
+from payhub.domain.card_rows import Member
 from payhub.domain.cards import CardKind, CardState, card_account, check_card_no
 from payhub.domain.errors import Conflict, NotFound
 from payhub.domain.funds import check_pay_password
@@ -32,7 +33,7 @@ async def register(*, hub: Hub, merchant_id: int, phone: str, name: str, sms_cod
     return {"member_id": member_id, "phone": phone, "account_no": account.account_no}
 
 
-async def _member(uow: UnitOfWork, merchant_id: int, phone: str) -> dict[str, Any]:
+async def _member(uow: UnitOfWork, merchant_id: int, phone: str) -> Member:
     member = await uow.cards.member(merchant_id=merchant_id, phone=phone, lock=True)
     if member is None:
         raise NotFound("MEMBER_NOT_FOUND", phone=phone)
@@ -45,7 +46,7 @@ async def bind_physical(*, hub: Hub, merchant_id: int, phone: str, sms_code: str
     check_card_no(card_no)
     async with hub.uow(read_only=True) as uow:
         member = await _member(uow, merchant_id, phone)
-        old = member["card_no"] and await uow.cards.card(merchant_id=merchant_id, card_no=member["card_no"])
+        old = member.card_no and await uow.cards.card(merchant_id=merchant_id, card_no=member.card_no)
     if old and old.state is not CardState.ACTIVE:
         raise Conflict("CARD_NOT_ACTIVE", card_no=old.card_no, state=str(old.state))
     if old and not consent_to_move:
@@ -54,17 +55,17 @@ async def bind_physical(*, hub: Hub, merchant_id: int, phone: str, sms_code: str
     now = hub.clock.now()
     async with hub.uow() as uow:
         member = await _member(uow, merchant_id, phone)
-        card = await add_card(uow=uow, hub=hub, merchant_id=merchant_id, account_id=member["account_id"], card_no=card_no,
+        card = await add_card(uow=uow, hub=hub, merchant_id=merchant_id, account_id=member.account_id, card_no=card_no,
                               kind=CardKind.PHYSICAL, active=True, actor=f"member:{phone}")
-        await uow.cards.bind_card(member_id=member["id"], card_no=card_no, at=now)
+        await uow.cards.bind_card(member_id=member.id, card_no=card_no, at=now)
         replacement = None
-        if member["card_no"]:
-            old_card = await uow.cards.card(merchant_id=merchant_id, card_no=member["card_no"])
+        if member.card_no:
+            old_card = await uow.cards.card(merchant_id=merchant_id, card_no=member.card_no)
             assert old_card is not None  # the member's bound card
             old_card.freeze(reason=f"replaced by {card_no}", at=now, actor=f"member:{phone}")
             await uow.cards.save_card(old_card)
             replacement = CardReplacement(merchant_id=merchant_id, replacement_no="RP" + uuid.uuid4().hex[:24],
-                                          member_id=member["id"], old_card_no=old_card.card_no, new_card_no=card_no,
+                                          member_id=member.id, old_card_no=old_card.card_no, new_card_no=card_no,
                                           created_at=now)
             await uow.card_money.add_replacement(replacement)
             await uow.jobs.enqueue(merchant_id=merchant_id, kind=JobKind.CARD_REPLACEMENT, ref=replacement.replacement_no,
@@ -78,20 +79,20 @@ async def bind_virtual(*, hub: Hub, merchant_id: int, phone: str, sms_code: str)
     """绑卡（虚拟卡）: a number from the issuer's pool, one card per member."""
     async with hub.uow(read_only=True) as uow:
         member = await _member(uow, merchant_id, phone)
-    if member["card_no"]:
-        raise Conflict("ALREADY_BOUND", card_no=member["card_no"])
+    if member.card_no:
+        raise Conflict("ALREADY_BOUND", card_no=member.card_no)
     await card_sms.verify_code(hub=hub, merchant_id=merchant_id, phone=phone, purpose="bind", code=sms_code)
     now = hub.clock.now()
     async with hub.uow() as uow:
         member = await _member(uow, merchant_id, phone)
-        if member["card_no"]:
-            raise Conflict("ALREADY_BOUND", card_no=member["card_no"])
+        if member.card_no:
+            raise Conflict("ALREADY_BOUND", card_no=member.card_no)
         card_no = await uow.cards.take_from_pool(merchant_id=merchant_id, kind=CardKind.VIRTUAL, at=now)
         if card_no is None:
             raise Conflict("POOL_EMPTY")
-        card = await add_card(uow=uow, hub=hub, merchant_id=merchant_id, account_id=member["account_id"], card_no=card_no,
+        card = await add_card(uow=uow, hub=hub, merchant_id=merchant_id, account_id=member.account_id, card_no=card_no,
                               kind=CardKind.VIRTUAL, active=True, actor=f"member:{phone}")
-        await uow.cards.bind_card(member_id=member["id"], card_no=card_no, at=now)
+        await uow.cards.bind_card(member_id=member.id, card_no=card_no, at=now)
         await uow.commit()
     return {"card_no": card.card_no, "state": card.state.value}
 
@@ -106,7 +107,7 @@ async def move_balance(*, hub: Hub, job: Job) -> JobOutcome:
         await uow.cards.lock_cards(merchant_id=job.merchant_id, card_nos=[replacement.old_card_no, replacement.new_card_no])
         old = await uow.cards.card(merchant_id=job.merchant_id, card_no=replacement.old_card_no)
         assert old is not None  # a replacement's cards are never deleted
-        balance = (await uow.ledger.balance(merchant_id=job.merchant_id, account=card_account(old.card_no).code))["balance"]
+        balance = (await uow.ledger.balance(merchant_id=job.merchant_id, account=card_account(old.card_no).code)).balance
         if balance:
             await uow.ledger.post(entry=transfer_entry(
                 merchant_id=job.merchant_id, tx_no=replacement.replacement_no, from_card=old.card_no,
@@ -159,7 +160,6 @@ async def withdraw_lost(*, hub: Hub, merchant_id: int, phone: str, sms_code: str
 async def _bound_card(hub: Hub, merchant_id: int, phone: str) -> str:
     async with hub.uow(read_only=True) as uow:
         member = await _member(uow, merchant_id, phone)
-    if not member["card_no"]:
+    if not member.card_no:
         raise Conflict("NOT_BOUND")
-    card_no: str = member["card_no"]
-    return card_no
+    return member.card_no

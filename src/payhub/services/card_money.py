@@ -4,15 +4,14 @@ its balanced journal entry, its limits, its suspicious-rule screening and its pu
 card_consumes, alone or grouped with concurrent ones by a ConsumeBatcher."""
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 from payhub.domain.card_money import (
     Funding, TxChannel, TxKind, business_date, check_amount, fingerprint, recharge_entry, refund_entry, shard_of,
     transfer_entry,
 )
+from payhub.domain.card_rows import CardTx, LockedCard, PayingMerchant
 from payhub.domain.cards import card_account, check_card_no, require_transactable
 from payhub.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PayhubError
 from payhub.domain.ledger import JournalEntry
@@ -28,7 +27,7 @@ class _LostRace(Exception):
     """Another request with the same number committed first: roll back and answer with its result."""
 
 
-Book = Callable[[UnitOfWork, dict[str, Any]], Awaitable[int]]
+Book = Callable[[UnitOfWork, CardTx], Awaitable[CardTx]]  # the drafted row → the row to store, balance_after set
 
 
 @dataclass
@@ -54,18 +53,17 @@ class _Tx:
             first = merchant and await self._first(uow, merchant)
         return self._replay(first) if first else None
 
-    async def _first(self, uow: UnitOfWork, merchant: dict[str, Any]) -> dict[str, Any] | None:
-        return await uow.card_money.tx_by_out_no(merchant_id=self.merchant_id, card_merchant_id=merchant["id"],
+    async def _first(self, uow: UnitOfWork, merchant: PayingMerchant) -> CardTx | None:
+        return await uow.card_money.tx_by_out_no(merchant_id=self.merchant_id, card_merchant_id=merchant.id,
                                                  kind=self.kind.value, out_no=self.out_no)
 
     async def run(self, book: Book) -> TxResult:
-        """Lock the cards, replay a known number, else check, book (book → the card's balance) and record; the
-        whole under contention retries."""
+        """Lock the cards, replay a known number, else check, book and record; the whole under contention retries."""
         async def attempt() -> TxResult:
             try:
                 async with self.hub.uow() as uow:
                     merchant = await uow.cards.card_merchant(merchant_id=self.merchant_id, code=self.merchant_code)
-                    if merchant is None or not merchant["active"]:
+                    if merchant is None or not merchant.active:
                         raise NotFound("CARD_MERCHANT_NOT_FOUND", merchant_code=self.merchant_code)
                     # the number is looked up under the card locks: a retry racing its first request waits for it
                     locked = await uow.cards.lock_cards(merchant_id=self.merchant_id, card_nos=self.cards)
@@ -74,20 +72,17 @@ class _Tx:
                         return self._replay(first)
                     _require(locked, self.cards, self.password_version)
                     now = self.hub.clock.now()
-                    row = {
-                        "merchant_id": self.merchant_id, "tx_no": new_tx_no(now), "kind": self.kind.value,
-                        "channel": self.channel.value, "card_merchant_id": merchant["id"],
-                        "card_merchant_code": self.merchant_code, "terminal_code": self.terminal_code,
-                        "card_no": self.cards[0], "out_no": self.out_no, "request_hash": self.request_hash,
-                        "amount": self.amount, "refunded": 0, "created_at": now,
-                        "business_date": business_date(now, self.hub.policy.cards.business_tz),
-                        "shard": 0, "counter_card_no": None, "original_tx_no": None, "funding": None,
-                    }
-                    row["balance_after"] = await book(uow, row)
+                    row = await book(uow, CardTx(
+                        merchant_id=self.merchant_id, tx_no=new_tx_no(now), kind=self.kind.value,
+                        channel=self.channel.value, funding=None, card_merchant_id=merchant.id,
+                        card_merchant_code=self.merchant_code, terminal_code=self.terminal_code, card_no=self.cards[0],
+                        counter_card_no=None, out_no=self.out_no, request_hash=self.request_hash, amount=self.amount,
+                        refunded=0, balance_after=0, original_tx_no=None, shard=0,
+                        business_date=business_date(now, self.hub.policy.cards.business_tz), created_at=now))
                     if not await uow.card_money.claim_tx(row=row):
                         raise _LostRace()
-                    push = bool(merchant["push_url"])
-                    await card_events.emit(uow=uow, merchant_id=self.merchant_id, type=f"card.{self.kind}", tx_no=row["tx_no"],
+                    push = bool(merchant.push_url)
+                    await card_events.emit(uow=uow, merchant_id=self.merchant_id, type=f"card.{self.kind}", tx_no=row.tx_no,
                                            push=push, at=now, data=event_data(row))
                     await card_suspicious.screen(uow=uow, hub=self.hub, merchant_id=self.merchant_id, tx=row,
                                                  limits={}, push=push)
@@ -102,24 +97,25 @@ class _Tx:
 
         return await retrying(attempt)
 
-    def _replay(self, first: dict[str, Any] | None) -> TxResult:
-        if first is None or first["request_hash"] != self.request_hash:
+    def _replay(self, first: CardTx | None) -> TxResult:
+        if first is None or first.request_hash != self.request_hash:
             raise Conflict("IDEMPOTENCY_CONFLICT", key=self.out_no)
         return result_of(first, replayed=True)
 
 
-def _require(locked: dict[str, dict[str, Any]], card_nos: list[str], password_version: int | None) -> None:
+def _require(locked: dict[str, LockedCard], card_nos: list[str], password_version: int | None) -> None:
     for card_no in card_nos:
         if card_no not in locked:
             raise NotFound("CARD_NOT_FOUND", card_no=card_no)
-        require_transactable(card_no=card_no, state=locked[card_no]["state"])
-    if password_version is not None and locked[card_nos[0]]["password_version"] != password_version:
+        require_transactable(card_no=card_no, state=locked[card_no].state)
+    if password_version is not None and locked[card_nos[0]].password_version != password_version:
         raise Forbidden("PAY_PASSWORD_CHANGED")
 
 
-async def _post(uow: UnitOfWork, hub: Hub, entry: JournalEntry, card_no: str) -> int:
+async def _post(uow: UnitOfWork, hub: Hub, entry: JournalEntry, row: CardTx, card_no: str) -> CardTx:
+    """Post the entry; the row with the card's balance after it."""
     balances = await uow.ledger.post(entry=entry, at=hub.clock.now())
-    return balances[card_account(card_no).code]
+    return replace(row, balance_after=balances[card_account(card_no).code])
 
 
 async def recharge(*, hub: Hub, merchant_id: int, merchant_code: str, card_no: str, out_trade_no: str, amount: int,
@@ -129,11 +125,11 @@ async def recharge(*, hub: Hub, merchant_id: int, merchant_code: str, card_no: s
              fingerprint(kind="recharge", card_no=card_no, amount=amount, funding=funding.value),
              [check_card_no(card_no)], check_amount(amount), terminal_code)
 
-    async def book(uow: UnitOfWork, row: dict[str, Any]) -> int:
-        row["funding"], row["shard"] = funding.value, shard_of(row["tx_no"], hub.policy.cards.shards)
-        entry = recharge_entry(merchant_id=merchant_id, tx_no=row["tx_no"], card_no=card_no, funding=funding,
+    async def book(uow: UnitOfWork, row: CardTx) -> CardTx:
+        row = replace(row, funding=funding.value, shard=shard_of(row.tx_no, hub.policy.cards.shards))
+        entry = recharge_entry(merchant_id=merchant_id, tx_no=row.tx_no, card_no=card_no, funding=funding,
                                amount=amount, shards=hub.policy.cards.shards)
-        return await _post(uow, hub, entry, card_no)
+        return await _post(uow, hub, entry, row, card_no)
 
     return await tx.run(book)
 
@@ -152,7 +148,7 @@ async def consume(*, hub: Hub, merchant_id: int, merchant_code: str, card_no: st
     if pay_password:
         if (first := await card_consumes.known(hub=hub, request=request)) is not None:
             return first
-        request = dataclasses.replace(request, password_version=await card_pin.verify(
+        request = replace(request, password_version=await card_pin.verify(
             hub=hub, merchant_id=merchant_id, card_no=card_no, password=pay_password))
     if batcher is not None:
         return await batcher.submit(hub=hub, request=request)
@@ -168,24 +164,24 @@ async def refund(*, hub: Hub, merchant_id: int, merchant_code: str, out_trade_no
     async with hub.uow(read_only=True) as uow:
         merchant = await uow.cards.card_merchant(merchant_id=merchant_id, code=merchant_code)
         original = merchant and await uow.card_money.tx_by_out_no(
-            merchant_id=merchant_id, card_merchant_id=merchant["id"], kind=TxKind.CONSUME.value, out_no=out_trade_no)
+            merchant_id=merchant_id, card_merchant_id=merchant.id, kind=TxKind.CONSUME.value, out_no=out_trade_no)
     if not original:
         raise NotFound("TX_NOT_FOUND", out_trade_no=out_trade_no)
-    card_no = original["card_no"]
+    card_no = original.card_no
     tx = _Tx(hub, merchant_id, merchant_code, TxKind.REFUND, channel, check_no(out_refund_no, "out_refund_no"),
              fingerprint(kind="refund", out_trade_no=out_trade_no, amount=amount), [card_no], check_amount(amount),
              terminal_code)
 
-    async def book(uow: UnitOfWork, row: dict[str, Any]) -> int:
-        if await uow.card_money.add_refunded(tx_no=original["tx_no"], amount=amount) is None:
-            current = await uow.card_money.tx_by_out_no(merchant_id=merchant_id, card_merchant_id=original["card_merchant_id"],
+    async def book(uow: UnitOfWork, row: CardTx) -> CardTx:
+        if await uow.card_money.add_refunded(tx_no=original.tx_no, amount=amount) is None:
+            current = await uow.card_money.tx_by_out_no(merchant_id=merchant_id, card_merchant_id=original.card_merchant_id,
                                                         kind=TxKind.CONSUME.value, out_no=out_trade_no)
             assert current is not None  # the original consume, found above
-            raise Conflict("REFUND_EXCEEDS", refundable=current["amount"] - current["refunded"])
-        row["original_tx_no"], row["shard"] = original["tx_no"], shard_of(row["tx_no"], hub.policy.cards.shards)
-        entry = refund_entry(merchant_id=merchant_id, tx_no=row["tx_no"], card_no=card_no, merchant_code=merchant_code,
+            raise Conflict("REFUND_EXCEEDS", refundable=current.amount - current.refunded)
+        row = replace(row, original_tx_no=original.tx_no, shard=shard_of(row.tx_no, hub.policy.cards.shards))
+        entry = refund_entry(merchant_id=merchant_id, tx_no=row.tx_no, card_no=card_no, merchant_code=merchant_code,
                              amount=amount, shards=hub.policy.cards.shards)
-        return await _post(uow, hub, entry, card_no)
+        return await _post(uow, hub, entry, row, card_no)
 
     return await tx.run(book)
 
@@ -204,10 +200,9 @@ async def transfer(*, hub: Hub, merchant_id: int, merchant_code: str, from_card:
     tx.password_version = await card_pin.verify(hub=hub, merchant_id=merchant_id, card_no=from_card,
                                                 password=pay_password)
 
-    async def book(uow: UnitOfWork, row: dict[str, Any]) -> int:
-        row["counter_card_no"] = to_card
-        entry = transfer_entry(merchant_id=merchant_id, tx_no=row["tx_no"], from_card=from_card, to_card=to_card,
+    async def book(uow: UnitOfWork, row: CardTx) -> CardTx:
+        entry = transfer_entry(merchant_id=merchant_id, tx_no=row.tx_no, from_card=from_card, to_card=to_card,
                                amount=amount, kind=TxKind.TRANSFER)
-        return await _post(uow, hub, entry, from_card)
+        return await _post(uow, hub, entry, replace(row, counter_card_no=to_card), from_card)
 
     return await tx.run(book)

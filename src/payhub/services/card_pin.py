@@ -32,7 +32,7 @@ async def verify(*, hub: Hub, merchant_id: int, card_no: str, password: str,
 
 async def _allowed(uow: UnitOfWork, hub: Hub, merchant_id: int) -> int:
     program = await uow.cards.program(merchant_id=merchant_id)
-    return program["password_tries"] if program else hub.policy.cards.password_tries
+    return program.password_tries if program else hub.policy.cards.password_tries
 
 
 async def _card(uow: UnitOfWork, merchant_id: int, card_no: str) -> Card:

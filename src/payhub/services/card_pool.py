@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from payhub.domain.card_rows import PoolBatch
 from payhub.domain.cards import CardKind, luhn_digit
 from payhub.domain.errors import InvalidInput, NotFound
 from payhub.services.context import Hub
@@ -26,7 +27,7 @@ async def issue(*, hub: Hub, merchant_id: int, prefix: str, count: int, kind: Ca
     return {"batch": batch, "kind": kind.value, "requested": count, "added": added}
 
 
-async def stats(*, hub: Hub, merchant_id: int) -> list[dict[str, Any]]:
+async def stats(*, hub: Hub, merchant_id: int) -> list[PoolBatch]:
     """Each batch with how many numbers it has and how many are taken."""
     async with hub.uow(read_only=True) as uow:
         return await uow.cards.pool_stats(merchant_id=merchant_id)

@@ -29,7 +29,7 @@ async def send_code(*, hub: Hub, merchant_id: int, phone: str, purpose: str) -> 
     code = f"{secrets.randbelow(10**6):06d}"
     async with hub.uow() as uow:
         last = await uow.cards.latest_sms_code(merchant_id=merchant_id, phone=phone, purpose=purpose)
-        wait = policy.sms_resend_seconds - (now - last["created_at"]).total_seconds() if last else 0
+        wait = policy.sms_resend_seconds - (now - last.created_at).total_seconds() if last else 0
         if wait > 0:
             raise Conflict("SMS_TOO_OFTEN", seconds=int(wait) + 1)
         await uow.cards.add_sms_code(merchant_id=merchant_id, phone=phone, purpose=purpose, code_hash=_hash(phone, code),
@@ -46,10 +46,10 @@ async def verify_code(*, hub: Hub, merchant_id: int, phone: str, purpose: str, c
     now = hub.clock.now()
     async with hub.uow() as uow:
         last = await uow.cards.latest_sms_code(merchant_id=merchant_id, phone=phone, purpose=purpose)
-        if not (last and last["used_at"] is None and last["expires_at"] > now and last["attempts"] < MAX_TRIES):
+        if not (last and last.used_at is None and last.expires_at > now and last.attempts < MAX_TRIES):
             raise Forbidden("SMS_CODE_WRONG")
-        right = secrets.compare_digest(last["code_hash"], _hash(phone, code))
-        await uow.cards.mark_sms_code(code_id=last["id"], attempts=last["attempts"] + 1, used_at=now if right else None)
+        right = secrets.compare_digest(last.code_hash, _hash(phone, code))
+        await uow.cards.mark_sms_code(code_id=last.id, attempts=last.attempts + 1, used_at=now if right else None)
         await uow.commit()
     if not right:
         raise Forbidden("SMS_CODE_WRONG")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from payhub.domain.card_rows import CardTx
 from payhub.domain.errors import InvalidInput
 
 
@@ -28,11 +29,11 @@ class TxResult:
     replayed: bool = False
 
 
-def result_of(row: dict[str, Any], *, replayed: bool) -> TxResult:
+def result_of(row: CardTx, *, replayed: bool) -> TxResult:
     """The answer for a transaction row."""
-    return TxResult(row["tx_no"], row["kind"], row["channel"], row["card_no"], row["amount"], row["balance_after"],
-                    row["out_no"], row["card_merchant_code"], row["created_at"], row["refunded"],
-                    row["counter_card_no"], row["original_tx_no"], replayed)
+    return TxResult(row.tx_no, row.kind, row.channel, row.card_no, row.amount, row.balance_after, row.out_no,
+                    row.card_merchant_code, row.created_at, row.refunded, row.counter_card_no, row.original_tx_no,
+                    replayed)
 
 
 def new_tx_no(at: datetime) -> str:
@@ -40,11 +41,11 @@ def new_tx_no(at: datetime) -> str:
     return f"CT{at:%Y%m%d%H%M%S}{secrets.token_hex(5)}"
 
 
-def event_data(row: dict[str, Any]) -> dict[str, Any]:
+def event_data(row: CardTx) -> dict[str, Any]:
     """What a transaction's push event carries."""
     keys = ("tx_no", "kind", "channel", "card_no", "counter_card_no", "amount", "balance_after", "card_merchant_code",
             "terminal_code", "out_no", "original_tx_no", "funding", "business_date")
-    return {key: row[key] for key in keys}
+    return {key: getattr(row, key) for key in keys}
 
 
 def check_no(value: str, what: str) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from payhub.domain.card_risk import RiskRules
 from payhub.domain.sign_in_throttle import SignInRules
 from payhub.ports import (
-    Clock, KeySealer, Notifier, OrderSignals, PasswordHasher, Registry, SmsGateway, UnitOfWorkFactory,
+    Clock, Fulfillers, KeySealer, Notifier, OrderSignals, PasswordHasher, Registry, SmsGateway, UnitOfWorkFactory,
 )
 from payhub.services.auth_cache import AuthCache
 from payhub.services.payment_attempts import PaymentAttempts
@@ -48,6 +48,7 @@ class Hub:
     uow: UnitOfWorkFactory
     clock: Clock
     registry: Registry
+    fulfillers: Fulfillers              # the order kinds: what each does once an order is paid
     sealer: KeySealer
     passwords: PasswordHasher
     signals: OrderSignals

@@ -3,28 +3,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from payhub.domain.bill_payment import KIND, BillPayment, product_name
 from payhub.domain.billing import Arrears
 from payhub.domain.errors import Conflict, InvalidInput, NotFound, StaleState, Unavailable
 from payhub.domain.fees import FeeType, parse_fee_type
 from payhub.domain.jobs import JobKind
 from payhub.domain.money import require_fen, yuan
-from payhub.domain.orders import BillOrder, OrderState, PayMethod
-from payhub.domain.payments import PayResult, PayStatus
+from payhub.domain.orders import Order, OrderState, Payment, PayMethod
+from payhub.domain.payments import Capability, PayResult, PayStatus
 from payhub.domain.wallets import Wallet, mask_code, wallet_of
-from payhub.ports import BillerAccountUnknown, BillerUnavailable, ChannelRefused, ChannelUnavailable
+from payhub.ports import BillerAccountUnknown, BillerUnavailable, ChannelRefused, ChannelUnavailable, PaymentChannel
 from payhub.services.auth import Actor
-from payhub.services.card_channel import CARD_CHANNEL
 from payhub.services.context import Hub
 from payhub.services.order_waits import until_changed
+from payhub.services.orders import OrderRequest, earlier_order, place_order
 from payhub.services.payment_results import CHANNEL, apply_pay_result
 from payhub.services.retries import retrying
 
-CHINA = ZoneInfo("Asia/Shanghai")
 _ANSWER_MARGIN_SECONDS = 1.0  # after the channel's answer, the first request still writes it down
 _SAVE_TRIES = 3  # a racing request that saved first leaves its answer: one more read finds it
 
@@ -41,11 +39,6 @@ class NewOrder:
 
     def content_hash(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
-def new_order_no(*, at: datetime) -> str:
-    """A hub order number: PH, China-time stamp, 10 random digits (26 characters, fits every channel)."""
-    return f"PH{at.astimezone(CHINA):%Y%m%d%H%M%S}{secrets.randbelow(10**10):010d}"
 
 
 async def lookup_arrears(*, hub: Hub, actor: Actor, fee_type: str, account_no: str) -> Arrears:
@@ -88,18 +81,15 @@ def _due_for(*, arrears: Arrears, amount: int, bill_ids: tuple[str, ...]) -> int
     return amount
 
 
-async def create_order(*, hub: Hub, actor: Actor, request: NewOrder) -> BillOrder:
+async def create_order(*, hub: Hub, actor: Actor, request: NewOrder) -> Order:
     """Place an order; the same terminal order no. with the same content returns the first order."""
     content_hash = request.content_hash()
-    async with hub.uow(read_only=True) as uow:
-        existing = await uow.orders.by_terminal_order_no(
-            terminal_id=actor.terminal.id, terminal_order_no=request.terminal_order_no
-        )
-        merchant = await uow.tenancy.merchant(merchant_id=actor.merchant_id)
+    existing = await earlier_order(hub=hub, actor=actor, terminal_order_no=request.terminal_order_no,
+                                   request_hash=content_hash)
     if existing is not None:
-        if existing.request_hash != content_hash:
-            raise Conflict("IDEMPOTENCY_CONFLICT", key=request.terminal_order_no)
         return existing
+    async with hub.uow(read_only=True) as uow:
+        merchant = await uow.tenancy.merchant(merchant_id=actor.merchant_id)
     assert merchant is not None
     kind = parse_fee_type(request.fee_type)
     amount = require_fen(request.amount)
@@ -111,26 +101,14 @@ async def create_order(*, hub: Hub, actor: Actor, request: NewOrder) -> BillOrde
         arrears = await lookup_arrears(hub=hub, actor=actor, fee_type=kind.value, account_no=account_no)
         due = _due_for(arrears=arrears, amount=amount, bill_ids=request.bill_ids)
         customer_name = arrears.customer_name
-    now = hub.clock.now()
-    order = BillOrder(
-        merchant_id=actor.merchant_id, terminal_id=actor.terminal.id, operator_id=actor.operator.id,
-        order_no=new_order_no(at=now), terminal_order_no=request.terminal_order_no, request_hash=content_hash,
-        fee_type=kind, account_no=account_no, amount=amount, due_amount=due, bill_ids=tuple(request.bill_ids),
-        customer_name=customer_name, channel=merchant.channel, biller=merchant.biller, created_at=now,
-        expires_at=now + timedelta(minutes=hub.policy.order_unpaid_minutes),
-    )
-    async with hub.uow() as uow:
-        try:
-            await uow.orders.add(order)
-        except Conflict:
-            # another request with the same terminal order no. won the race: answer as its retry
-            await uow.commit()
-            return await create_order(hub=hub, actor=actor, request=request)
-        await uow.commit()  # no job: the worker's sweep (services/order_expiry.py) closes it if nobody pays in time
-    return order
+    bill = BillPayment(fee_type=kind, biller=merchant.biller, due_amount=due, bill_ids=tuple(request.bill_ids))
+    return await place_order(hub=hub, actor=actor, request=OrderRequest(
+        terminal_order_no=request.terminal_order_no, request_hash=content_hash, kind=KIND, product=kind.value,
+        account_no=account_no, amount=amount, customer_name=customer_name, details=bill.details(),
+    ))
 
 
-async def get_order(*, hub: Hub, actor: Actor, order_no: str) -> BillOrder:
+async def get_order(*, hub: Hub, actor: Actor, order_no: str) -> Order:
     """One of the actor's merchant's orders."""
     async with hub.uow(read_only=True) as uow:
         order = await uow.orders.get(order_no=order_no)
@@ -139,8 +117,28 @@ async def get_order(*, hub: Hub, actor: Actor, order_no: str) -> BillOrder:
     return order
 
 
-def _require_payable(*, order: BillOrder, method: PayMethod, masked: str | None, now: datetime) -> None:
-    if order.state is OrderState.PAYING and (order.pay_method is not method or order.auth_code_masked != masked):
+def _payment(order: Order) -> Payment:
+    """The payment under way (an order past created has one)."""
+    assert order.payment is not None, order.order_no
+    return order.payment
+
+
+async def _channel_for(*, hub: Hub, order: Order) -> tuple[str, PaymentChannel]:
+    """The channel the order is (or will be) paid through: its payment's, else its merchant's."""
+    if order.payment is not None:
+        name = order.payment.channel
+    else:
+        async with hub.uow(read_only=True) as uow:
+            merchant = await uow.tenancy.merchant(merchant_id=order.merchant_id)
+        assert merchant is not None
+        name = merchant.channel
+    return name, hub.registry.channel(name)
+
+
+def _require_payable(*, order: Order, method: PayMethod, masked: str | None, now: datetime) -> None:
+    payment = order.payment
+    if order.state is OrderState.PAYING and payment is not None and (
+            payment.method is not method or payment.auth_code_masked != masked):
         raise Conflict("PAYMENT_METHOD_MISMATCH")
     if order.state is not OrderState.CREATED:
         raise Conflict("ORDER_NOT_PAYABLE", state=str(order.state))
@@ -148,13 +146,14 @@ def _require_payable(*, order: BillOrder, method: PayMethod, masked: str | None,
         raise Conflict("ORDER_EXPIRED")
 
 
-def _is_retry(*, order: BillOrder, method: PayMethod, masked: str | None) -> bool:
+def _is_retry(*, order: Order, method: PayMethod, masked: str | None) -> bool:
     """Whether this pay request repeats the one that started the order's payment (and so gets its answer)."""
-    return order.state is not OrderState.CREATED and order.pay_method is method and order.auth_code_masked == masked
+    payment = order.payment
+    return payment is not None and payment.method is method and payment.auth_code_masked == masked
 
 
-async def _start_payment(*, hub: Hub, actor: Actor, order: BillOrder, method: PayMethod, masked: str | None,
-                         wallet: str | None = None) -> bool:
+async def _start_payment(*, hub: Hub, actor: Actor, order: Order, channel: str, method: PayMethod,
+                         masked: str | None, wallet: str | None = None) -> bool:
     """Created → paying with its poll queued; False when a racing request with the same number started it first.
 
     True makes this request the payment's first attempt: it must call `hub.attempts.end` once it has its answer.
@@ -168,7 +167,7 @@ async def _start_payment(*, hub: Hub, actor: Actor, order: BillOrder, method: Pa
         deadline, first_poll = now + timedelta(minutes=policy.native_qr_minutes), policy.micropay_poll_seconds * 2
     try:
         async with hub.uow() as uow:
-            order.start_payment(method=method, at=now, actor=actor.name, deadline=deadline,
+            order.start_payment(channel=channel, method=method, at=now, actor=actor.name, deadline=deadline,
                                 auth_code_masked=masked, wallet=wallet)
             await uow.orders.save(order)
             # the guarded save won; known before the commit, so a retry that sees the order paying finds it
@@ -190,13 +189,13 @@ async def _start_payment(*, hub: Hub, actor: Actor, order: BillOrder, method: Pa
     return True
 
 
-async def _after_first_attempt(*, hub: Hub, actor: Actor, order_no: str) -> BillOrder:
+async def _after_first_attempt(*, hub: Hub, actor: Actor, order_no: str) -> Order:
     """The order once the first pay request, if it runs in this process, has its answer."""
     await hub.attempts.wait(order_no, timeout=hub.policy.channel_answer_seconds + _ANSWER_MARGIN_SECONDS)
     return await get_order(hub=hub, actor=actor, order_no=order_no)
 
 
-async def _in_flight_until(*, hub: Hub, order: BillOrder) -> datetime:
+async def _in_flight_until(*, hub: Hub, order: Order) -> datetime:
     """Until when the request that started the order's payment may still be waiting for the channel's answer."""
     async with hub.uow(read_only=True) as uow:
         history = await uow.orders.history(key=order.order_no)
@@ -204,31 +203,33 @@ async def _in_flight_until(*, hub: Hub, order: BillOrder) -> datetime:
     return started + timedelta(seconds=hub.policy.channel_answer_seconds + _ANSWER_MARGIN_SECONDS)
 
 
-async def pay_by_qr(*, hub: Hub, actor: Actor, order_no: str, client_ip: str) -> BillOrder:
+async def pay_by_qr(*, hub: Hub, actor: Actor, order_no: str, client_ip: str) -> Order:
     """Show a collection QR (收款二维码); a retry, also one racing the first, returns the same QR."""
     order = await get_order(hub=hub, actor=actor, order_no=order_no)
-    if order.channel == CARD_CHANNEL:
+    name, channel = await _channel_for(hub=hub, order=order)
+    if Capability.QR not in channel.supports:
         raise InvalidInput("CARD_NO_QR")
     retry = _is_retry(order=order, method=PayMethod.NATIVE, masked=None)
-    if not retry and await _start_payment(hub=hub, actor=actor, order=order, method=PayMethod.NATIVE, masked=None):
+    if not retry and await _start_payment(hub=hub, actor=actor, order=order, channel=name, method=PayMethod.NATIVE,
+                                          masked=None):
         try:
             return await _ask_for_qr(hub=hub, actor=actor, order=order, client_ip=client_ip)
         finally:
             hub.attempts.end(order_no)
     order = await _after_first_attempt(hub=hub, actor=actor, order_no=order_no)
-    if order.code_url is not None or order.state is not OrderState.PAYING:
+    if _payment(order).code_url is not None or order.state is not OrderState.PAYING:
         return _first_qr_answer(order)
     # the first request died or timed out before it got the QR: ask again (same out_trade_no, same content)
     return await _ask_for_qr(hub=hub, actor=actor, order=order, client_ip=client_ip)
 
 
-async def _ask_for_qr(*, hub: Hub, actor: Actor, order: BillOrder, client_ip: str) -> BillOrder:
-    assert order.pay_deadline is not None
+async def _ask_for_qr(*, hub: Hub, actor: Actor, order: Order, client_ip: str) -> Order:
+    payment = _payment(order)
     try:
-        qr = await hub.registry.channel(order.channel).native(
+        qr = await hub.registry.channel(payment.channel).native(
             merchant=await _merchant_code(hub=hub, merchant_id=order.merchant_id), out_trade_no=order.order_no,
             total_fee=order.amount, body=_body(order), notify_url=hub.policy.notify_url, client_ip=client_ip,
-            time_expire=order.pay_deadline,
+            time_expire=payment.deadline,
         )
     except ChannelUnavailable:
         raise Unavailable("CHANNEL_UNAVAILABLE") from None
@@ -237,12 +238,12 @@ async def _ask_for_qr(*, hub: Hub, actor: Actor, order: BillOrder, client_ip: st
     return await _keep_first_qr(hub=hub, actor=actor, order_no=order.order_no, code_url=qr.code_url)
 
 
-async def _qr_refused(*, hub: Hub, order_no: str, refused: ChannelRefused) -> BillOrder:
+async def _qr_refused(*, hub: Hub, order_no: str, refused: ChannelRefused) -> Order:
     """The channel gave no QR: the order fails, unless a racing request already got one (that is the answer)."""
     async with hub.uow() as uow:
         fresh = await uow.orders.get(order_no=order_no)
         assert fresh is not None
-        if fresh.code_url is not None:
+        if _payment(fresh).code_url is not None:
             return fresh
         if fresh.state is OrderState.PAYING:
             fresh.fail_payment(code=refused.err_code, message=refused.message, at=hub.clock.now(), actor=CHANNEL)
@@ -252,22 +253,21 @@ async def _qr_refused(*, hub: Hub, order_no: str, refused: ChannelRefused) -> Bi
     raise Conflict("CHANNEL_REFUSED", reason=refused.message)
 
 
-def _first_qr_answer(order: BillOrder) -> BillOrder:
+def _first_qr_answer(order: Order) -> Order:
     """What the request that asked for the QR answered: the QR, or the channel's refusal to give one."""
-    if order.code_url is None and order.state is OrderState.PAY_FAILED:
+    if _payment(order).code_url is None and order.state is OrderState.PAY_FAILED:
         raise Conflict("CHANNEL_REFUSED", reason=order.failure_message or "")
     return order
 
 
-async def _keep_first_qr(*, hub: Hub, actor: Actor, order_no: str, code_url: str) -> BillOrder:
+async def _keep_first_qr(*, hub: Hub, actor: Actor, order_no: str, code_url: str) -> Order:
     """Store the QR unless a racing request stored one first; the stored one is the answer."""
 
-    async def keep() -> BillOrder:
+    async def keep() -> Order:
         async with hub.uow() as uow:
             fresh = await uow.orders.get(order_no=order_no)
             assert fresh is not None
-            if fresh.code_url is None:
-                fresh.code_url = code_url
+            if fresh.keep_qr(code_url=code_url):
                 await uow.orders.save(fresh)
                 await uow.commit()
         return fresh
@@ -278,8 +278,9 @@ async def _keep_first_qr(*, hub: Hub, actor: Actor, order_no: str, code_url: str
         return await get_order(hub=hub, actor=actor, order_no=order_no)
 
 
-def _body(order: BillOrder) -> str:
-    return f"{order.fee_type.label_zh}-{order.account_no}"
+def _body(order: Order) -> str:
+    """What the customer's wallet shows: the fee type (or goods) and the account (or ticket)."""
+    return f"{product_name(order.product, 'zh')}-{order.account_no}"
 
 
 async def _merchant_code(*, hub: Hub, merchant_id: int) -> str:
@@ -289,15 +290,17 @@ async def _merchant_code(*, hub: Hub, merchant_id: int) -> str:
     return merchant.code
 
 
-async def pay_by_code(*, hub: Hub, actor: Actor, order_no: str, auth_code: str, client_ip: str) -> BillOrder:
+async def pay_by_code(*, hub: Hub, actor: Actor, order_no: str, auth_code: str, client_ip: str) -> Order:
     """Charge the customer's payment code (扫码付款); a retry with the same code gets the first attempt's answer."""
     wallet = wallet_of(auth_code)
     masked = mask_code(auth_code)
     order = await get_order(hub=hub, actor=actor, order_no=order_no)
-    if (wallet is Wallet.CARD) != (order.channel == CARD_CHANNEL):
+    name, channel = await _channel_for(hub=hub, order=order)
+    if Capability.PAYMENT_CODE not in channel.supports or (
+            (wallet is Wallet.CARD) != (Capability.STORED_VALUE in channel.supports)):
         raise InvalidInput("BAD_PAYMENT_CODE")
     retry = _is_retry(order=order, method=PayMethod.MICROPAY, masked=masked)
-    if not retry and await _start_payment(hub=hub, actor=actor, order=order, method=PayMethod.MICROPAY,
+    if not retry and await _start_payment(hub=hub, actor=actor, order=order, channel=name, method=PayMethod.MICROPAY,
                                           masked=masked, wallet=wallet.value):
         try:
             result = await _send_code(hub=hub, actor=actor, order=order, auth_code=auth_code, client_ip=client_ip)
@@ -310,29 +313,29 @@ async def pay_by_code(*, hub: Hub, actor: Actor, order_no: str, auth_code: str, 
     return await _resume_code(hub=hub, actor=actor, order=order, auth_code=auth_code, client_ip=client_ip)
 
 
-async def _resume_code(*, hub: Hub, actor: Actor, order: BillOrder, auth_code: str, client_ip: str) -> BillOrder:
+async def _resume_code(*, hub: Hub, actor: Actor, order: Order, auth_code: str, client_ip: str) -> Order:
     """The first attempt ended without an answer (the hub died): ask the channel; send the code if it never got it."""
     merchant = await _merchant_code(hub=hub, merchant_id=order.merchant_id)
-    result = await hub.registry.channel(order.channel).query(merchant=merchant, out_trade_no=order.order_no)
-    assert order.pay_deadline is not None
-    if result.status is PayStatus.NOT_FOUND and hub.clock.now() < order.pay_deadline:
+    payment = _payment(order)
+    result = await hub.registry.channel(payment.channel).query(merchant=merchant, out_trade_no=order.order_no)
+    if result.status is PayStatus.NOT_FOUND and hub.clock.now() < payment.deadline:
         # the same out_trade_no: should the first one still turn up, the channel takes only one of them
         result = await _send_code(hub=hub, actor=actor, order=order, auth_code=auth_code, client_ip=client_ip)
     return await _take_answer(hub=hub, actor=actor, order_no=order.order_no, result=result)
 
 
-async def _send_code(*, hub: Hub, actor: Actor, order: BillOrder, auth_code: str, client_ip: str) -> PayResult:
-    return await hub.registry.channel(order.channel).micropay(
+async def _send_code(*, hub: Hub, actor: Actor, order: Order, auth_code: str, client_ip: str) -> PayResult:
+    return await hub.registry.channel(_payment(order).channel).micropay(
         merchant=await _merchant_code(hub=hub, merchant_id=order.merchant_id), out_trade_no=order.order_no,
         total_fee=order.amount, body=_body(order), auth_code=auth_code.strip(), client_ip=client_ip,
         device_info=actor.terminal.code, op_user_id=actor.operator.username,
     )
 
 
-async def _take_answer(*, hub: Hub, actor: Actor, order_no: str, result: PayResult) -> BillOrder:
+async def _take_answer(*, hub: Hub, actor: Actor, order_no: str, result: PayResult) -> Order:
     """Apply the channel's answer about a payment code; an unclear one is polled in the background."""
 
-    async def take() -> BillOrder:
+    async def take() -> Order:
         async with hub.uow() as uow:
             fresh = await uow.orders.get(order_no=order_no)
             assert fresh is not None
@@ -352,14 +355,14 @@ async def _take_answer(*, hub: Hub, actor: Actor, order_no: str, result: PayResu
     return fresh
 
 
-async def close_order(*, hub: Hub, actor: Actor, order_no: str) -> BillOrder:
+async def close_order(*, hub: Hub, actor: Actor, order_no: str) -> Order:
     """Cancel an unpaid order: at once if no payment was asked, else by closing or reversing at the channel."""
     order = await get_order(hub=hub, actor=actor, order_no=order_no)
     now = hub.clock.now()
     async with hub.uow() as uow:
         if order.state is OrderState.CREATED:
             order.cancel_unpaid(reason="柜台取消", at=now, actor=actor.name)
-        elif order.state is OrderState.PAYING and order.pay_method is PayMethod.NATIVE:
+        elif order.state is OrderState.PAYING and _payment(order).method is PayMethod.NATIVE:
             order.begin_close(reason="柜台取消", at=now, actor=actor.name)
             await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.CLOSE_PAYMENT, ref=order.order_no, run_at=now)
         elif order.state is OrderState.PAYING:
@@ -375,7 +378,7 @@ async def close_order(*, hub: Hub, actor: Actor, order_no: str) -> BillOrder:
     return order
 
 
-async def wait_for_change(*, hub: Hub, actor: Actor, order_no: str, seen_version: int, timeout: float) -> BillOrder:
+async def wait_for_change(*, hub: Hub, actor: Actor, order_no: str, seen_version: int, timeout: float) -> Order:
     """The order once its version differs from seen_version, or as it is when timeout seconds have passed."""
     return await until_changed(hub=hub, order_no=order_no, seen_version=seen_version, timeout=timeout,
                                look=lambda: get_order(hub=hub, actor=actor, order_no=order_no),

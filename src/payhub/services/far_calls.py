@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from payhub.domain.jobs import Done, JobOutcome
-from payhub.domain.orders import BillOrder
+from payhub.domain.orders import Order
 from payhub.ports import UnitOfWork
 from payhub.services.context import Hub
 
@@ -41,7 +41,7 @@ async def apply_answer(*, hub: Hub, reload: Loader[T], apply: Apply[T], signal: 
     return Done()
 
 
-async def order_of(uow: UnitOfWork, order_no: str) -> BillOrder:
+async def order_of(uow: UnitOfWork, order_no: str) -> Order:
     """The order a job is about (it exists: jobs are written with their order)."""
     order = await uow.orders.get(order_no=order_no)
     assert order is not None, order_no

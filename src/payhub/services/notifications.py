@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from payhub.domain.errors import Contention, InvalidInput, StaleState
 from payhub.domain.jobs import JobKind
-from payhub.domain.orders import BillOrder, OrderState
+from payhub.domain.orders import Order, OrderState
 from payhub.domain.payments import PayResult, PayStatus
 from payhub.ports import SignatureInvalid
 from payhub.services.context import Hub
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 _TRIES = 3  # a racing duplicate costs one more: it then finds the order already moved
 
 
-def _speaks_for_itself(*, result: PayResult, order: BillOrder) -> bool:
+def _speaks_for_itself(*, result: PayResult, order: Order) -> bool:
     """A verified success that names the order's own amount; anything else is confirmed by a query first."""
     return result.status is PayStatus.PAID and result.total_fee == order.amount
 
@@ -39,7 +39,7 @@ async def accept_notify(*, hub: Hub, channel: str, body: bytes) -> bool:
     async with hub.uow(read_only=True) as uow:
         order = await uow.orders.get(order_no=order_no)
         merchant = await uow.tenancy.merchant(merchant_id=order.merchant_id) if order else None
-    if order is None or merchant is None or order.channel != channel:
+    if order is None or merchant is None or order.payment is None or order.payment.channel != channel:
         log.warning("notify for an unknown order", extra={"order_no": order_no, "channel": channel})
         return False
     try:

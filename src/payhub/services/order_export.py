@@ -5,11 +5,12 @@ import re
 from datetime import datetime
 from decimal import Decimal
 
+from payhub.domain.bill_payment import prepaid_amount, product_name
 from payhub.domain.messages import state_name
 from payhub.domain.money import yuan
-from payhub.domain.orders import BillOrder
+from payhub.domain.orders import Order
 from payhub.services.context import Hub
-from payhub.services.counter import CHINA
+from payhub.services.order_numbers import CHINA
 from payhub.services.order_views import OrderQuery, search_orders
 
 HEADERS = (
@@ -41,15 +42,17 @@ def _local(at: datetime | None) -> str:
     return at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S") if at else ""
 
 
-def order_row(order: BillOrder) -> tuple[Cell, ...]:
+def order_row(order: Order) -> tuple[Cell, ...]:
     """One order as the cells of its export row (text made safe for spreadsheets)."""
-    wallet = order.wallet or order.trade_type or ""
+    payment = order.paid_payment or order.payment
+    wallet = (payment.wallet or payment.trade_type or "") if payment else ""
+    prepaid = prepaid_amount(order)
     cells = (
-        order.order_no, order.terminal_order_no, _local(order.created_at), order.fee_type.label_zh, order.account_no,
-        order.customer_name, _yuan(order.amount), _yuan(order.due_amount), _yuan(order.prepaid_amount),
-        PAY_METHODS.get(order.pay_method.value, "") if order.pay_method else "", WALLETS.get(wallet, wallet),
-        state_name(order.state.value, "zh"), _local(order.paid_at), _local(order.posted_at),
-        _yuan(order.refunded_amount), order.transaction_id or "", order.failure_message or "",
+        order.order_no, order.terminal_order_no, _local(order.created_at), product_name(order.product, "zh"),
+        order.account_no, order.customer_name, _yuan(order.amount), _yuan(order.amount - prepaid), _yuan(prepaid),
+        PAY_METHODS.get(payment.method.value, "") if payment else "", WALLETS.get(wallet, wallet),
+        state_name(order.state.value, "zh", kind=order.kind), _local(payment.paid_at if payment else None), _local(order.fulfilled_at),
+        _yuan(order.refunded_amount), (payment.transaction_id if payment else None) or "", order.failure_message or "",
     )
     return tuple(spreadsheet_text(cell) if isinstance(cell, str) else cell for cell in cells)
 

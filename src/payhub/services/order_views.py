@@ -4,10 +4,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from payhub.domain.errors import NotFound
-from payhub.domain.orders import BillOrder
+from payhub.domain.orders import Order
 from payhub.domain.refunds import Refund
 from payhub.domain.transitions import Transition
 from payhub.services.auth import Actor
@@ -29,7 +28,7 @@ class OrderQuery:
     created_to: datetime | None = None
 
 
-async def search_orders(*, hub: Hub, query: OrderQuery, limit: int = 50, offset: int = 0) -> list[BillOrder]:
+async def search_orders(*, hub: Hub, query: OrderQuery, limit: int = 50, offset: int = 0) -> list[Order]:
     """Orders matching the filters, newest first."""
     async with hub.uow(read_only=True) as uow:
         return await uow.orders.search(filters=query, limit=limit, offset=offset)
@@ -37,7 +36,7 @@ async def search_orders(*, hub: Hub, query: OrderQuery, limit: int = 50, offset:
 
 @dataclass(frozen=True)
 class OrderDetail:
-    order: BillOrder
+    order: Order
     history: list[Transition]
     refunds: list[Refund]
 
@@ -57,17 +56,3 @@ async def detail_once_changed(*, hub: Hub, actor: Actor, order_no: str, seen_ver
     return await until_changed(hub=hub, order_no=order_no, seen_version=seen_version, timeout=timeout,
                                look=lambda: order_detail(hub=hub, actor=actor, order_no=order_no),
                                version=lambda detail: detail.order.version)
-
-
-async def ledger_accounts(*, hub: Hub, merchant_id: int) -> list[dict[str, Any]]:
-    """Every ledger account of a merchant with its balance."""
-    async with hub.uow(read_only=True) as uow:
-        return await uow.ledger.accounts(merchant_id=merchant_id)
-
-
-async def ledger_entries(*, hub: Hub, merchant_id: int, account: str, limit: int = 100) -> dict[str, Any]:
-    """One account's balance and its newest entries."""
-    async with hub.uow(read_only=True) as uow:
-        balance = await uow.ledger.balance(merchant_id=merchant_id, account=account)
-        entries = await uow.ledger.entries(merchant_id=merchant_id, account=account, limit=limit)
-    return {"account": balance, "entries": entries}

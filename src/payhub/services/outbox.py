@@ -18,8 +18,8 @@ from payhub.services.card_push import deliver as deliver_card_event
 from payhub.services.context import Hub
 from payhub.services.order_expiry import expire_unpaid_orders
 from payhub.services.payment_jobs import close_payment, poll_payment, reverse_payment
-from payhub.services.posting import post_to_biller
-from payhub.services.refunds import park_refund, refund_at_channel, unpost
+from payhub.services.fulfilment import fulfil
+from payhub.services.refunds import park_refund, refund_at_channel, undo_fulfilment
 
 log = logging.getLogger(__name__)
 FORGET_EVERY = timedelta(minutes=5)
@@ -33,8 +33,8 @@ HANDLERS: dict[JobKind, Handler] = {
     JobKind.POLL_PAYMENT: poll_payment,
     JobKind.CLOSE_PAYMENT: close_payment,
     JobKind.REVERSE_PAYMENT: reverse_payment,
-    JobKind.POST_TO_BILLER: post_to_biller,
-    JobKind.UNPOST: unpost,
+    JobKind.FULFIL: fulfil,
+    JobKind.UNDO_FULFILMENT: undo_fulfilment,
     JobKind.REFUND: refund_at_channel,
     JobKind.CARD_PUSH: deliver_card_event,
     JobKind.CARD_RECHARGE_POLL: poll_card_recharge,
@@ -54,7 +54,7 @@ async def _park_order(*, hub: Hub, job: Job, error: str) -> None:
 
 
 PARKERS: dict[JobKind, Parker] = {
-    JobKind.UNPOST: park_refund,
+    JobKind.UNDO_FULFILMENT: park_refund,
     JobKind.REFUND: park_refund,
     JobKind.CARD_REPLACEMENT: park_replacement,
     JobKind.CARD_RECHARGE_POLL: park_card_recharge,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from payhub.domain.jobs import Done, Job, JobKind, JobOutcome, Retry, RunAgain
-from payhub.domain.orders import BillOrder, OrderState, PayMethod
+from payhub.domain.orders import Order, OrderState, Payment, PayMethod
 from payhub.domain.payments import CloseStatus, PayStatus
 from payhub.ports import UnitOfWork
 from payhub.services.context import Hub
@@ -14,11 +14,17 @@ from payhub.services.payment_results import CHANNEL, apply_pay_result
 WORKER = "worker"
 
 
-async def _order_and_merchant(uow: UnitOfWork, order_no: str) -> tuple[BillOrder, str]:
+async def _order_and_merchant(uow: UnitOfWork, order_no: str) -> tuple[Order, str]:
     order = await order_of(uow, order_no)
     merchant = await uow.tenancy.merchant(merchant_id=order.merchant_id)
     assert merchant is not None
     return order, merchant.code
+
+
+def _payment(order: Order) -> Payment:
+    """The payment a payment job is about: jobs are written when it starts."""
+    assert order.payment is not None, order.order_no
+    return order.payment
 
 
 async def poll_payment(*, hub: Hub, job: Job) -> JobOutcome:
@@ -26,18 +32,18 @@ async def poll_payment(*, hub: Hub, job: Job) -> JobOutcome:
     order, merchant = await read(hub=hub, load=lambda uow: _order_and_merchant(uow, job.ref))
     if order.state is not OrderState.PAYING:
         return Done()
-    result = await hub.registry.channel(order.channel).query(merchant=merchant, out_trade_no=order.order_no)
+    result = await hub.registry.channel(_payment(order).channel).query(merchant=merchant, out_trade_no=order.order_no)
 
-    async def apply(uow: UnitOfWork, fresh: BillOrder, now: datetime) -> JobOutcome | None:
+    async def apply(uow: UnitOfWork, fresh: Order, now: datetime) -> JobOutcome | None:
         if await apply_pay_result(uow=uow, order=fresh, result=result, at=now):
             return None
         if fresh.state is not OrderState.PAYING:
             return Done()
-        assert fresh.pay_deadline is not None
-        if now < fresh.pay_deadline:
+        payment = _payment(fresh)
+        if now < payment.deadline:
             wait = 0 if result.query_now else hub.policy.micropay_poll_seconds
-            return RunAgain(at=min(now + timedelta(seconds=wait), fresh.pay_deadline))
-        if fresh.pay_method is PayMethod.NATIVE:
+            return RunAgain(at=min(now + timedelta(seconds=wait), payment.deadline))
+        if payment.method is PayMethod.NATIVE:
             fresh.begin_close(reason="二维码过期未支付", at=now, actor=WORKER)
             kind = JobKind.CLOSE_PAYMENT
         else:
@@ -56,14 +62,14 @@ async def close_payment(*, hub: Hub, job: Job) -> JobOutcome:
     order, merchant = await read(hub=hub, load=lambda uow: _order_and_merchant(uow, job.ref))
     if order.state is not OrderState.CLOSING:
         return Done()
-    channel = hub.registry.channel(order.channel)
+    channel = hub.registry.channel(_payment(order).channel)
     answer = await channel.close(merchant=merchant, out_trade_no=order.order_no)
     if answer.status is CloseStatus.ALREADY_PAID:
         paid = await channel.query(merchant=merchant, out_trade_no=order.order_no)
         if paid.status is not PayStatus.PAID:
             return Retry(f"close said paid, query said {paid.status}")
 
-        async def apply(uow: UnitOfWork, fresh: BillOrder, now: datetime) -> JobOutcome | None:
+        async def apply(uow: UnitOfWork, fresh: Order, now: datetime) -> JobOutcome | None:
             await apply_pay_result(uow=uow, order=fresh, result=paid, at=now)
             return None
 
@@ -79,14 +85,14 @@ async def reverse_payment(*, hub: Hub, job: Job) -> JobOutcome:
     order, merchant = await read(hub=hub, load=lambda uow: _order_and_merchant(uow, job.ref))
     if order.state is not OrderState.REVERSING:
         return Done()
-    answer = await hub.registry.channel(order.channel).reverse(merchant=merchant, out_trade_no=order.order_no)
+    answer = await hub.registry.channel(_payment(order).channel).reverse(merchant=merchant, out_trade_no=order.order_no)
     if answer.status is not CloseStatus.CLOSED:
         return Retry(f"reverse: {answer.status} {answer.err_code or ''} {answer.message or ''}".strip())
     return await _mark_closed(hub=hub, order_no=order.order_no, expected=OrderState.REVERSING, reason="支付渠道已撤销")
 
 
 async def _mark_closed(*, hub: Hub, order_no: str, expected: OrderState, reason: str) -> JobOutcome:
-    async def apply(uow: UnitOfWork, fresh: BillOrder, now: datetime) -> JobOutcome | None:
+    async def apply(uow: UnitOfWork, fresh: Order, now: datetime) -> JobOutcome | None:
         fresh.mark_closed(reason=reason, at=now, actor=CHANNEL)
         await uow.orders.save(fresh)
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from payhub.domain.jobs import JobKind
-from payhub.domain.orders import BillOrder, OrderState
+from payhub.domain.orders import Order, OrderState
 from payhub.domain.payments import PayResult, PayStatus
 from payhub.ports import UnitOfWork
 from payhub.services.bookkeeping import book_payment
@@ -12,7 +12,7 @@ from payhub.services.bookkeeping import book_payment
 CHANNEL = "channel"
 
 
-async def apply_pay_result(*, uow: UnitOfWork, order: BillOrder, result: PayResult, at: datetime) -> bool:
+async def apply_pay_result(*, uow: UnitOfWork, order: Order, result: PayResult, at: datetime) -> bool:
     """Move the order on an explicit answer; duplicates and late answers change nothing. True if it moved."""
     state = order.state
     if result.status is PayStatus.PAID:
@@ -22,7 +22,7 @@ async def apply_pay_result(*, uow: UnitOfWork, order: BillOrder, result: PayResu
             await uow.orders.save(order)
             if confirmed:
                 await book_payment(uow=uow, order=order, at=at)
-                await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.POST_TO_BILLER, ref=order.order_no, run_at=at)
+                await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.FULFIL, ref=order.order_no, run_at=at)
                 # paid: nothing left to ask the channel (a poll already running finds the order paid)
                 await uow.jobs.drop_pending(kind=JobKind.POLL_PAYMENT, ref=order.order_no, now=at)
             return True

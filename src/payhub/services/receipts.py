@@ -6,16 +6,16 @@ from datetime import date, datetime, time, timedelta
 from functools import partial
 
 from payhub.domain.errors import NotFound
-from payhub.domain.fees import FeeType
+from payhub.domain.bill_payment import product_name
 from payhub.domain.messages import state_name
 from payhub.domain.money import yuan
-from payhub.domain.orders import BillOrder
+from payhub.domain.orders import Order
 from payhub.domain.receipts import LineStyle, Receipt, ReceiptKind, ReceiptLine, label
 from payhub.domain.shifts import Tally, shift_totals, wallet_of_order
 from payhub.domain.tenancy import Role, require_role
 from payhub.services.auth import Actor
 from payhub.services.context import Hub
-from payhub.services.counter import CHINA
+from payhub.services.order_numbers import CHINA
 from payhub.services.order_views import order_detail
 
 
@@ -27,24 +27,10 @@ def _money(text: str, fen: int, *, style: LineStyle = LineStyle.PLAIN) -> Receip
     return ReceiptLine(text, yuan(fen), fen=fen, style=style)
 
 
-def _fee_type_name(code: str, locale: str) -> str:
-    fee_type = FeeType(code)
-    return fee_type.label_en if locale == "en" else fee_type.label_zh
-
-
-def _customer_lines(order: BillOrder, locale: str) -> list[ReceiptLine]:
-    """Which fee of which customer: on the payment and the refund receipt alike."""
-    return [
-        ReceiptLine(label("fee_type", locale), _fee_type_name(order.fee_type.value, locale)),
-        ReceiptLine(label("account_no", locale), order.account_no),
-        ReceiptLine(label("customer_name", locale), order.customer_name),
-    ]
-
-
-def _pay_way(order: BillOrder, locale: str) -> str:
+def _pay_way(order: Order, locale: str) -> str:
     parts = [label(wallet_of_order(order) or "unknown_wallet", locale)]
-    if order.pay_method:
-        parts.append(label(order.pay_method.value, locale))
+    if order.payment:
+        parts.append(label(order.payment.method.value, locale))
     return " · ".join(parts)
 
 
@@ -72,26 +58,24 @@ async def payment_receipt(*, hub: Hub, actor: Actor, order_no: str, copy: bool, 
     """What the customer takes home after paying (and on a reprint, marked as a copy)."""
     detail = await order_detail(hub=hub, actor=actor, order_no=order_no)
     order = detail.order
+    item = hub.fulfillers.of(order.kind).receipt_lines(order=order, locale=locale)
+    payment = order.paid_payment or order.payment
     t = partial(label, locale=locale)
     lines = [
         ReceiptLine(t("order_no"), order.order_no),
         ReceiptLine(t("terminal_order_no"), order.terminal_order_no),
-        *_customer_lines(order, locale),
+        *item.item,
         _money(t("amount"), order.amount, style=LineStyle.TOTAL),
+        *item.amount,
     ]
-    if order.prepaid_amount:
-        lines += [_money(t("arrears_paid"), order.amount - order.prepaid_amount), _money(t("prepaid"), order.prepaid_amount)]
-    if order.pay_method:
+    if payment:
         lines.append(ReceiptLine(t("pay_way"), _pay_way(order, locale)))
-    if order.transaction_id:
-        lines.append(ReceiptLine(t("channel_trade_no"), order.transaction_id))
-    if order.paid_at:
-        lines.append(ReceiptLine(t("paid_at"), _local(order.paid_at)))
-    lines.append(ReceiptLine(t("state"), state_name(order.state.value, locale)))
-    if order.biller_ref:
-        lines.append(ReceiptLine(t("biller_ref"), order.biller_ref))
-    if order.posted_at:
-        lines.append(ReceiptLine(t("posted_at"), _local(order.posted_at)))
+    if payment and payment.transaction_id:
+        lines.append(ReceiptLine(t("channel_trade_no"), payment.transaction_id))
+    if payment and payment.paid_at:
+        lines.append(ReceiptLine(t("paid_at"), _local(payment.paid_at)))
+    lines.append(ReceiptLine(t("state"), state_name(order.state.value, locale, kind=order.kind)))
+    lines += item.delivery
     if order.refunded_amount:
         lines.append(_money(t("refunded"), order.refunded_amount))
     operator = await _operator_name(hub=hub, merchant_id=order.merchant_id, operator_id=order.operator_id)
@@ -111,7 +95,7 @@ async def refund_receipt(*, hub: Hub, actor: Actor, refund_no: str, copy: bool, 
     lines = [
         ReceiptLine(t("refund_no"), refund.refund_no),
         ReceiptLine(t("original_order_no"), order.order_no),
-        *_customer_lines(order, locale),
+        *hub.fulfillers.of(order.kind).receipt_lines(order=order, locale=locale).item,
         _money(t("original_amount"), order.amount),
         _money(t("refund_amount"), refund.amount, style=LineStyle.TOTAL),
         ReceiptLine(t("pay_way"), _pay_way(order, locale)),
@@ -154,7 +138,7 @@ async def shift_receipt(*, hub: Hub, actor: Actor, day: date, operator_id: int |
     totals = shift_totals(orders=orders, refunds=refunds)
     t = partial(label, locale=locale)
     lines = [ReceiptLine(t("business_date"), day.isoformat())]
-    lines += _section(t("by_fee_type"), totals.by_fee_type, lambda code: _fee_type_name(code, locale), locale)
+    lines += _section(t("by_fee_type"), totals.by_fee_type, lambda code: product_name(code, locale), locale)
     lines += _section(t("by_pay_way"), totals.by_pay_way, t, locale)
     lines += _section(t("by_wallet"), totals.by_wallet, t, locale)
     lines += [

@@ -1,20 +1,20 @@
-"""Refunds: a supervisor's full or partial refunds of posted orders, and the jobs that carry out every refund."""
+"""Refunds: a supervisor's full or partial refunds of fulfilled orders, and the jobs that carry out every refund."""
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime
 
-from payhub.domain.billing import PostingStatus
 from payhub.domain.errors import Conflict, NotFound
+from payhub.domain.fulfilment import FulfilmentStatus
 from payhub.domain.jobs import Done, Job, JobKind, JobOutcome, Retry
 from payhub.domain.money import require_fen
-from payhub.domain.orders import BillOrder, OrderState
+from payhub.domain.orders import Order, OrderState
 from payhub.domain.payments import RefundResult, RefundStatus
 from payhub.domain.refunds import Refund, RefundState
 from payhub.domain.tenancy import Operator, Role, require_role
 from payhub.ports import UnitOfWork
 from payhub.services.auth import Actor
-from payhub.services.bookkeeping import book_refund, book_unposting
+from payhub.services.bookkeeping import book_refund, book_undo
 from payhub.services.context import Hub
 from payhub.services.far_calls import apply_answer, order_of, read
 
@@ -24,7 +24,7 @@ WORKER = "worker"
 async def request_refund(
     *, hub: Hub, actor: Actor, approver: Operator, order_no: str, amount: int, reason: str, request_no: str,
 ) -> Refund:
-    """Refund part or all of a posted order; the biller gives the amount back first, then the channel refunds."""
+    """Refund part or all of a fulfilled order; the far system gives the amount back first, then the channel refunds."""
     require_role(role=approver.role, needed=Role.SUPERVISOR)
     amount = require_fen(amount)
     content_hash = hashlib.sha256(f"{order_no}|{amount}|{reason}".encode()).hexdigest()
@@ -45,10 +45,10 @@ async def request_refund(
             merchant_id=order.merchant_id, order_id=order.id, order_no=order.order_no,
             seq=len(await uow.refunds.for_order(order_id=order.id)) + 1, amount=amount, reason=reason,
             requested_by=actor.operator.id, approved_by=approver.id, automatic=False, created_at=now,
-            state=RefundState.UNPOSTING,
+            state=RefundState.UNDOING,
         )
         await uow.refunds.add(refund, terminal_id=actor.terminal.id, request_no=request_no, request_hash=content_hash)
-        await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.UNPOST, ref=refund.refund_no, run_at=now)
+        await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.UNDO_FULFILMENT, ref=refund.refund_no, run_at=now)
         await uow.commit()
     hub.signals.publish(order_no)
     return refund
@@ -60,38 +60,37 @@ async def refunds_of(*, hub: Hub, order_id: int) -> list[Refund]:
         return await uow.refunds.for_order(order_id=order_id)
 
 
-async def _refund_and_order(uow: UnitOfWork, refund_no: str) -> tuple[Refund, BillOrder]:
+async def _refund_and_order(uow: UnitOfWork, refund_no: str) -> tuple[Refund, Order]:
     refund = await uow.refunds.get(refund_no=refund_no)
     assert refund is not None, refund_no
     return refund, await order_of(uow, refund.order_no)
 
 
-async def unpost(*, hub: Hub, job: Job) -> JobOutcome:
-    """Take the refund's amount back from the biller (idempotent by reversal no.)."""
+async def undo_fulfilment(*, hub: Hub, job: Job) -> JobOutcome:
+    """Take the refund's amount back at the far system (idempotent by the refund's reversal no.)."""
     refund, order = await read(hub=hub, load=lambda uow: _refund_and_order(uow, job.ref))
-    if refund.state is not RefundState.UNPOSTING:
+    if refund.state is not RefundState.UNDOING:
         return Done()
-    result = await hub.registry.biller(order.biller).reverse_posting(
-        posting_no=order.posting_no, reversal_no=refund.reversal_no, amount=refund.amount, reason=refund.reason,
-    )
-    if result.status not in (PostingStatus.REVERSED, PostingStatus.REFUSED):
+    fulfiller = hub.fulfillers.of(order.kind)
+    result = await fulfiller.undo(order=order, refund=refund)
+    if result.status not in (FulfilmentStatus.DONE, FulfilmentStatus.REFUSED):
         return Retry(f"reversal {result.status}: {result.code or ''} {result.message or ''}".strip())
 
-    async def apply(uow: UnitOfWork, fresh: tuple[Refund, BillOrder], now: datetime) -> JobOutcome | None:
+    async def apply(uow: UnitOfWork, fresh: tuple[Refund, Order], now: datetime) -> JobOutcome | None:
         refund, order = fresh
-        if result.status is PostingStatus.REVERSED:
-            refund.unposted(at=now, actor=WORKER)
-            await book_unposting(uow=uow, order=order, refund=refund, at=now)
+        if result.status is FulfilmentStatus.DONE:
+            refund.undone(at=now, actor=WORKER)
+            await book_undo(uow=uow, order=order, payable=fulfiller.payable(order=order), refund=refund, at=now)
             await uow.jobs.enqueue(merchant_id=refund.merchant_id, kind=JobKind.REFUND, ref=refund.refund_no, run_at=now)
         else:
-            refund.reject(code=result.code or "REFUSED", message=result.message or "缴费系统拒绝冲正", at=now, actor=WORKER)
+            refund.reject(code=result.code or "REFUSED", message=result.message or "冲正被拒绝", at=now, actor=WORKER)
             order.release_refund(amount=refund.amount)
             await uow.orders.save(order)
         await uow.refunds.save(refund)
         return None
 
     return await apply_answer(hub=hub, reload=lambda uow: _refund_and_order(uow, job.ref), apply=apply,
-                              signal=refund.order_no, still=lambda fresh: fresh[0].state is RefundState.UNPOSTING)
+                              signal=refund.order_no, still=lambda fresh: fresh[0].state is RefundState.UNDOING)
 
 
 async def refund_at_channel(*, hub: Hub, job: Job) -> JobOutcome:
@@ -104,7 +103,7 @@ async def refund_at_channel(*, hub: Hub, job: Job) -> JobOutcome:
     if result.status in (RefundStatus.PROCESSING, RefundStatus.UNKNOWN, RefundStatus.NOT_FOUND):
         return Retry(f"refund {result.status}: {result.err_code or ''} {result.message or ''}".strip())
 
-    async def apply(uow: UnitOfWork, fresh: tuple[Refund, BillOrder], now: datetime) -> JobOutcome | None:
+    async def apply(uow: UnitOfWork, fresh: tuple[Refund, Order], now: datetime) -> JobOutcome | None:
         refund, order = fresh
         if result.status is RefundStatus.SUCCESS and result.refund_fee not in (None, refund.amount):
             _to_manual(refund=refund, order=order, at=now,
@@ -124,17 +123,19 @@ async def refund_at_channel(*, hub: Hub, job: Job) -> JobOutcome:
                               signal=refund.order_no, still=lambda fresh: fresh[0].state is RefundState.REFUNDING)
 
 
-async def _with_merchant(uow: UnitOfWork, refund_no: str) -> tuple[Refund, BillOrder, str]:
+async def _with_merchant(uow: UnitOfWork, refund_no: str) -> tuple[Refund, Order, str]:
     refund, order = await _refund_and_order(uow, refund_no)
     merchant = await uow.tenancy.merchant(merchant_id=order.merchant_id)
     assert merchant is not None
     return refund, order, merchant.code
 
 
-async def _refund_unless_refunded(*, hub: Hub, refund: Refund, order: BillOrder, merchant: str,
+async def _refund_unless_refunded(*, hub: Hub, refund: Refund, order: Order, merchant: str,
                                   retried: bool) -> RefundResult:
     """The channel's answer to the refund; a retried job asks first whether an earlier try got through."""
-    channel = hub.registry.channel(order.channel)
+    paid = order.paid_payment
+    assert paid is not None, order.order_no
+    channel = hub.registry.channel(paid.channel)
     if retried:
         found = await channel.refund_query(merchant=merchant, out_refund_no=refund.refund_no)
         if found.status is not RefundStatus.NOT_FOUND:
@@ -145,7 +146,7 @@ async def _refund_unless_refunded(*, hub: Hub, refund: Refund, order: BillOrder,
     )
 
 
-def _to_manual(*, refund: Refund, order: BillOrder, reason: str, at: datetime) -> None:
+def _to_manual(*, refund: Refund, order: Order, reason: str, at: datetime) -> None:
     refund.to_manual(reason=reason, at=at, actor=WORKER)
     if refund.automatic and order.state is OrderState.REFUNDING:
         order.to_manual(reason=reason, at=at, actor=WORKER)
@@ -155,7 +156,7 @@ async def park_refund(*, hub: Hub, job: Job, error: str) -> None:
     """Out of tries: the refund (and an automatic refund's order) waits for operations staff."""
     async with hub.uow() as uow:
         refund = await uow.refunds.get(refund_no=job.ref)
-        if refund is None or refund.state not in (RefundState.UNPOSTING, RefundState.REFUNDING):
+        if refund is None or refund.state not in (RefundState.UNDOING, RefundState.REFUNDING):
             return
         order = await uow.orders.get(order_no=refund.order_no)
         assert order is not None

@@ -48,7 +48,7 @@ class LiveHub:
             "out_trade_no": secrets.token_hex(8), "fee_type": fee_type, "account_no": account_no, "amount": due})
         self.call("POST", f"/api/v1/orders/{order['order_no']}/pay/code", body={"auth_code": WECHAT_CODE})
         deadline = time.monotonic() + 20
-        while (found := self.call("GET", f"/api/v1/orders/{order['order_no']}"))["state"] != "posted":
+        while (found := self.call("GET", f"/api/v1/orders/{order['order_no']}"))["state"] != "fulfilled":
             assert time.monotonic() < deadline, found
             time.sleep(0.2)
         return found

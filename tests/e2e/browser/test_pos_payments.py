@@ -25,7 +25,7 @@ def test_gas_arrears_paid_by_qr(counter: Page, live_hub: LiveHub) -> None:
     expect(counter.get_by_role("heading", name="缴费成功")).to_be_visible(timeout=20_000)
     expect(counter.locator("#result-facts")).to_contain_text(order_no)
     shoot(counter, "06-paid")
-    assert live_hub.call("GET", f"/api/v1/orders/{order_no}")["state"] == "posted"
+    assert live_hub.call("GET", f"/api/v1/orders/{order_no}")["state"] == "fulfilled"
 
     counter.keyboard.press("Enter")
     expect(counter.get_by_role("heading", name="选择缴费类型")).to_be_visible()
@@ -44,7 +44,7 @@ def test_water_paid_by_payment_code_typed_by_a_scanner(counter: Page, live_hub: 
     expect(counter.get_by_role("heading", name="缴费成功")).to_be_visible(timeout=20_000)
     expect(counter.locator("#result-facts")).to_contain_text("微信")
     order = live_hub.call("GET", f"/api/v1/orders/{order_no}")
-    assert order["state"] == "posted" and order["wallet"] == "wechat" and order["pay_method"] == "micropay"
+    assert order["state"] == "fulfilled" and order["wallet"] == "wechat" and order["pay_method"] == "micropay"
 
 
 def test_payment_code_waits_while_the_customer_confirms(counter: Page) -> None:
@@ -68,7 +68,7 @@ def test_other_fee_prepaid(counter: Page, live_hub: LiveHub) -> None:
     pay_by_qr(counter, live_hub, order_no)
     expect(counter.get_by_role("heading", name="缴费成功")).to_be_visible(timeout=20_000)
     order = live_hub.call("GET", f"/api/v1/orders/{order_no}")
-    assert order["fee_type"] == "other" and order["amount"] == 8850 and order["state"] == "posted"
+    assert order["fee_type"] == "other" and order["amount"] == 8850 and order["state"] == "fulfilled"
 
 
 def test_refused_posting_is_refunded(counter: Page, live_hub: LiveHub) -> None:

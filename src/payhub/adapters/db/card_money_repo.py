@@ -1,6 +1,7 @@
 """Card transactions, daily usage, events (the push outbox), suspicious cases, recharges, replacements, custody."""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
@@ -19,6 +20,7 @@ from payhub.adapters.db.cards_repo import upsert
 from payhub.adapters.db.errors import duplicate_as
 from payhub.domain.card_recharges import RechargeOrder, RechargeState
 from payhub.domain.card_replacements import CardReplacement, ReplacementState
+from payhub.domain.card_rows import CardEvent, CardTx, CustodySettlement, RechargeSum, Refunded
 from payhub.domain.card_risk import ReviewState, Rule, SuspiciousCase
 from payhub.domain.errors import Conflict
 from payhub.domain.transitions import StateMachine
@@ -40,61 +42,80 @@ def _from_row(row: sa.Row[Any], aggregate: Callable[..., A], states: Callable[[s
     return _restore(aggregate(**fields, state=states(row.state)))
 
 
+def _case(row: sa.Row[Any]) -> SuspiciousCase:
+    return _restore(SuspiciousCase(
+        merchant_id=row.merchant_id, case_no=row.case_no, rule=Rule(row.rule), tx_no=row.tx_no, card_no=row.card_no,
+        detail=row.detail, created_at=row.created_at, state=ReviewState(row.state), id=row.id, version=row.version,
+        note=row.note, updated_at=row.updated_at))
+
+
+def _stored(row: CardTx | CustodySettlement) -> dict[str, Any]:
+    """A new row's column values (its id is the database's)."""
+    values = dataclasses.asdict(row)
+    del values["id"]
+    return values
+
+
+def _new_event(event: CardEvent) -> dict[str, Any]:
+    return {"merchant_id": event.merchant_id, "event_id": event.event_id, "type": event.type, "tx_no": event.tx_no,
+            "payload": event.payload, "created_at": event.created_at}
+
+
 class SqlCardMoneyRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     # --- transactions -------------------------------------------------------------------------------
 
-    async def claim_tx(self, *, row: dict[str, Any]) -> bool:
+    async def claim_tx(self, *, row: CardTx) -> bool:
         """Insert a transaction row unless its (merchant, card merchant, kind, out_no) exists; True if inserted."""
         t = card_transactions
-        stmt = upsert(self._conn, t).values(**row).on_conflict_do_nothing(
+        stmt = upsert(self._conn, t).values(**_stored(row)).on_conflict_do_nothing(
             index_elements=["merchant_id", "card_merchant_id", "kind", "out_no"]).returning(t.c.id)
         return (await self._conn.execute(stmt)).first() is not None
 
-    async def claim_txs(self, *, rows: list[dict[str, Any]]) -> set[str]:
+    async def claim_txs(self, *, rows: list[CardTx]) -> set[str]:
         """claim_tx for many rows in one statement; the out_nos inserted."""
-        t = card_transactions
+        t, values = card_transactions, [_stored(row) for row in rows]
         if bulk.is_postgres(self._conn):
-            result = await bulk.unnest_insert(self._conn, t, rows, suffix=(
+            result = await bulk.unnest_insert(self._conn, t, values, suffix=(
                 "ON CONFLICT (merchant_id, card_merchant_id, kind, out_no) DO NOTHING RETURNING out_no"))
             return set(result.scalars())
         stmt = upsert(self._conn, t).on_conflict_do_nothing(
             index_elements=["merchant_id", "card_merchant_id", "kind", "out_no"]).returning(t.c.out_no)
-        return set((await self._conn.execute(stmt, rows)).scalars())
+        return set((await self._conn.execute(stmt, values)).scalars())
 
     async def txs_by_out_nos(self, *, merchant_id: int, card_merchant_id: int, kind: str,
-                             out_nos: list[str]) -> dict[str, dict[str, Any]]:
+                             out_nos: list[str]) -> dict[str, CardTx]:
         """tx_by_out_no for many numbers in one statement, by out_no."""
         t = card_transactions.c
         rows = await self._conn.execute(sa.select(card_transactions).where(
             t.merchant_id == merchant_id, t.card_merchant_id == card_merchant_id, t.kind == kind, bulk.among(self._conn, t.out_no, out_nos)))
-        return {r.out_no: dict(r._mapping) for r in rows}
+        return {r.out_no: CardTx(**r._mapping) for r in rows}
 
-    async def tx_by_out_no(self, *, merchant_id: int, card_merchant_id: int, kind: str, out_no: str) -> dict[str, Any] | None:
+    async def tx_by_out_no(self, *, merchant_id: int, card_merchant_id: int, kind: str, out_no: str) -> CardTx | None:
         t = card_transactions.c
         row = (await self._conn.execute(sa.select(card_transactions).where(
             t.merchant_id == merchant_id, t.card_merchant_id == card_merchant_id, t.kind == kind, t.out_no == out_no,
         ))).first()
-        return dict(row._mapping) if row else None
+        return CardTx(**row._mapping) if row else None
 
-    async def add_refunded(self, *, tx_no: str, amount: int) -> dict[str, Any] | None:
+    async def add_refunded(self, *, tx_no: str, amount: int) -> Refunded | None:
         """refunded += amount on a consume, guarded by refunded + amount <= amount; None if it would exceed."""
         t = card_transactions.c
         row = (await self._conn.execute(
             sa.update(card_transactions).where(t.tx_no == tx_no, t.refunded + amount <= t.amount)
             .values(refunded=t.refunded + amount).returning(t.amount, t.refunded)
         )).first()
-        return dict(row._mapping) if row else None
+        return Refunded(row.amount, row.refunded) if row else None
 
-    async def refunds_of(self, *, tx_no: str) -> list[dict[str, Any]]:
+    async def refunds_of(self, *, tx_no: str) -> list[CardTx]:
         t = card_transactions.c
         rows = await self._conn.execute(sa.select(card_transactions).where(t.original_tx_no == tx_no).order_by(t.id))
-        return [dict(r._mapping) for r in rows]
+        return [CardTx(**r._mapping) for r in rows]
 
     async def find_txs(self, *, merchant_id: int, since: datetime | None, until: datetime | None,
-                       limit: int, offset: int, **equal: str | None) -> list[dict[str, Any]]:
+                       limit: int, offset: int, **equal: str | None) -> list[CardTx]:
         t = card_transactions.c
         query = sa.select(card_transactions).where(t.merchant_id == merchant_id)
         for name in TX_FILTERS:
@@ -105,7 +126,7 @@ class SqlCardMoneyRepository:
         if until is not None:
             query = query.where(t.created_at < until)
         rows = await self._conn.execute(query.order_by(t.created_at.desc(), t.id.desc()).limit(limit).offset(offset))
-        return [dict(r._mapping) for r in rows]
+        return [CardTx(**r._mapping) for r in rows]
 
     async def recharge_total(self, *, merchant_id: int, since: datetime | None, until: datetime | None,
                              **equal: str | None) -> tuple[int, int]:
@@ -136,15 +157,14 @@ class SqlCardMoneyRepository:
         ).group_by(t.card_no))
         return {card_no: int(count) for card_no, count in rows}
 
-    async def recharges_by_day(self, *, merchant_id: int, day: date) -> list[dict[str, Any]]:
+    async def recharges_by_day(self, *, merchant_id: int, day: date) -> list[RechargeSum]:
         """Recharges of one business day, summed by funding and collection shard."""
         t = card_transactions.c
         rows = await self._conn.execute(
             sa.select(t.funding, t.shard, sa.func.count().label("count"), sa.func.sum(t.amount).label("amount"))
             .where(t.merchant_id == merchant_id, t.business_date == day, t.kind == "recharge")
             .group_by(t.funding, t.shard).order_by(t.funding, t.shard))
-        return [{"funding": r.funding, "shard": r.shard, "count": int(r._mapping["count"]), "amount": int(r.amount)}
-                for r in rows]
+        return [RechargeSum(r.funding, r.shard, int(r._mapping["count"]), int(r.amount)) for r in rows]
 
     # --- daily usage ----------------------------------------------------------------------------------
 
@@ -189,21 +209,21 @@ class SqlCardMoneyRepository:
         await self._conn.execute(sa.insert(card_events).values(
             merchant_id=merchant_id, event_id=event_id, type=type, tx_no=tx_no, payload=payload, created_at=at))
 
-    async def add_events(self, *, rows: list[dict[str, Any]]) -> None:
-        """add_event for many rows (merchant_id, event_id, type, tx_no, payload, created_at) in one statement."""
-        await bulk.insert_rows(self._conn, card_events, rows)
+    async def add_events(self, *, rows: list[CardEvent]) -> None:
+        """add_event for many new events in one statement."""
+        await bulk.insert_rows(self._conn, card_events, [_new_event(row) for row in rows])
 
-    async def event(self, *, event_id: str) -> dict[str, Any] | None:
+    async def event(self, *, event_id: str) -> CardEvent | None:
         row = (await self._conn.execute(sa.select(card_events).where(card_events.c.event_id == event_id))).first()
-        return dict(row._mapping) if row else None
+        return CardEvent(**row._mapping) if row else None
 
-    async def events(self, *, merchant_id: int, limit: int, undelivered: bool = False) -> list[dict[str, Any]]:
+    async def events(self, *, merchant_id: int, limit: int, undelivered: bool = False) -> list[CardEvent]:
         e = card_events.c
         query = sa.select(card_events).where(e.merchant_id == merchant_id)
         if undelivered:
             query = query.where(e.delivered_at.is_(None))
         rows = await self._conn.execute(query.order_by(e.id.desc()).limit(limit))
-        return [dict(r._mapping) for r in rows]
+        return [CardEvent(**r._mapping) for r in rows]
 
     async def mark_event(self, *, event_id: str, status: str, delivered_at: datetime | None) -> None:
         e = card_events.c
@@ -235,20 +255,15 @@ class SqlCardMoneyRepository:
         s = suspicious_cases.c
         row = (await self._conn.execute(sa.select(suspicious_cases).where(
             s.merchant_id == merchant_id, s.case_no == case_no))).first()
-        if row is None:
-            return None
-        return _restore(SuspiciousCase(
-            merchant_id=row.merchant_id, case_no=row.case_no, rule=Rule(row.rule), tx_no=row.tx_no, card_no=row.card_no,
-            detail=row.detail, created_at=row.created_at, state=ReviewState(row.state), id=row.id, version=row.version,
-            note=row.note, updated_at=row.updated_at))
+        return _case(row) if row else None
 
-    async def cases(self, *, merchant_id: int, state: str | None, limit: int) -> list[dict[str, Any]]:
+    async def cases(self, *, merchant_id: int, state: str | None, limit: int) -> list[SuspiciousCase]:
         s = suspicious_cases.c
         query = sa.select(suspicious_cases).where(s.merchant_id == merchant_id)
         if state:
             query = query.where(s.state == state)
         rows = await self._conn.execute(query.order_by(s.id.desc()).limit(limit))
-        return [dict(r._mapping) for r in rows]
+        return [_case(r) for r in rows]
 
     async def save_case(self, case: SuspiciousCase) -> None:
         await save_aggregate(self._conn, suspicious_cases, case)
@@ -297,11 +312,11 @@ class SqlCardMoneyRepository:
 
     # --- custody ---------------------------------------------------------------------------------------------
 
-    async def settlement(self, *, merchant_id: int, day: date) -> dict[str, Any] | None:
+    async def settlement(self, *, merchant_id: int, day: date) -> CustodySettlement | None:
         c = custody_settlements.c
         row = (await self._conn.execute(sa.select(custody_settlements).where(
             c.merchant_id == merchant_id, c.business_date == day))).first()
-        return dict(row._mapping) if row else None
+        return CustodySettlement(**row._mapping) if row else None
 
-    async def add_settlement(self, *, row: dict[str, Any]) -> None:
-        await self._conn.execute(sa.insert(custody_settlements).values(**row))
+    async def add_settlement(self, *, row: CustodySettlement) -> None:
+        await self._conn.execute(sa.insert(custody_settlements).values(**_stored(row)))

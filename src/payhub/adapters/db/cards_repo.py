@@ -15,6 +15,9 @@ from payhub.adapters.db.card_tables import (
 from payhub.adapters.db.errors import duplicate_as
 from payhub.adapters.db.tables import ledger_accounts
 from payhub.domain.card_limits import Limits
+from payhub.domain.card_rows import (
+    CardMerchant, CardProgram, CardView, LimitSetting, LockedCard, Member, PayingMerchant, PoolBatch, SmsCode,
+)
 from payhub.domain.cards import Card, CardKind, CardState
 from payhub.domain.errors import Conflict
 from payhub.domain.funds import FundsAccount
@@ -51,9 +54,9 @@ class SqlCardRepository:
         stmt = upsert(self._conn, card_programs).values(merchant_id=merchant_id, created_at=at, **values)
         await self._conn.execute(stmt.on_conflict_do_update(index_elements=["merchant_id"], set_=values))
 
-    async def program(self, *, merchant_id: int) -> dict[str, Any] | None:
+    async def program(self, *, merchant_id: int) -> CardProgram | None:
         row = (await self._conn.execute(sa.select(card_programs).where(card_programs.c.merchant_id == merchant_id))).first()
-        return dict(row._mapping) if row else None
+        return CardProgram(**row._mapping) if row else None
 
     async def add_card_merchant(self, *, merchant_id: int, code: str, name: str, at: datetime) -> int:
         async with duplicate_as(self._conn, Conflict("DUPLICATE", what="卡系统商户", key=code)):
@@ -63,7 +66,7 @@ class SqlCardRepository:
         card_merchant_id: int = result.scalar_one()
         return card_merchant_id
 
-    async def card_merchant(self, *, merchant_id: int, code: str) -> dict[str, Any] | None:
+    async def card_merchant(self, *, merchant_id: int, code: str) -> PayingMerchant | None:
         """The card merchant with its issuer's push settings (one round trip on the money path)."""
         m, p = card_merchants.c, card_programs.c
         row = (await self._conn.execute(
@@ -71,7 +74,7 @@ class SqlCardRepository:
             .select_from(card_merchants.outerjoin(card_programs, p.merchant_id == m.merchant_id))
             .where(m.merchant_id == merchant_id, m.code == code)
         )).first()
-        return dict(row._mapping) if row else None
+        return PayingMerchant(**row._mapping) if row else None
 
     async def set_pinless_offline(self, *, merchant_id: int, code: str, max_amount: int | None, at: datetime) -> bool:
         """Set the card merchant's cap on offline consumes without the pay password (None: none); False if unknown."""
@@ -80,10 +83,10 @@ class SqlCardRepository:
                                           .values(pinless_offline_max=max_amount, updated_at=at))
         return result.rowcount == 1
 
-    async def card_merchants(self, *, merchant_id: int) -> list[dict[str, Any]]:
+    async def card_merchants(self, *, merchant_id: int) -> list[CardMerchant]:
         rows = await self._conn.execute(sa.select(card_merchants).where(card_merchants.c.merchant_id == merchant_id)
                                         .order_by(card_merchants.c.code))
-        return [dict(r._mapping) for r in rows]
+        return [CardMerchant(**r._mapping) for r in rows]
 
     async def set_limit(self, *, merchant_id: int, subject: str, limits: Limits, at: datetime) -> None:
         values = {"per_txn": limits.per_txn, "per_day": limits.per_day, "updated_at": at}
@@ -95,10 +98,10 @@ class SqlCardRepository:
             card_limits.c.merchant_id == merchant_id, card_limits.c.subject.in_(subjects)))
         return {r.subject: Limits(r.per_txn, r.per_day) for r in rows}
 
-    async def all_limits(self, *, merchant_id: int) -> list[dict[str, Any]]:
+    async def all_limits(self, *, merchant_id: int) -> list[LimitSetting]:
         rows = await self._conn.execute(sa.select(card_limits).where(card_limits.c.merchant_id == merchant_id)
                                         .order_by(card_limits.c.subject))
-        return [dict(r._mapping) for r in rows]
+        return [LimitSetting(**r._mapping) for r in rows]
 
     # --- funds accounts -----------------------------------------------------------------------------
 
@@ -159,7 +162,7 @@ class SqlCardRepository:
     async def save_card(self, card: Card) -> None:
         await save_aggregate(self._conn, cards, card)
 
-    async def lock_cards(self, *, merchant_id: int, card_nos: list[str]) -> dict[str, dict[str, Any]]:
+    async def lock_cards(self, *, merchant_id: int, card_nos: list[str]) -> dict[str, LockedCard]:
         """Lock the cards' rows in id order; with each: state, funds account and its password version."""
         c, a = cards.c, funds_accounts.c
         query = (
@@ -170,9 +173,9 @@ class SqlCardRepository:
         )
         if self._conn.dialect.name == "postgresql":
             query = query.with_for_update(of=cards)
-        return {r.card_no: dict(r._mapping) for r in await self._conn.execute(query)}
+        return {r.card_no: LockedCard(**r._mapping) for r in await self._conn.execute(query)}
 
-    async def card_view(self, *, merchant_id: int, card_no: str) -> dict[str, Any] | None:
+    async def card_view(self, *, merchant_id: int, card_no: str) -> CardView | None:
         """The card with its holder and balance (no password needed)."""
         c, a, led = cards.c, funds_accounts.c, ledger_accounts.c
         row = (await self._conn.execute(
@@ -181,7 +184,7 @@ class SqlCardRepository:
             .join(funds_accounts, a.id == c.account_id).join(ledger_accounts, led.id == c.ledger_account_id)
             .where(c.merchant_id == merchant_id, c.card_no == card_no)
         )).first()
-        return dict(row._mapping) if row else None
+        return CardView(**row._mapping) if row else None
 
     # --- pool ---------------------------------------------------------------------------------------
 
@@ -210,12 +213,12 @@ class SqlCardRepository:
                                  .values(taken_at=at))
         return card_no
 
-    async def pool_stats(self, *, merchant_id: int) -> list[dict[str, Any]]:
+    async def pool_stats(self, *, merchant_id: int) -> list[PoolBatch]:
         p = card_pool.c
         rows = await self._conn.execute(
             sa.select(p.kind, p.batch, sa.func.count().label("total"), sa.func.count(p.taken_at).label("taken"))
             .where(p.merchant_id == merchant_id).group_by(p.kind, p.batch).order_by(p.batch))
-        return [dict(r._mapping) for r in rows]
+        return [PoolBatch(r.kind, r.batch, int(r.total), int(r.taken)) for r in rows]
 
     # --- members and SMS codes ------------------------------------------------------------------------
 
@@ -227,12 +230,12 @@ class SqlCardRepository:
         member_id: int = result.scalar_one()
         return member_id
 
-    async def member(self, *, merchant_id: int, phone: str, lock: bool = False) -> dict[str, Any] | None:
+    async def member(self, *, merchant_id: int, phone: str, lock: bool = False) -> Member | None:
         query = sa.select(members).where(members.c.merchant_id == merchant_id, members.c.phone == phone)
         if lock and self._conn.dialect.name == "postgresql":
             query = query.with_for_update()
         row = (await self._conn.execute(query)).first()
-        return dict(row._mapping) if row else None
+        return Member(**row._mapping) if row else None
 
     async def bind_card(self, *, member_id: int, card_no: str, at: datetime) -> None:
         await self._conn.execute(sa.update(members).where(members.c.id == member_id).values(card_no=card_no, updated_at=at))
@@ -243,14 +246,14 @@ class SqlCardRepository:
             merchant_id=merchant_id, phone=phone, purpose=purpose, code_hash=code_hash, expires_at=expires_at,
             attempts=0, created_at=at))
 
-    async def latest_sms_code(self, *, merchant_id: int, phone: str, purpose: str) -> dict[str, Any] | None:
+    async def latest_sms_code(self, *, merchant_id: int, phone: str, purpose: str) -> SmsCode | None:
         s = sms_codes.c
         query = sa.select(sms_codes).where(s.merchant_id == merchant_id, s.phone == phone, s.purpose == purpose) \
             .order_by(s.id.desc()).limit(1)
         if self._conn.dialect.name == "postgresql":
             query = query.with_for_update()
         row = (await self._conn.execute(query)).first()
-        return dict(row._mapping) if row else None
+        return SmsCode(**row._mapping) if row else None
 
     async def mark_sms_code(self, *, code_id: int, attempts: int, used_at: datetime | None) -> None:
         await self._conn.execute(sa.update(sms_codes).where(sms_codes.c.id == code_id)

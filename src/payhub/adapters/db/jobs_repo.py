@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from payhub.adapters.db.cards_repo import upsert
 from payhub.adapters.db.tables import jobs
 from payhub.adapters.db.types import UtcDateTime
-from payhub.domain.jobs import MAX_ATTEMPTS, Done, Job, JobKind, JobOutcome, JobState, Retry, RunAgain, backoff
+from payhub.domain.jobs import (
+    MAX_ATTEMPTS, Done, Job, JobKind, JobOutcome, JobState, ParkedJob, Retry, RunAgain, backoff,
+)
 
 _OPEN = (JobState.PENDING.value, JobState.RUNNING.value)
 
@@ -89,11 +91,12 @@ class SqlJobRepository:
         ).one()
         return depth, max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
 
-    async def parked(self, *, limit: int) -> list[dict[str, Any]]:
+    async def parked(self, *, limit: int) -> list[ParkedJob]:
         rows = await self._conn.execute(
             sa.select(jobs).where(jobs.c.state == JobState.PARKED.value).order_by(jobs.c.updated_at.desc()).limit(limit)
         )
-        return [dict(r._mapping) for r in rows]
+        return [ParkedJob(r.id, r.merchant_id, JobKind(r.kind), r.ref, JobState(r.state), r.attempts, r.max_attempts,
+                          r.run_at, r.last_error) for r in rows]
 
     async def for_ref(self, *, ref: str) -> list[dict[str, Any]]:
         """Every job of one order or refund (for tests and the operations view)."""

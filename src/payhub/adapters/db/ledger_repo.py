@@ -14,7 +14,7 @@ from payhub.adapters.db import bulk
 from payhub.adapters.db.errors import is_unique_violation
 from payhub.adapters.db.tables import journal_entries, journal_legs, ledger_accounts
 from payhub.domain.errors import NotFound
-from payhub.domain.ledger import AccountSpec, JournalEntry, NormalSide
+from payhub.domain.ledger import AccountLine, AccountSpec, JournalEntry, LedgerAccount, NormalSide
 from payhub.domain.ledger_batch import AccountState, LegRow, Postings
 
 # (merchant_id, code) -> id per engine: ids never change, and a stale entry (an account opened by a rolled-back
@@ -133,7 +133,7 @@ class SqlLedgerRepository:
         """The id of an account, opened if new."""
         return (await self._account_ids(merchant_id=merchant_id, specs={spec}, at=at))[spec.code]
 
-    async def balance(self, *, merchant_id: int, account: str) -> dict[str, Any]:
+    async def balance(self, *, merchant_id: int, account: str) -> LedgerAccount:
         row = (
             await self._conn.execute(
                 sa.select(ledger_accounts).where(ledger_accounts.c.merchant_id == merchant_id, ledger_accounts.c.code == account)
@@ -141,15 +141,15 @@ class SqlLedgerRepository:
         ).first()
         if row is None:
             raise NotFound("UNKNOWN_LEDGER_ACCOUNT", code=account)
-        return dict(row._mapping)
+        return LedgerAccount(**row._mapping)
 
-    async def accounts(self, *, merchant_id: int) -> list[dict[str, Any]]:
+    async def accounts(self, *, merchant_id: int) -> list[LedgerAccount]:
         rows = await self._conn.execute(
             sa.select(ledger_accounts).where(ledger_accounts.c.merchant_id == merchant_id).order_by(ledger_accounts.c.code)
         )
-        return [dict(r._mapping) for r in rows]
+        return [LedgerAccount(**r._mapping) for r in rows]
 
-    async def entries(self, *, merchant_id: int, account: str, limit: int) -> list[dict[str, Any]]:
+    async def entries(self, *, merchant_id: int, account: str, limit: int) -> list[AccountLine]:
         a, legs, entries = ledger_accounts, journal_legs, journal_entries
         rows = await self._conn.execute(
             sa.select(
@@ -162,4 +162,4 @@ class SqlLedgerRepository:
             .order_by(legs.c.account_version.desc())
             .limit(limit)
         )
-        return [dict(r._mapping) for r in rows]
+        return [AccountLine(**r._mapping) for r in rows]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from payhub.adapters.db.types import Id, UtcDateTime
 
@@ -109,8 +110,8 @@ sign_in_audit = sa.Table(
     sa.Index("ix_sign_in_audit_merchant_at", "merchant_id", "at"),
 )
 
-bill_orders = sa.Table(
-    "bill_orders", metadata,
+orders = sa.Table(
+    "orders", metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("merchant_id", Id, sa.ForeignKey("merchants.id"), nullable=False),
     sa.Column("terminal_id", Id, sa.ForeignKey("terminals.id"), nullable=False),
@@ -118,27 +119,18 @@ bill_orders = sa.Table(
     sa.Column("order_no", sa.String(32), nullable=False, unique=True),
     sa.Column("terminal_order_no", sa.String(64), nullable=False),
     sa.Column("request_hash", sa.String(64), nullable=False),
-    sa.Column("fee_type", sa.String(16), nullable=False),
-    sa.Column("account_no", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),          # the fulfilment kind
+    sa.Column("product", sa.String(64), nullable=False),       # what is bought (a fee type, goods)
+    sa.Column("account_no", sa.String(64), nullable=False),    # for whom (the biller account, card, meter, ticket)
     sa.Column("customer_name", sa.String(64), nullable=False),
-    sa.Column("bill_ids", sa.Text, nullable=False),
     _money("amount"),
-    _money("due_amount"),
-    sa.Column("channel", sa.String(32), nullable=False),
-    sa.Column("biller", sa.String(32), nullable=False),
+    sa.Column("details", sa.JSON().with_variant(JSONB(), "postgresql"), nullable=False),  # the kind's own facts
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False),
-    sa.Column("pay_method", sa.String(16)),
-    sa.Column("pay_deadline", UtcDateTime),
-    sa.Column("code_url", sa.Text),
-    sa.Column("auth_code_masked", sa.String(32)),
-    sa.Column("wallet", sa.String(16)),
-    sa.Column("transaction_id", sa.String(64)),
-    sa.Column("trade_type", sa.String(64)),
-    sa.Column("paid_at", UtcDateTime),
-    sa.Column("biller_ref", sa.String(64)),
-    sa.Column("posted_at", UtcDateTime),
+    sa.Column("fulfilment_ref", sa.String(64)),
+    sa.Column("fulfilled_at", UtcDateTime),
+    sa.Column("fulfil_attempts", sa.Integer, nullable=False, server_default="0"),
     _money("refund_reserved", server_default="0"),
     _money("refunded_amount", server_default="0"),
     sa.Column("failure_code", sa.String(64)),
@@ -147,16 +139,39 @@ bill_orders = sa.Table(
     sa.UniqueConstraint("terminal_id", "terminal_order_no"),
     sa.CheckConstraint("amount > 0", name="amount_positive"),
     sa.CheckConstraint("refunded_amount <= refund_reserved AND refund_reserved <= amount", name="refunds_within_amount"),
-    sa.Index("ix_bill_orders_merchant_created", "merchant_id", "created_at"),
-    sa.Index("ix_bill_orders_merchant_state", "merchant_id", "state"),
-    sa.Index("ix_bill_orders_state_expires", "state", "expires_at"),  # the worker's sweep of expired orders
+    sa.Index("ix_orders_merchant_created", "merchant_id", "created_at"),
+    sa.Index("ix_orders_merchant_state", "merchant_id", "state"),
+    sa.Index("ix_orders_state_expires", "state", "expires_at"),  # the worker's sweep of expired orders
+)
+
+payments = sa.Table(
+    "payments", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("merchant_id", Id, sa.ForeignKey("merchants.id"), nullable=False),
+    sa.Column("order_id", Id, sa.ForeignKey("orders.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),
+    _money("amount"),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("deadline", UtcDateTime, nullable=False),
+    sa.Column("code_url", sa.Text),
+    sa.Column("auth_code_masked", sa.String(32)),
+    sa.Column("wallet", sa.String(16)),
+    sa.Column("transaction_id", sa.String(64)),
+    sa.Column("trade_type", sa.String(64)),
+    sa.Column("paid_at", UtcDateTime),
+    sa.UniqueConstraint("order_id", "seq"),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.Index("ix_payments_merchant_paid", "merchant_id", "paid_at"),
 )
 
 refunds = sa.Table(
     "refunds", metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("merchant_id", Id, sa.ForeignKey("merchants.id"), nullable=False),
-    sa.Column("order_id", Id, sa.ForeignKey("bill_orders.id"), nullable=False),
+    sa.Column("order_id", Id, sa.ForeignKey("orders.id"), nullable=False),
     sa.Column("order_no", sa.String(32), nullable=False),
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("refund_no", sa.String(40), nullable=False, unique=True),

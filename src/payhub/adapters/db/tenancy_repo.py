@@ -15,7 +15,7 @@ from payhub.adapters.db.tables import (
 from payhub.adapters.db.types import UtcDateTime
 from payhub.domain.errors import Conflict
 from payhub.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally
-from payhub.domain.tenancy import Merchant, Operator, Role, Terminal
+from payhub.domain.tenancy import Merchant, Operator, OperatorSession, Role, Terminal
 
 
 def _merchant(row: Any) -> Merchant:
@@ -86,10 +86,10 @@ class SqlTenancyRepository:
             merchant_id=merchant_id, operator_id=operator_id, terminal_id=terminal_id, token_hash=token_hash,
             created_at=at, expires_at=expires_at))
 
-    async def session(self, *, token_hash: str) -> dict[str, Any] | None:
+    async def session(self, *, token_hash: str) -> OperatorSession | None:
         row = (await self._conn.execute(
             sa.select(operator_sessions).where(operator_sessions.c.token_hash == token_hash))).first()
-        return dict(row._mapping) if row else None
+        return OperatorSession(**row._mapping) if row else None
 
     async def revoke_session(self, *, token_hash: str, at: datetime) -> None:
         await self._conn.execute(

@@ -21,7 +21,7 @@ from payhub.adapters.swiftpass.wire import (
 )
 from payhub.config import SwiftPassAccount, SwiftPassSettings
 from payhub.domain.payments import (
-    CloseResult, CloseStatus, NativeQr, PayResult, PayStatus, RefundResult, RefundStatus,
+    Capability, CloseResult, CloseStatus, NativeQr, PayResult, PayStatus, RefundResult, RefundStatus,
 )
 from payhub.domain.wallets import mask_code
 from payhub.ports import ChannelRefused, ChannelUnavailable, SignatureInvalid
@@ -38,6 +38,7 @@ class SwiftPassChannel:
     """PaymentChannel over the SwiftPass gateway, one signed request per operation."""
 
     name = "swiftpass"
+    supports = frozenset({Capability.QR, Capability.PAYMENT_CODE})
 
     def __init__(self, *, settings: SwiftPassSettings, http: httpx.AsyncClient) -> None:
         self._settings = settings

@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from payhub.domain.billing import Arrears
 from payhub.domain.messages import state_name
-from payhub.domain.orders import FINAL_STATES, BillOrder
+from payhub.domain.bill_payment import prepaid_amount
+from payhub.domain.orders import FINAL_STATES, Order
 from payhub.domain.refunds import Refund
 from payhub.domain.transitions import Transition
 
@@ -125,6 +126,7 @@ class OrderOut(BaseModel):
     state_name: str
     final: bool
     version: int
+    kind: str = Field(description="what the order buys: biller_posting (a fee posted to the biller), retail, ...")
     fee_type: str
     account_no: str
     customer_name: str
@@ -149,16 +151,21 @@ class OrderOut(BaseModel):
     expires_at: datetime
 
     @classmethod
-    def of(cls, order: BillOrder, locale: str, *, qr_image: str | None = None) -> OrderOut:
+    def of(cls, order: Order, locale: str, *, qr_image: str | None = None) -> OrderOut:
+        payment = order.paid_payment or order.payment
+        prepaid = prepaid_amount(order)
         return cls(
             order_no=order.order_no, out_trade_no=order.terminal_order_no, state=order.state.value,
-            state_name=state_name(order.state.value, locale), final=order.state in FINAL_STATES,
-            version=order.version, fee_type=order.fee_type.value, account_no=order.account_no,
-            customer_name=order.customer_name, amount=order.amount, arrears_amount=order.due_amount,
-            prepaid_amount=order.prepaid_amount, bill_ids=list(order.bill_ids),
-            pay_method=order.pay_method.value if order.pay_method else None, wallet=order.wallet or order.trade_type,
-            code_url=order.code_url, qr_image=qr_image, pay_deadline=order.pay_deadline, paid_at=order.paid_at,
-            channel_trade_no=order.transaction_id, posted_at=order.posted_at, biller_ref=order.biller_ref,
+            state_name=state_name(order.state.value, locale, kind=order.kind), final=order.state in FINAL_STATES,
+            version=order.version, kind=order.kind, fee_type=order.product, account_no=order.account_no,
+            customer_name=order.customer_name, amount=order.amount, arrears_amount=order.amount - prepaid,
+            prepaid_amount=prepaid, bill_ids=[str(b) for b in order.details.get("bill_ids", ())],
+            pay_method=payment.method.value if payment else None,
+            wallet=(payment.wallet or payment.trade_type) if payment else None,
+            code_url=payment.code_url if payment else None, qr_image=qr_image,
+            pay_deadline=payment.deadline if payment else None, paid_at=payment.paid_at if payment else None,
+            channel_trade_no=payment.transaction_id if payment else None, posted_at=order.fulfilled_at,
+            biller_ref=order.fulfilment_ref,
             refunded_amount=order.refunded_amount, refundable=order.refundable, failure_code=order.failure_code,
             failure_message=order.failure_message, created_at=order.created_at, expires_at=order.expires_at,
         )

@@ -9,7 +9,7 @@ import segno
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from payhub.domain.orders import FINAL_STATES, BillOrder, OrderState
+from payhub.domain.orders import FINAL_STATES, Order, OrderState
 from payhub.domain.receipts import Receipt
 from payhub.domain.tenancy import Role
 from payhub.entrypoints.api.deps import ActorDep, ClientIp, HubDep
@@ -20,7 +20,7 @@ from payhub.entrypoints.api.schemas import (
     RowId, TransitionOut,
 )
 from payhub.services import auth, counter, order_views, receipts, refunds
-from payhub.services.counter import CHINA
+from payhub.services.order_numbers import CHINA
 
 router = APIRouter(prefix="/api/v1", tags=["counter"], responses=SIGNED)
 PAYING = error_responses(400, 404, 409)
@@ -30,8 +30,8 @@ EVENTS: Responses = {
 EVENTS |= error_responses(404)
 
 
-def _out(order: BillOrder, request: Request) -> OrderOut:
-    code_url = order.code_url if order.state is OrderState.PAYING else None
+def _out(order: Order, request: Request) -> OrderOut:
+    code_url = order.payment.code_url if order.payment and order.state is OrderState.PAYING else None
     qr_image = segno.make(code_url, error="m").png_data_uri(scale=8, border=2) if code_url else None
     return OrderOut.of(order, locale_of(request), qr_image=qr_image)
 

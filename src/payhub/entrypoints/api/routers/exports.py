@@ -14,7 +14,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from payhub.entrypoints.api.deps import HubDep
 from payhub.entrypoints.api.openapi_docs import SIGNED, Responses, error_responses
 from payhub.entrypoints.api.routers.counter import OrderFilters
-from payhub.services.counter import CHINA
+from payhub.services.order_numbers import CHINA
 from payhub.services.order_export import AMOUNT_COLUMNS, HEADERS, Cell, export_rows
 
 router = APIRouter(prefix="/api/v1", tags=["counter"], responses=SIGNED)

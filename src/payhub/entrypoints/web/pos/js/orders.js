@@ -8,7 +8,7 @@ import * as receipts from "./receipts.js";
 import * as stored from "./storage.js";
 import { $, busy, el, say, walletName } from "./ui.js";
 
-const STATES = ["posted", "paying", "created", "pay_failed", "closed", "post_failed", "refunding", "refunded", "manual"];
+const STATES = ["fulfilled", "paying", "created", "pay_failed", "closed", "fulfil_failed", "refunding", "refunded", "manual"];
 const FEE_TYPES = ["gas", "water", "business", "other"];
 let shown = null; // the order in the detail dialog
 let refundRequestNo = null; // kept while the refund dialog is open: a resend refunds once

@@ -10,7 +10,7 @@ import * as stored from "./storage.js";
 import { $, busy, el, focusFirst, say, showOnly, walletName } from "./ui.js";
 
 const OUTCOMES = {
-  posted: ["ok", "result.posted"],
+  fulfilled: ["ok", "result.fulfilled"],
   pay_failed: ["bad", "result.payFailed"],
   refunded: ["warn", "result.refunded"],
   manual: ["warn", "result.manual"],
@@ -115,7 +115,7 @@ function showResult(order) {
   $("#result").dataset.outcome = outcome;
   $("#result-title").textContent = title ? t(title) : t("result.working", { state: order.state_name });
   const detail = order.state === "manual" ? t("result.manualHint") : order.failure_message ?? "";
-  $("#result-detail").textContent = order.state === "posted" ? "" : detail;
+  $("#result-detail").textContent = order.state === "fulfilled" ? "" : detail;
   const facts = [
     ["pay.orderNo", order.order_no],
     ["orders.feeType", t(`feeType.${order.fee_type}`)],
