@@ -32,14 +32,17 @@ import counter_flow as cf  # noqa: E402  (the counter benchmark's cluster, proce
 import httpx  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from payhub.adapters.db.migrate import upgrade  # noqa: E402
+from payhub.kernel.adapters.db.migrate import upgrade  # noqa: E402
 from payhub.bootstrap import build  # noqa: E402
 from payhub.config import Settings  # noqa: E402
-from payhub.domain.card_money import Funding, TxChannel  # noqa: E402
-from payhub.domain.cards import CardKind, luhn_digit  # noqa: E402
+from payhub.cards.domain.money import Funding, TxChannel  # noqa: E402
+from payhub.cards.domain.cards import CardKind, luhn_digit  # noqa: E402
 from payhub.entrypoints.terminal_client import TerminalClient  # noqa: E402
-from payhub.services import admin, card_lifecycle, card_limits, card_money  # noqa: E402
-from payhub.services.card_consumes import ConsumeBatcher  # noqa: E402
+from payhub.kernel.services import admin  # noqa: E402
+from payhub.cards.services import lifecycle as card_lifecycle  # noqa: E402
+from payhub.cards.services import limits as card_limits  # noqa: E402
+from payhub.cards.services import money as card_money  # noqa: E402
+from payhub.cards.services.consumes import ConsumeBatcher  # noqa: E402
 from tests.cards.invariants import check_ledger  # noqa: E402
 
 LEVELS = (1, 8, 32)

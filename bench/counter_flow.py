@@ -39,11 +39,11 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from payhub.adapters.db.migrate import upgrade
+from payhub.kernel.adapters.db.migrate import upgrade
 from payhub.bootstrap import build
 from payhub.config import Settings
 from payhub.entrypoints.terminal_client import TerminalClient
-from payhub.services import admin
+from payhub.kernel.services import admin
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_SH = ROOT / "scripts" / "pg.sh"

@@ -19,12 +19,12 @@ from urllib.parse import urlsplit
 import uvicorn
 from fastapi import FastAPI
 
-from payhub.adapters.observability.logs import configure_logging
-from payhub.adapters.swiftpass.sandbox import SandboxAccount, SwiftPassSandbox
-from payhub.adapters.tcis.sandbox import TcisSandbox
+from payhub.kernel.adapters.observability.logs import configure_logging
+from payhub.integrations.swiftpass.sandbox import SandboxAccount, SwiftPassSandbox
+from payhub.integrations.tcis.sandbox import TcisSandbox
 from payhub.bootstrap import build
 from payhub.config import Settings
-from payhub.entrypoints.api.app import create_app
+from payhub.api.app import create_app
 
 LOOPBACK = "127.0.0.1"
 SWIFTPASS_PREFIX = "/swiftpass"

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from payhub.adapters.db.migrate import upgrade
+from payhub.kernel.adapters.db.migrate import upgrade
 
 PG_URL = os.environ.get("PAYHUB_TEST_PG_URL")  # e.g. postgresql+psycopg://postgres@127.0.0.1:55432/postgres
 TEMPLATE = f"payhub_template_{os.getpid()}"  # one per test process, so parallel runs never share it

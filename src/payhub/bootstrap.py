@@ -7,32 +7,43 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from payhub.adapters.card_channel import CardChannel, CardOperations
-from payhub.adapters.clock import SystemClock
-from payhub.adapters.db.engine import Database, open_database
-from payhub.adapters.db.uow import SqlUnitOfWorkFactory
-from payhub.adapters.observability.metrics import HubMetrics, Instrumented
-from payhub.adapters.pg_notifications import PgNotifications
-from payhub.adapters.push.client import HttpNotifier
-from payhub.adapters.push.targets import PushTargets
-from payhub.adapters.registry import AdapterRegistry
-from payhub.adapters.security import Argon2Passwords, FernetSealer
-from payhub.adapters.signals import LocalOrderSignals
-from payhub.adapters.sms.client import AliyunSms
-from payhub.adapters.sms.sandbox import SandboxSms
-from payhub.adapters.swiftpass.client import SwiftPassChannel
-from payhub.adapters.tcis.client import TcisBiller
+from payhub.cards.adapters.channel import CardChannel, CardOperations
+from payhub.kernel.adapters.clock import SystemClock
+from payhub.kernel.adapters.db.engine import Database, open_database
+from payhub.cards.adapters.db.uow import SqlCardUnitOfWorkFactory
+from payhub.counter.adapters.billers import BillerRegistry
+from payhub.kernel.adapters.observability.metrics import HubMetrics, Instrumented
+from payhub.kernel.adapters.pg_notifications import PgNotifications
+from payhub.integrations.push.client import HttpNotifier
+from payhub.integrations.push.targets import PushTargets
+from payhub.kernel.adapters.registry import AdapterRegistry
+from payhub.kernel.adapters.security import Argon2Passwords, FernetSealer
+from payhub.kernel.adapters.signals import LocalOrderSignals
+from payhub.integrations.sms.client import AliyunSms
+from payhub.integrations.sms.sandbox import SandboxSms
+from payhub.integrations.swiftpass.client import SwiftPassChannel
+from payhub.integrations.tcis.client import TcisBiller
+from payhub.cards.jobs import card_jobs
 from payhub.config import Settings
-from payhub.domain.sign_in_throttle import SignInRules
-from payhub.ports import Clock, JobWakeups, SmsGateway
-from payhub.services import card_channel
-from payhub.services.biller_posting import BillerPosting
-from payhub.services.fulfilment_kinds import FulfilmentKinds
-from payhub.services.retail import Retail
-from payhub.services.context import CardPolicy, Hub, Policy
+from payhub.kernel.domain.sign_in_throttle import SignInRules
+from payhub.kernel.ports import Clock, JobWakeups, SmsGateway
+from payhub.cards.services import channel as card_channel
+from payhub.counter.services.biller_posting import BillerPosting
+from payhub.kernel.services.fulfilment_kinds import FulfilmentKinds
+from payhub.kernel.services.job_handlers import JobHandlers
+from payhub.kernel.services.outbox import kernel_jobs
+from payhub.till.services.retail import Retail
+from payhub.cards.services.context import CardHub, CardPolicy
+from payhub.counter.services.context import CounterHub
+from payhub.kernel.services.context import Policy
 
 if TYPE_CHECKING:
-    from payhub.adapters.hsm.pkcs11_keys import Pkcs11CardKeys
+    from payhub.integrations.hsm.pkcs11_keys import Pkcs11CardKeys
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppHub(CounterHub, CardHub):
+    """The hub this application's services share: the kernel's with every product's extras."""
 
 
 @dataclass
@@ -41,7 +52,7 @@ class Container:
 
     settings: Settings
     database: Database
-    hub: Hub
+    hub: AppHub
     metrics: HubMetrics
     http_clients: list[httpx.AsyncClient] = field(default_factory=list)
     notifications: PgNotifications | None = None  # PostgreSQL: order signals and job wake-ups across processes
@@ -85,8 +96,12 @@ def policy_from(settings: Settings) -> Policy:
         channel_answer_seconds=settings.swiftpass.timeout_seconds,
         notify_url=settings.public_url.rstrip("/") + "/notify/swiftpass",
         sign_in=SignInRules(**settings.login_throttle.model_dump()),
-        cards=CardPolicy(**settings.cards.model_dump()),
     )
+
+
+def card_policy_from(settings: Settings) -> CardPolicy:
+    """Stored-value card rules from settings."""
+    return CardPolicy(**settings.cards.model_dump())
 
 
 def build(
@@ -105,9 +120,9 @@ def build(
     metrics = HubMetrics()
     channel = SwiftPassChannel(settings=settings.swiftpass, http=channel_http)
     biller = TcisBiller(settings=settings.tcis, http=biller_http)
+    billers = BillerRegistry({biller.name: Instrumented(biller, system=biller.name, metrics=metrics)})
     registry = AdapterRegistry(
-        channels={channel.name: Instrumented(channel, system=channel.name, metrics=metrics)},
-        billers={biller.name: Instrumented(biller, system=biller.name, metrics=metrics)},
+        channels={channel.name: Instrumented(channel, system=channel.name, metrics=metrics)}, billers=billers.names,
     )
     database = database or open_database(settings.database_url, pool_size=settings.db_pool_size)
     push_http = peer_http(timeout=settings.card_push_timeout_seconds)
@@ -116,11 +131,13 @@ def build(
         sms_http = peer_http(timeout=settings.sms.timeout_seconds)
         owned.append(sms_http)
     notifications = PgNotifications(database_url=settings.database_url) if database.dialect == "postgresql" else None
-    hub = Hub(
-        uow=SqlUnitOfWorkFactory(database), clock=clock or SystemClock(), registry=registry,
-        fulfillers=FulfilmentKinds([BillerPosting(registry=registry), Retail()]),
+    hub = AppHub(
+        uow=SqlCardUnitOfWorkFactory(database), clock=clock or SystemClock(), registry=registry,
+        fulfillers=FulfilmentKinds([BillerPosting(billers=billers), Retail()]),
+        jobs=JobHandlers([*kernel_jobs(), *card_jobs()]),
         sealer=FernetSealer(secret=settings.secret_key), passwords=Argon2Passwords(),
-        signals=notifications or LocalOrderSignals(), policy=policy_from(settings),
+        signals=notifications or LocalOrderSignals(), policy=policy_from(settings), billers=billers,
+        cards=card_policy_from(settings),
         notifier=HttpNotifier(http=push_http, targets=PushTargets.from_settings(
             demo=settings.demo, allowed=settings.card_push_allowed)), sms=sms_gateway(settings, http=sms_http),
     )
@@ -140,14 +157,14 @@ def sms_gateway(settings: Settings, *, http: httpx.AsyncClient | None) -> SmsGat
 def card_keys(settings: Settings) -> Pkcs11CardKeys:
     """The card key service in the configured PKCS#11 token (加密机)."""
     # imported here: python-pkcs11 is needed only where the HSM is used (the keys CLI), not by every hub process
-    from payhub.adapters.hsm.pkcs11_keys import Pkcs11CardKeys
+    from payhub.integrations.hsm.pkcs11_keys import Pkcs11CardKeys
 
     hsm = settings.hsm
     return Pkcs11CardKeys(module=hsm.module, token_label=hsm.token_label, pin=hsm.pin.get_secret_value(),
                           key_label=hsm.key_label)
 
 
-def card_operations(hub: Hub) -> CardOperations:
+def card_operations(hub: CardHub) -> CardOperations:
     """The card payment use cases bound to the hub, for the card channel."""
     return CardOperations(
         pay=partial(card_channel.pay, hub=hub), query=partial(card_channel.query, hub=hub),

@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from payhub.adapters.clock import ManualClock
+from payhub.kernel.adapters.clock import ManualClock
 from payhub.bootstrap import Container, build
 from payhub.config import Settings
-from payhub.domain.card_money import MAX_AMOUNT
-from payhub.domain.cards import CardKind, luhn_digit
-from payhub.domain.errors import PayhubError
-from payhub.services import admin, card_lifecycle
-from payhub.services.context import Hub
+from payhub.cards.domain.money import MAX_AMOUNT
+from payhub.cards.domain.cards import CardKind, luhn_digit
+from payhub.kernel.domain.errors import PayhubError
+from payhub.kernel.services import admin
+from payhub.cards.services import lifecycle as card_lifecycle
+from payhub.kernel.services.context import Hub
 from tests.support.harness import Harness
 from tests.unit.fakes import PlainHasher
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from payhub.adapters.db.card_tables import card_transactions
-from payhub.adapters.db.engine import Database
-from payhub.adapters.db.tables import journal_entries, journal_legs, ledger_accounts
-from payhub.domain.ledger import NormalSide, balance_change
+from payhub.cards.adapters.db.tables import card_transactions
+from payhub.kernel.adapters.db.engine import Database
+from payhub.kernel.adapters.db.tables import journal_entries, journal_legs, ledger_accounts
+from payhub.kernel.domain.ledger import NormalSide, balance_change
 
 TX_KINDS = ("card_recharge", "card_consume", "card_refund", "card_transfer")  # one card transaction row each
 

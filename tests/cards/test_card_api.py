@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from payhub.adapters.push.client import HttpNotifier
-from payhub.adapters.push.targets import PushTargets
-from payhub.adapters.push.sandbox import PushReceiver
-from payhub.services import admin
+from payhub.integrations.push.client import HttpNotifier
+from payhub.integrations.push.targets import PushTargets
+from payhub.integrations.push.sandbox import PushReceiver
+from payhub.kernel.services import admin
 from tests.cards.conftest import card_no
 from tests.cards.invariants import check_ledger
 from tests.support.harness import Crash, Harness

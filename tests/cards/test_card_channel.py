@@ -5,13 +5,14 @@ from datetime import date
 
 import pytest
 
-from payhub.adapters.card_channel import CardChannel
+from payhub.cards.adapters.channel import CardChannel
 from payhub.bootstrap import card_operations
-from payhub.domain.card_money import Funding, TxChannel
-from payhub.domain.payments import CloseStatus, PayStatus, RefundStatus
-from payhub.ports import ChannelRefused
-from payhub.services import card_lifecycle, card_money
-from payhub.services.card_channel import BILL_HEADER, reversal_no
+from payhub.cards.domain.money import Funding, TxChannel
+from payhub.kernel.domain.payments import CloseStatus, PayStatus, RefundStatus
+from payhub.kernel.ports import ChannelRefused
+from payhub.cards.services import lifecycle as card_lifecycle
+from payhub.cards.services import money as card_money
+from payhub.cards.services.channel import BILL_HEADER, reversal_no
 from tests.cards.conftest import PASSWORD, CardWorld, expect
 
 SHOP = "ISSUER"  # the hub merchant's code names its own card merchant

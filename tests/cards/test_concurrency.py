@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from payhub.domain.card_money import Funding, TxChannel
-from payhub.domain.errors import PayhubError
-from payhub.services import card_limits, card_money
+from payhub.cards.domain.money import Funding, TxChannel
+from payhub.kernel.domain.errors import PayhubError
+from payhub.cards.services import limits as card_limits
+from payhub.cards.services import money as card_money
 from tests.cards.conftest import PASSWORD, CardWorld
 from tests.cards.invariants import check_ledger
 

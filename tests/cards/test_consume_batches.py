@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from payhub.domain.card_money import Funding, TxChannel
-from payhub.domain.errors import PayhubError
-from payhub.services import card_lifecycle, card_limits, card_money
-from payhub.services.card_consumes import ConsumeBatcher
+from payhub.cards.domain.money import Funding, TxChannel
+from payhub.kernel.domain.errors import PayhubError
+from payhub.cards.services import lifecycle as card_lifecycle
+from payhub.cards.services import limits as card_limits
+from payhub.cards.services import money as card_money
+from payhub.cards.services.consumes import ConsumeBatcher
 from tests.cards.conftest import CardWorld
 from tests.cards.invariants import check_ledger
 

@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from payhub.adapters.db.card_tables import card_transactions
-from payhub.adapters.db.tables import journal_entries, journal_legs, ledger_accounts
-from payhub.domain.card_money import Funding, TxChannel
-from payhub.services import card_money
+from payhub.cards.adapters.db.tables import card_transactions
+from payhub.kernel.adapters.db.tables import journal_entries, journal_legs, ledger_accounts
+from payhub.cards.domain.money import Funding, TxChannel
+from payhub.cards.services import money as card_money
 from tests.cards.conftest import START, CardWorld
 
 

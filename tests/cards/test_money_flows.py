@@ -1,8 +1,9 @@
 """Recharge, consume, refund and transfer through the services on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from payhub.domain.card_money import Funding, TxChannel
-from payhub.services import card_lifecycle, card_money
+from payhub.cards.domain.money import Funding, TxChannel
+from payhub.cards.services import lifecycle as card_lifecycle
+from payhub.cards.services import money as card_money
 from tests.cards.conftest import PASSWORD, CardWorld, expect
 
 

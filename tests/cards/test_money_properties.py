@@ -11,9 +11,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 
-from payhub.domain.card_money import Funding, TxChannel, business_date
-from payhub.domain.errors import PayhubError
-from payhub.services import card_lifecycle, card_limits, card_money
+from payhub.cards.domain.money import Funding, TxChannel, business_date
+from payhub.kernel.domain.errors import PayhubError
+from payhub.cards.services import lifecycle as card_lifecycle
+from payhub.cards.services import limits as card_limits
+from payhub.cards.services import money as card_money
 from tests.cards.conftest import PASSWORD, CardWorld, make_world
 from tests.cards.invariants import check_ledger
 

@@ -2,9 +2,10 @@
 transaction (a setting of the card merchant, off by default)."""
 from __future__ import annotations
 
-from payhub.domain.card_money import Funding, TxChannel
-from payhub.services import card_lifecycle, card_money
-from payhub.services.card_consumes import ConsumeBatcher
+from payhub.cards.domain.money import Funding, TxChannel
+from payhub.cards.services import lifecycle as card_lifecycle
+from payhub.cards.services import money as card_money
+from payhub.cards.services.consumes import ConsumeBatcher
 from tests.cards.conftest import PASSWORD, CardWorld, expect
 
 SHOP = "SHOP3"  # a card merchant with the default rule

@@ -6,11 +6,12 @@ import asyncio
 import dataclasses
 from collections import Counter
 
-from payhub.domain.card_money import Funding, TxChannel
-from payhub.domain.errors import PayhubError
-from payhub.domain.messages import render
-from payhub.domain.tenancy import Role
-from payhub.services import card_lifecycle, card_money
+from payhub.cards.domain.money import Funding, TxChannel
+from payhub.kernel.domain.errors import PayhubError
+from payhub.kernel.domain.messages import render
+from payhub.kernel.domain.tenancy import Role
+from payhub.cards.services import lifecycle as card_lifecycle
+from payhub.cards.services import money as card_money
 from tests.cards.conftest import PASSWORD, CardWorld, expect
 from tests.unit.fakes import PlainHasher
 

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from payhub.adapters.push.client import HttpNotifier
-from payhub.adapters.push.targets import PushTargets
-from payhub.adapters.push.sandbox import PushReceiver
+from payhub.integrations.push.client import HttpNotifier
+from payhub.integrations.push.targets import PushTargets
+from payhub.integrations.push.sandbox import PushReceiver
 from payhub.config import TcisSettings
-from payhub.ports import PushFailed
-from payhub.services import card_lifecycle
+from payhub.kernel.ports import PushFailed
+from payhub.cards.services import lifecycle as card_lifecycle
 from tests.cards.conftest import CardWorld, expect, make_world
 
 SECRET = "receiver-secret-0123456789"

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from payhub.domain.card_money import Funding, TxChannel
-from payhub.services import card_custody, card_lifecycle, card_money, card_online_recharge
+from payhub.cards.domain.money import Funding, TxChannel
+from payhub.cards.services import custody as card_custody
+from payhub.cards.services import lifecycle as card_lifecycle
+from payhub.cards.services import money as card_money
+from payhub.cards.services import online_recharge as card_online_recharge
 from tests.cards.conftest import card_no, expect
 from tests.cards.invariants import check_ledger
 from tests.support.cards import open_active_card

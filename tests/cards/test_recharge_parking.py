@@ -1,10 +1,12 @@
 """An online recharge whose status polling runs out of tries goes to manual handling, and staff settle it."""
 from __future__ import annotations
 
-from payhub.adapters.swiftpass.sandbox import Fault
-from payhub.adapters.swiftpass.wire import SERVICE_QUERY
-from payhub.domain.jobs import MAX_ATTEMPTS, JobKind
-from payhub.services import card_lifecycle, card_online_recharge
+from payhub.cards.domain.jobs import CardJobKind
+from payhub.integrations.swiftpass.sandbox import Fault
+from payhub.integrations.swiftpass.wire import SERVICE_QUERY
+
+from payhub.cards.services import lifecycle as card_lifecycle
+from payhub.cards.services import online_recharge as card_online_recharge
 from tests.cards.conftest import expect
 from tests.cards.test_recharge_and_custody import _world
 from tests.support.harness import Harness, code_for
@@ -16,7 +18,7 @@ async def test_unclear_recharge_is_parked_for_staff_who_credit_it_once_the_chann
                                               out_trade_no="W9", amount=2_000, auth_code=code_for(95), merchant="M1",
                                               client_ip="127.0.0.1")
     assert paying["state"] == "paying"
-    for _ in range(MAX_ATTEMPTS[JobKind.CARD_RECHARGE_POLL] + 2):
+    for _ in range(CardJobKind.CARD_RECHARGE_POLL.max_attempts + 2):
         hub.swiftpass.fail_next(service=SERVICE_QUERY, fault=Fault.SYSTEM_ERROR)
         await hub.settle(seconds=3600)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from payhub.domain.card_money import Funding, TxChannel
-from payhub.domain.errors import PayhubError
-from payhub.services import card_lifecycle, card_money, card_online_recharge
-from payhub.services.card_consumes import ConsumeBatcher
-from payhub.services.card_tx import TxResult
+from payhub.cards.domain.money import Funding, TxChannel
+from payhub.kernel.domain.errors import PayhubError
+from payhub.cards.services import lifecycle as card_lifecycle
+from payhub.cards.services import money as card_money
+from payhub.cards.services import online_recharge as card_online_recharge
+from payhub.cards.services.consumes import ConsumeBatcher
+from payhub.cards.services.tx import TxResult
 from tests.cards.conftest import PASSWORD, CardWorld
 from tests.cards.invariants import check_ledger
 from tests.cards.test_recharge_and_custody import _world as _online_world

@@ -20,18 +20,21 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from payhub.adapters.card_channel import CardChannel
-from payhub.adapters.db.migrate import upgrade
-from payhub.adapters.swiftpass import wire
-from payhub.adapters.swiftpass.billfile import PAID, parse_bill
-from payhub.adapters.swiftpass.client import SwiftPassChannel
-from payhub.adapters.swiftpass.sandbox import Fault, SandboxAccount, SandboxRefusal, Scenario, SwiftPassSandbox
+from payhub.cards.adapters.channel import CardChannel
+from payhub.kernel.adapters.db.migrate import upgrade
+from payhub.integrations.swiftpass import wire
+from payhub.integrations.swiftpass.billfile import PAID, parse_bill
+from payhub.integrations.swiftpass.client import SwiftPassChannel
+from payhub.integrations.swiftpass.sandbox import Fault, SandboxAccount, SandboxRefusal, Scenario, SwiftPassSandbox
 from payhub.bootstrap import build, card_operations
 from payhub.config import Settings, SwiftPassAccount, SwiftPassSettings
-from payhub.domain.card_money import Funding, TxChannel
-from payhub.domain.cards import luhn_digit
-from payhub.ports import PaymentChannel, UnitOfWork
-from payhub.services import admin, card_lifecycle, card_limits, card_money
+from payhub.cards.domain.money import Funding, TxChannel
+from payhub.cards.domain.cards import luhn_digit
+from payhub.kernel.ports import PaymentChannel, UnitOfWork
+from payhub.kernel.services import admin
+from payhub.cards.services import lifecycle as card_lifecycle
+from payhub.cards.services import limits as card_limits
+from payhub.cards.services import money as card_money
 from tests.support.cards import open_active_card
 from tests.contract.stores import store  # noqa: F401  (the fixture of the repository contract suites)
 from tests.unit.fakes import PlainHasher

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from payhub.adapters.db.engine import open_database
-from payhub.adapters.db.uow import SqlUnitOfWorkFactory
-from payhub.domain.tenancy import Merchant, Operator, Terminal
-from payhub.ports import UnitOfWorkFactory
+from payhub.kernel.adapters.db.engine import open_database
+from payhub.cards.adapters.db.uow import SqlCardUnitOfWorkFactory
+from payhub.kernel.domain.tenancy import Merchant, Operator, Terminal
+from payhub.kernel.ports import UnitOfWorkFactory
 from tests.conftest import migrated_database
 from tests.unit.fakes import FakeDatabase, FakeUnitOfWorkFactory
 
@@ -54,6 +54,6 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     with contextmanager(migrated_database)(request.param, request=request, tmp_path=tmp_path) as url:
         database = open_database(url)
         try:
-            yield SqlUnitOfWorkFactory(database)
+            yield SqlCardUnitOfWorkFactory(database)
         finally:
             await database.dispose()

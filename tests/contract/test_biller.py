@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from payhub.adapters.tcis.client import TcisBiller
-from payhub.adapters.tcis.sandbox import DEFAULT_SEED, SCENARIOS, TcisSandbox
-from payhub.adapters.tcis.wire import signed_headers
+from payhub.integrations.tcis.client import TcisBiller
+from payhub.integrations.tcis.sandbox import DEFAULT_SEED, SCENARIOS, TcisSandbox
+from payhub.integrations.tcis.wire import signed_headers
 from payhub.config import TcisSettings
-from payhub.domain.billing import PostingRequest, PostingResult, PostingStatus
-from payhub.domain.fees import FeeType
-from payhub.ports import Biller, BillerAccountUnknown, BillerUnavailable
+from payhub.counter.domain.billing import PostingRequest, PostingResult, PostingStatus
+from payhub.counter.domain.fees import FeeType
+from payhub.counter.ports import Biller, BillerAccountUnknown, BillerUnavailable
 
 TCIS_APP_ID = "payhub-test"
 TCIS_SECRET = "tcis-test-secret"

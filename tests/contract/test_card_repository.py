@@ -8,18 +8,18 @@ from datetime import date, timedelta
 
 import pytest
 
-from payhub.domain.card_limits import Limits
-from payhub.domain.card_recharges import RechargeOrder, RechargeState
-from payhub.domain.card_replacements import CardReplacement, ReplacementState
-from payhub.domain.card_risk import ReviewState, Rule, SuspiciousCase
-from payhub.domain.card_rows import (
+from payhub.cards.domain.limits import Limits
+from payhub.cards.domain.recharges import RechargeOrder, RechargeState
+from payhub.cards.domain.replacements import CardReplacement, ReplacementState
+from payhub.cards.domain.risk import ReviewState, Rule, SuspiciousCase
+from payhub.cards.domain.rows import (
     CardEvent, CardProgram, CardTx, CardView, CustodySettlement, LimitSetting, LockedCard, Member, PayingMerchant, PoolBatch,
     RechargeSum, Refunded,
 )
-from payhub.domain.cards import Card, CardKind, CardState, card_account, luhn_digit
-from payhub.domain.errors import Conflict, StaleState
-from payhub.domain.funds import FundsAccount
-from payhub.ports import UnitOfWork, UnitOfWorkFactory
+from payhub.cards.domain.cards import Card, CardKind, CardState, card_account, luhn_digit
+from payhub.kernel.domain.errors import Conflict, StaleState
+from payhub.cards.domain.funds import FundsAccount
+from payhub.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from tests.contract.stores import NOW, add_tenant
 
 DAY = date(2026, 11, 2)

@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from payhub.adapters.db.uow import SqlUnitOfWorkFactory
-from payhub.domain.jobs import MAX_ATTEMPTS, Done, Job, JobKind, JobState, Retry, RunAgain, backoff
-from payhub.ports import UnitOfWorkFactory
+from payhub.kernel.adapters.db.uow import SqlUnitOfWorkFactory
+from payhub.kernel.domain.jobs import Done, Job, JobKind, JobState, Retry, RunAgain, backoff
+from payhub.kernel.ports import UnitOfWorkFactory
 from tests.contract.stores import NOW, add_tenant
 from tests.support.statements import listening, one_line
 
@@ -68,7 +68,7 @@ async def test_due_jobs_are_claimed_oldest_first_up_to_the_limit(store: UnitOfWo
 
     assert [(j.ref, j.attempts, j.kind, j.merchant_id) for j in first] == [("A", 1, POST, merchant_id),
                                                                          ("B", 1, POST, merchant_id)]
-    assert first[0].max_attempts == MAX_ATTEMPTS[POST] and first[0].run_at == NOW - timedelta(seconds=10)
+    assert first[0].max_attempts == POST.max_attempts and first[0].run_at == NOW - timedelta(seconds=10)
     assert [j.ref for j in rest] == ["C"]
     assert [j.ref for j in await claim(store, seconds=60)] == ["LATER"]
 
@@ -129,7 +129,7 @@ async def test_the_last_failed_try_parks_the_job_and_enqueueing_opens_it_again(s
     kind = JobKind.REVERSE_PAYMENT
     await enqueue(store, merchant_id, "A", kind=kind)
     seconds = 0.0
-    for attempt in range(1, MAX_ATTEMPTS[kind] + 1):
+    for attempt in range(1, kind.max_attempts + 1):
         [job] = await claim(store, seconds=seconds)
         assert job.attempts == attempt
         assert await finish(store, job, Retry(error=f"failure {attempt}"), seconds=seconds)
@@ -140,8 +140,8 @@ async def test_the_last_failed_try_parks_the_job_and_enqueueing_opens_it_again(s
         [parked] = await uow.jobs.parked(limit=10)
         assert await uow.jobs.queue_stats(now=NOW) == (0, 0.0)
     assert (parked.merchant_id, parked.kind, parked.ref, parked.state, parked.attempts, parked.max_attempts,
-            parked.last_error) == (merchant_id, kind, "A", JobState.PARKED, MAX_ATTEMPTS[kind], MAX_ATTEMPTS[kind],
-                                   f"failure {MAX_ATTEMPTS[kind]}")
+            parked.last_error) == (merchant_id, kind, "A", JobState.PARKED, kind.max_attempts, kind.max_attempts,
+                                   f"failure {kind.max_attempts}")
 
     await enqueue(store, merchant_id, "A", kind=kind, seconds=seconds)
     [reopened] = await claim(store, seconds=seconds)

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from payhub.domain.errors import Conflict, InvalidInput, NotFound
-from payhub.domain.ledger import AccountSpec, JournalEntry, LedgerAccount, Leg, NormalSide, transfer
-from payhub.domain.ledger_batch import Postings
-from payhub.ports import UnitOfWorkFactory
+from payhub.kernel.domain.errors import Conflict, InvalidInput, NotFound
+from payhub.kernel.domain.ledger import AccountSpec, JournalEntry, LedgerAccount, Leg, NormalSide, transfer
+from payhub.kernel.domain.ledger_batch import Postings
+from payhub.kernel.ports import UnitOfWorkFactory
 from tests.contract.stores import NOW
 
 CASH = AccountSpec("cash", "现金", NormalSide.DEBIT)

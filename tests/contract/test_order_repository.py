@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from payhub.domain.errors import Conflict, StaleState
-from payhub.domain.fees import FeeType
-from payhub.domain.orders import Order, OrderState, PayMethod
-from payhub.domain.payments import PayResult, PayStatus
-from payhub.domain.refunds import Refund, RefundState
-from payhub.ports import UnitOfWorkFactory
-from payhub.services.order_views import OrderQuery
+from payhub.kernel.domain.errors import Conflict, StaleState
+from payhub.counter.domain.fees import FeeType
+from payhub.kernel.domain.orders import Order, OrderState, PayMethod
+from payhub.kernel.domain.payments import PayResult, PayStatus
+from payhub.kernel.domain.refunds import Refund, RefundState
+from payhub.kernel.ports import UnitOfWorkFactory
+from payhub.kernel.services.order_views import OrderQuery
 from tests.contract.stores import NOW, Tenant, add_tenant
 
 

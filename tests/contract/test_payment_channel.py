@@ -6,8 +6,8 @@ from itertools import count
 
 import pytest
 
-from payhub.domain.payments import CloseStatus, NativeQr, PayResult, PayStatus, RefundResult, RefundStatus
-from payhub.ports import ChannelRefused, ChannelUnavailable, SignatureInvalid
+from payhub.kernel.domain.payments import CloseStatus, NativeQr, PayResult, PayStatus, RefundResult, RefundStatus
+from payhub.kernel.ports import ChannelRefused, ChannelUnavailable, SignatureInvalid
 
 from .conftest import NOTIFY_URL, ChannelUnderTest, today
 

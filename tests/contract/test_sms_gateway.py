@@ -11,16 +11,18 @@ import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from payhub.adapters.clock import ManualClock
-from payhub.adapters.sms import wire
-from payhub.adapters.sms.client import AliyunSms
-from payhub.adapters.sms.sandbox import (
+from payhub.kernel.adapters.clock import ManualClock
+from payhub.integrations.sms import wire
+from payhub.integrations.sms.client import AliyunSms
+from payhub.integrations.sms.sandbox import (
     DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, DEMO_SIGN_NAME, DEMO_TEMPLATE_CODE, SandboxSms,
 )
 from payhub.bootstrap import build
 from payhub.config import AliyunSmsSettings, Settings
-from payhub.ports import SmsRefusal, SmsRefused, SmsUnavailable
-from payhub.services import admin, card_members, card_sms
+from payhub.kernel.ports import SmsRefusal, SmsRefused, SmsUnavailable
+from payhub.kernel.services import admin
+from payhub.cards.services import members as card_members
+from payhub.cards.services import sms as card_sms
 from tests.unit.fakes import PlainHasher
 
 PHONE = "13812345678"

@@ -7,12 +7,12 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from payhub.adapters.swiftpass.client import SwiftPassChannel
-from payhub.adapters.swiftpass.sandbox import SandboxRefusal, Scenario, scenario_of
-from payhub.adapters.swiftpass.wire import decode_xml, encode_xml
+from payhub.integrations.swiftpass.client import SwiftPassChannel
+from payhub.integrations.swiftpass.sandbox import SandboxRefusal, Scenario, scenario_of
+from payhub.integrations.swiftpass.wire import decode_xml, encode_xml
 from payhub.config import SwiftPassAccount, SwiftPassSettings
-from payhub.domain.payments import CloseStatus, NativeQr, PayResult, PayStatus, RefundResult, RefundStatus
-from payhub.ports import ChannelRefused
+from payhub.kernel.domain.payments import CloseStatus, NativeQr, PayResult, PayStatus, RefundResult, RefundStatus
+from payhub.kernel.ports import ChannelRefused
 
 from .conftest import MCH_ID, MERCHANT, NOTIFY_URL, WECHAT_CODE, SwiftPassRig, swiftpass_rig
 

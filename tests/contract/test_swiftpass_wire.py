@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from payhub.adapters.swiftpass.client import SwiftPassChannel
-from payhub.adapters.swiftpass.wire import (
+from payhub.integrations.swiftpass.client import SwiftPassChannel
+from payhub.integrations.swiftpass.wire import (
     Credentials, WireError, decode_xml, encode_xml, format_time, parse_time, sign_string,
 )
 from payhub.config import SwiftPassAccount, SwiftPassSettings
-from payhub.domain.payments import PayStatus
-from payhub.ports import SignatureInvalid
+from payhub.kernel.domain.payments import PayStatus
+from payhub.kernel.ports import SignatureInvalid
 
 from .conftest import MCH_ID, MD5_KEY, MERCHANT, NOTIFY_URL, SwiftPassRig, rsa_pem_pair, swiftpass_accounts
 

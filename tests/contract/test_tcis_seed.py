@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from payhub.adapters.tcis.sandbox import DEFAULT_SEED
-from payhub.adapters.tcis.sandbox.state import mask_name
+from payhub.integrations.tcis.sandbox import DEFAULT_SEED
+from payhub.integrations.tcis.sandbox.state import mask_name
 
 CONTRACT = Path(__file__).parents[2] / "docs" / "tcis-contract.md"
 

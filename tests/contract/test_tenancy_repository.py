@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from payhub.domain.errors import Conflict
-from payhub.domain.sign_in_throttle import SignInRules, Tally
-from payhub.domain.tenancy import Operator, OperatorSession, Role, Terminal
-from payhub.ports import UnitOfWork, UnitOfWorkFactory
+from payhub.kernel.domain.errors import Conflict
+from payhub.kernel.domain.sign_in_throttle import SignInRules, Tally
+from payhub.kernel.domain.tenancy import Operator, OperatorSession, Role, Terminal
+from payhub.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from tests.contract.stores import NOW, add_tenant
 
 RULES = SignInRules()

@@ -34,11 +34,13 @@ from schemathesis.specs.openapi.checks import (
 )
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from payhub.domain import terminal_signature as sig
-from payhub.domain.card_money import Funding, TxChannel
-from payhub.domain.cards import luhn_digit
-from payhub.services import admin, card_lifecycle, card_money
-from payhub.services.auth import _token_hash
+from payhub.kernel.domain import terminal_signature as sig
+from payhub.cards.domain.money import Funding, TxChannel
+from payhub.cards.domain.cards import luhn_digit
+from payhub.kernel.services import admin
+from payhub.cards.services import lifecycle as card_lifecycle
+from payhub.cards.services import money as card_money
+from payhub.kernel.services.auth import _token_hash
 from tests.support.cards import open_active_card
 from tests.support.harness import TERMINAL_KEY, WECHAT, Harness
 

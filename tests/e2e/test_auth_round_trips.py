@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from payhub.adapters.db.tables import terminals
+from payhub.kernel.adapters.db.tables import terminals
 from tests.support.harness import Harness
 from tests.support.statements import listening, one_line
 

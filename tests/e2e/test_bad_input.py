@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from payhub.adapters.db.tables import orders
+from payhub.kernel.adapters.db.tables import orders
 from tests.support.harness import Harness
 
 
@@ -70,7 +70,7 @@ async def test_retry_returns_the_first_order_and_changed_retry_is_refused(hub: H
 
 
 async def test_another_merchants_order_is_invisible(hub: Harness) -> None:
-    from payhub.services import admin
+    from payhub.kernel.services import admin
 
     await admin.create_merchant(hub=hub.hub, code="M2", name="另一家")
     await admin.create_terminal(hub=hub.hub, merchant_code="M2", code="T2", name="x", key="k2")
@@ -122,7 +122,7 @@ async def test_times_the_database_cannot_hold_are_refused(hub: Harness) -> None:
 
 
 async def _log_in_as_admin(hub: Harness) -> None:
-    from payhub.services import admin
+    from payhub.kernel.services import admin
 
     await admin.create_operator(hub=hub.hub, merchant_code="M1", username="adm1", display_name="管理员",
                                 role="admin", password="adm1-pass")
@@ -165,8 +165,8 @@ async def test_malformed_account_numbers_never_reach_the_biller(hub: Harness) ->
 async def test_sms_codes_without_a_gateway_say_so(hub: Harness) -> None:
     from dataclasses import replace
 
-    from payhub.domain.errors import Unavailable
-    from payhub.services import card_sms
+    from payhub.kernel.domain.errors import Unavailable
+    from payhub.cards.services import sms as card_sms
 
     merchant = await _merchant_id(hub)
     with pytest.raises(Unavailable) as error:

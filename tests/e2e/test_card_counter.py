@@ -1,9 +1,12 @@
 """A merchant whose channel is the stored-value card takes counter payments by card and refunds them to the card."""
 from __future__ import annotations
 
-from payhub.domain.card_money import Funding, TxChannel
+from payhub.cards.domain.money import Funding, TxChannel
 from payhub.entrypoints.terminal_client import TerminalClient
-from payhub.services import admin, card_lifecycle, card_money, card_queries
+from payhub.kernel.services import admin
+from payhub.cards.services import lifecycle as card_lifecycle
+from payhub.cards.services import money as card_money
+from payhub.cards.services import queries as card_queries
 from tests.cards.conftest import card_no
 from tests.support.cards import open_active_card
 from tests.support.harness import WECHAT, Harness

@@ -24,10 +24,12 @@ import pytest
 
 from payhub.bootstrap import build
 from payhub.config import Settings, SwiftPassAccount, SwiftPassSettings, TcisSettings
-from payhub.domain.card_money import Funding, TxChannel
-from payhub.domain.cards import luhn_digit
+from payhub.cards.domain.money import Funding, TxChannel
+from payhub.cards.domain.cards import luhn_digit
 from payhub.entrypoints.terminal_client import TerminalClient
-from payhub.services import admin, card_lifecycle, card_money
+from payhub.kernel.services import admin
+from payhub.cards.services import lifecycle as card_lifecycle
+from payhub.cards.services import money as card_money
 from tests.support.cards import open_active_card
 from tests.support.harness import WECHAT, code_for
 from tests.support.processes import LOOPBACK, Fleet, free_port

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from payhub.adapters.swiftpass.wire import Credentials, encode_xml, new_nonce
+from payhub.integrations.swiftpass.wire import Credentials, encode_xml, new_nonce
 from payhub.config import SwiftPassAccount
 from tests.support.harness import MCH_ID, MD5_KEY, Harness
 

@@ -9,7 +9,7 @@ import pytest
 
 from payhub.bootstrap import build
 from payhub.config import Settings
-from payhub.entrypoints.api.app import create_app
+from payhub.api.app import create_app
 
 ERROR_REF = "#/components/schemas/ErrorOut"
 

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
-from payhub.adapters.db.tables import journal_entries
+from payhub.kernel.adapters.db.tables import journal_entries
 from tests.support.harness import WECHAT, Harness, code_for
 
 

@@ -13,11 +13,11 @@ import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from payhub.adapters.printing.client import EscposPrinter
-from payhub.adapters.printing.sandbox import PrinterSandbox
-from payhub.adapters.printing.wire import read_back
-from payhub.domain.money import yuan
-from payhub.entrypoints.agent.app import AgentSettings, create_agent_app
+from payhub.integrations.printing.client import EscposPrinter
+from payhub.integrations.printing.sandbox import PrinterSandbox
+from payhub.integrations.printing.wire import read_back
+from payhub.kernel.domain.money import yuan
+from payhub.agent.app import AgentSettings, create_agent_app
 from tests.support.harness import WECHAT, Harness
 
 HUB_PAGE = "http://127.0.0.1:8000"

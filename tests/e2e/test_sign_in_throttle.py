@@ -6,9 +6,9 @@ import asyncio
 import httpx
 import sqlalchemy as sa
 
-from payhub.adapters.db.tables import refunds, sign_in_audit
+from payhub.kernel.adapters.db.tables import refunds, sign_in_audit
 from payhub.entrypoints.terminal_client import TerminalClient
-from payhub.services import admin
+from payhub.kernel.services import admin
 from tests.support.harness import WECHAT, Harness
 
 

@@ -6,9 +6,9 @@ import secrets
 
 import sqlalchemy as sa
 
-from payhub.adapters.db.tables import terminal_nonces
-from payhub.domain import terminal_signature as sig
-from payhub.services.outbox import work_forever
+from payhub.kernel.adapters.db.tables import terminal_nonces
+from payhub.kernel.domain import terminal_signature as sig
+from payhub.kernel.services.outbox import work_forever
 from tests.support.harness import Harness
 
 

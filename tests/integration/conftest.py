@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from payhub.adapters.db.engine import Database, open_database
-from payhub.adapters.db.uow import SqlUnitOfWorkFactory
+from payhub.kernel.adapters.db.engine import Database, open_database
+from payhub.kernel.adapters.db.uow import SqlUnitOfWorkFactory
 
 NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from payhub.domain.cards import luhn_digit
+from payhub.cards.domain.cards import luhn_digit
 from tests.cards.conftest import expect
 
 pkcs11 = pytest.importorskip("pkcs11", reason="python-pkcs11 is not installed")
 
-from payhub.adapters.hsm.pkcs11_keys import Pkcs11CardKeys  # noqa: E402 - needs pkcs11
+from payhub.integrations.hsm.pkcs11_keys import Pkcs11CardKeys  # noqa: E402 - needs pkcs11
 
 MODULE = next((path for path in ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
                if Path(path).exists()), None)

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from payhub.adapters.db.uow import SqlUnitOfWorkFactory
-from payhub.domain.errors import StaleState
-from payhub.domain.fees import FeeType
-from payhub.domain.jobs import Done, JobKind, Retry, RunAgain
-from payhub.domain.orders import Order, OrderState
+from payhub.kernel.adapters.db.uow import SqlUnitOfWorkFactory
+from payhub.kernel.domain.errors import StaleState
+from payhub.counter.domain.fees import FeeType
+from payhub.kernel.domain.jobs import Done, JobKind, Retry, RunAgain
+from payhub.kernel.domain.orders import Order, OrderState
 from tests.integration.conftest import NOW
 
 

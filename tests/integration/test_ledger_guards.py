@@ -7,11 +7,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from payhub.adapters.db.engine import Database
-from payhub.adapters.db.tables import journal_entries, journal_legs, ledger_accounts
-from payhub.adapters.db.uow import SqlUnitOfWorkFactory
-from payhub.domain.errors import Conflict
-from payhub.domain.ledger import AccountSpec, NormalSide, transfer
+from payhub.kernel.adapters.db.engine import Database
+from payhub.kernel.adapters.db.tables import journal_entries, journal_legs, ledger_accounts
+from payhub.kernel.adapters.db.uow import SqlUnitOfWorkFactory
+from payhub.kernel.domain.errors import Conflict
+from payhub.kernel.domain.ledger import AccountSpec, NormalSide, transfer
 from tests.integration.conftest import NOW
 
 CASH = AccountSpec("cash", "现金", NormalSide.DEBIT)

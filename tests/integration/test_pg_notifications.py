@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from payhub.adapters.pg_notifications import PgNotifications, libpq_url
+from payhub.kernel.adapters.pg_notifications import PgNotifications, libpq_url
 from tests.conftest import migrated_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(60)]

@@ -9,12 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from payhub.adapters.printing.client import EscposPrinter
-from payhub.adapters.printing.escpos_render import escpos_bytes
-from payhub.adapters.printing.sandbox import PrinterSandbox
-from payhub.adapters.printing.wire import read_back
-from payhub.domain.devices import DeviceState, DeviceUnavailable
-from payhub.domain.receipts import Receipt, ReceiptKind, ReceiptLine
+from payhub.integrations.printing.client import EscposPrinter
+from payhub.integrations.printing.escpos_render import escpos_bytes
+from payhub.integrations.printing.sandbox import PrinterSandbox
+from payhub.integrations.printing.wire import read_back
+from payhub.kernel.domain.devices import DeviceState, DeviceUnavailable
+from payhub.kernel.domain.receipts import Receipt, ReceiptKind, ReceiptLine
 
 RECEIPT = Receipt(kind=ReceiptKind.REFUND, locale="zh", title="退款凭条", merchant="测试燃气公司", terminal="1号柜台 T1",
                   operator="柜员一", printed_at=datetime(2026, 11, 2, 2, tzinfo=UTC),

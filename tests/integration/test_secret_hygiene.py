@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from payhub.adapters.db.engine import open_database
+from payhub.kernel.adapters.db.engine import open_database
 from payhub.config import Settings
 from payhub.entrypoints.cli import app
 

@@ -12,15 +12,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from payhub.adapters.db import card_tables  # noqa: F401 - registers the card tables on metadata
-from payhub.adapters.db.engine import open_database
-from payhub.adapters.db.migrate import alembic_config, upgrade
-from payhub.adapters.db.tables import metadata
-from payhub.adapters.db.uow import SqlUnitOfWorkFactory
-from payhub.domain.bill_payment import BillPayment
-from payhub.domain.orders import PAID_STATES, OrderState
-from payhub.domain.refunds import RefundState
-from payhub.ports import OrderView
+from payhub.cards.adapters.db import tables as card_tables  # noqa: F401 - registers the card tables on metadata
+from payhub.kernel.adapters.db.engine import open_database
+from payhub.kernel.adapters.db.migrate import alembic_config, upgrade
+from payhub.kernel.adapters.db.tables import metadata
+from payhub.kernel.adapters.db.uow import SqlUnitOfWorkFactory
+from payhub.counter.domain.bill_payment import BillPayment
+from payhub.kernel.domain.orders import PAID_STATES, OrderState
+from payhub.kernel.domain.refunds import RefundState
+from payhub.kernel.ports import OrderView
 from tests.conftest import PG_URL
 from tests.support.previous_release import (
     REVISION, OldOrder, drop_postgres, load_manifest, postgres_copy, sqlite_copy,

@@ -1,9 +1,9 @@
 """Card set-up shared by tests that need a card ready to transact."""
 from __future__ import annotations
 
-from payhub.domain.cards import CardKind
-from payhub.services import card_lifecycle
-from payhub.services.context import Hub
+from payhub.cards.domain.cards import CardKind
+from payhub.cards.services import lifecycle as card_lifecycle
+from payhub.kernel.services.context import Hub
 
 
 async def open_active_card(*, hub: Hub, merchant_id: int, card_no: str, phone: str, pay_password: str,

@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 
 import httpx
 
-from payhub.adapters.clock import ManualClock
-from payhub.adapters.swiftpass.sandbox import SandboxAccount, SwiftPassSandbox
-from payhub.adapters.tcis.sandbox import TcisSandbox
+from payhub.kernel.adapters.clock import ManualClock
+from payhub.integrations.swiftpass.sandbox import SandboxAccount, SwiftPassSandbox
+from payhub.integrations.tcis.sandbox import TcisSandbox
 from payhub.bootstrap import Container, build
 from payhub.config import Settings, SwiftPassAccount, SwiftPassSettings, TcisSettings
-from payhub.entrypoints.api.app import create_app
+from payhub.api.app import create_app
 from payhub.entrypoints.terminal_client import TerminalClient
-from payhub.services import admin
-from payhub.services.outbox import run_due_jobs
+from payhub.kernel.services import admin
+from payhub.kernel.services.outbox import run_due_jobs
 
 START = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in China
 MCH_ID = "755437000009"

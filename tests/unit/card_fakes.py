@@ -1,4 +1,4 @@
-"""In-memory card repositories (payhub.ports.CardRepository and CardMoneyRepository), with the SQL repositories'
+"""In-memory card repositories (payhub.kernel.ports.CardRepository and CardMoneyRepository), with the SQL repositories'
 rules: unique keys raise or answer as SQL does, guarded saves raise StaleState, rows are the ports' typed rows.
 
 They keep their tables in CardTables inside the FakeDatabase and write through its rollback journal, so a unit of
@@ -11,18 +11,18 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from payhub.domain.card_limits import Limits
-from payhub.domain.card_recharges import RechargeOrder
-from payhub.domain.card_replacements import CardReplacement
-from payhub.domain.card_rows import (
+from payhub.cards.domain.limits import Limits
+from payhub.cards.domain.recharges import RechargeOrder
+from payhub.cards.domain.replacements import CardReplacement
+from payhub.cards.domain.rows import (
     CardEvent, CardMerchant, CardProgram, CardTx, CardView, CustodySettlement, LimitSetting, LockedCard, Member,
     PayingMerchant, PoolBatch, RechargeSum, Refunded, SmsCode,
 )
-from payhub.domain.card_risk import SuspiciousCase
-from payhub.domain.cards import Card, CardKind, card_account
-from payhub.domain.errors import Conflict, StaleState
-from payhub.domain.funds import FundsAccount
-from payhub.domain.transitions import StateMachine
+from payhub.cards.domain.risk import SuspiciousCase
+from payhub.cards.domain.cards import Card, CardKind, card_account
+from payhub.kernel.domain.errors import Conflict, StaleState
+from payhub.cards.domain.funds import FundsAccount
+from payhub.kernel.domain.transitions import StateMachine
 
 if TYPE_CHECKING:
     from .fakes import FakeDatabase, _Writes

@@ -1,4 +1,4 @@
-"""In-memory implementations of the ports in payhub.ports: honest enough to run the services, small enough to read.
+"""In-memory implementations of the ports in payhub.kernel.ports: honest enough to run the services, small enough to read.
 
     FakeDatabase          the committed tables (plain dicts)
     FakeUnitOfWork        write-through with a rollback journal: leaving without commit() undoes its writes;
@@ -20,23 +20,24 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from payhub.domain.billing import Arrears, PostingRequest, PostingResult, PostingStatus
-from payhub.domain.errors import Conflict, NotFound, StaleState
-from payhub.domain.fees import FeeType
-from payhub.domain.jobs import (
-    MAX_ATTEMPTS, Done, Job, JobKind, JobOutcome, JobState, ParkedJob, Retry, RunAgain, backoff,
+from payhub.counter.domain.billing import Arrears, PostingRequest, PostingResult, PostingStatus
+from payhub.kernel.domain.errors import Conflict, NotFound, StaleState
+from payhub.counter.domain.fees import FeeType
+from payhub.kernel.domain.jobs import (
+    Done, Job, JobOutcome, JobState, JobType, ParkedJob, Retry, RunAgain, backoff,
 )
-from payhub.domain.ledger import AccountLine, AccountSpec, JournalEntry, LedgerAccount
-from payhub.domain.ledger_batch import AccountState, LegRow, Postings
-from payhub.domain.orders import Order, OrderState
-from payhub.domain.payments import (
+from payhub.kernel.domain.ledger import AccountLine, AccountSpec, JournalEntry, LedgerAccount
+from payhub.kernel.domain.ledger_batch import AccountState, LegRow, Postings
+from payhub.kernel.domain.orders import Order, OrderState
+from payhub.kernel.domain.payments import (
     Capability, CloseResult, CloseStatus, NativeQr, PayResult, PayStatus, RefundResult, RefundStatus,
 )
-from payhub.domain.refunds import Refund
-from payhub.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally
-from payhub.domain.tenancy import Merchant, Operator, OperatorSession, Role, Terminal
-from payhub.domain.transitions import StateMachine, Transition
-from payhub.ports import BillerAccountUnknown, BillerUnavailable, OrderView, SignatureInvalid
+from payhub.kernel.domain.refunds import Refund
+from payhub.kernel.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally
+from payhub.kernel.domain.tenancy import Merchant, Operator, OperatorSession, Role, Terminal
+from payhub.kernel.domain.transitions import StateMachine, Transition
+from payhub.kernel.ports import OrderView, SignatureInvalid
+from payhub.counter.ports import BillerAccountUnknown, BillerUnavailable
 
 from .card_fakes import CardTables, FakeCardMoney, FakeCards
 
@@ -50,7 +51,7 @@ _MISSING = object()
 class StoredJob:
     id: int
     merchant_id: int
-    kind: JobKind
+    kind: str
     ref: str
     state: JobState
     attempts: int
@@ -84,7 +85,7 @@ class FakeDatabase:
 
     orders: dict[str, Order] = field(default_factory=dict)
     refunds: dict[str, StoredRefund] = field(default_factory=dict)
-    jobs: dict[tuple[JobKind, str], StoredJob] = field(default_factory=dict)
+    jobs: dict[tuple[str, str], StoredJob] = field(default_factory=dict)
     entries: dict[tuple[int, str, str], JournalEntry] = field(default_factory=dict)
     journal: dict[str, tuple[JournalEntry, datetime, tuple[LegRow, ...]]] = field(default_factory=dict)  # by entry id
     accounts: dict[tuple[int, str], StoredAccount] = field(default_factory=dict)
@@ -275,17 +276,18 @@ class FakeJobs:
     def __init__(self, db: FakeDatabase, writes: _Writes) -> None:
         self._db, self._writes = db, writes
 
-    async def enqueue(self, *, merchant_id: int, kind: JobKind, ref: str, run_at: datetime) -> None:
-        existing = self._db.jobs.get((kind, ref))
+    async def enqueue(self, *, merchant_id: int, kind: JobType, ref: str, run_at: datetime) -> None:
+        existing = self._db.jobs.get((kind.value, ref))
         if existing is None:
-            job = StoredJob(self._db.next_id(), merchant_id, kind, ref, JobState.PENDING, 0, MAX_ATTEMPTS[kind], run_at)
+            job = StoredJob(self._db.next_id(), merchant_id, kind.value, ref, JobState.PENDING, 0, kind.max_attempts,
+                            run_at)
         elif existing.state is JobState.PENDING:
             job = replace(existing, run_at=run_at)
         elif existing.state in (JobState.DONE, JobState.PARKED):
             job = replace(existing, state=JobState.PENDING, attempts=0, run_at=run_at, lease_until=None)
         else:
             return  # a running job keeps running
-        self._writes.put(self._db.jobs, (kind, ref), job)
+        self._writes.put(self._db.jobs, (kind.value, ref), job)
 
     async def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[Job]:
         due = sorted(
@@ -302,10 +304,10 @@ class FakeJobs:
                                stored.max_attempts, stored.run_at))
         return claimed
 
-    async def drop_pending(self, *, kind: JobKind, ref: str, now: datetime) -> None:
-        stored = self._db.jobs.get((kind, ref))
+    async def drop_pending(self, *, kind: JobType, ref: str, now: datetime) -> None:
+        stored = self._db.jobs.get((kind.value, ref))
         if stored is not None and stored.state is JobState.PENDING:
-            self._writes.put(self._db.jobs, (kind, ref), replace(stored, state=JobState.DONE))
+            self._writes.put(self._db.jobs, (kind.value, ref), replace(stored, state=JobState.DONE))
 
     async def finish(self, *, job: Job, outcome: JobOutcome, now: datetime) -> bool:
         stored = self._db.jobs.get((job.kind, job.ref))
@@ -733,6 +735,9 @@ class FakeRegistry:
     def biller(self, name: str) -> FakeBiller:
         assert name == self.biller_.name, name
         return self.biller_
+
+    def has_biller(self, name: str) -> bool:
+        return name == self.biller_.name
 
 
 class FakeSignals:

@@ -7,8 +7,8 @@ from enum import StrEnum
 
 import pytest
 
-from payhub.domain.errors import IllegalTransition
-from payhub.domain.transitions import StateMachine
+from payhub.kernel.domain.errors import IllegalTransition
+from payhub.kernel.domain.transitions import StateMachine
 
 
 def allowed_moves(table: Mapping[StrEnum, frozenset[StrEnum]]) -> list[tuple[StrEnum, StrEnum]]:

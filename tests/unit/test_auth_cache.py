@@ -1,7 +1,7 @@
 """What one hub process remembers of terminals, sessions and nonces, and for how long."""
 from __future__ import annotations
 
-from payhub.services.auth_cache import AuthCache, Nonces
+from payhub.kernel.services.auth_cache import AuthCache, Nonces
 
 
 class Ticks:

@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from payhub.domain import terminal_signature
-from payhub.domain.errors import Unauthorized
-from payhub.domain.sign_in_throttle import SignInRules
-from payhub.domain.tenancy import Role, Terminal
-from payhub.services import auth
-from payhub.services.auth_cache import AuthCache
-from payhub.services.context import Hub
+from payhub.kernel.domain import terminal_signature
+from payhub.kernel.domain.errors import Unauthorized
+from payhub.kernel.domain.sign_in_throttle import SignInRules
+from payhub.kernel.domain.tenancy import Role, Terminal
+from payhub.kernel.services import auth
+from payhub.kernel.services.auth_cache import AuthCache
+from payhub.kernel.services.context import Hub
 
 from .test_auth_cache import Ticks
 from .world import START, World

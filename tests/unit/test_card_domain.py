@@ -5,15 +5,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from payhub.domain.card_limits import Limits, check_per_txn
-from payhub.domain.card_money import (
+from payhub.cards.domain.limits import Limits, check_per_txn
+from payhub.cards.domain.money import (
     Funding, TxKind, business_date, check_amount, collected, consume_entry, custody_entry, recharge_entry, shard_of,
     transfer_entry,
 )
-from payhub.domain.card_risk import RiskRules, Rule, SuspiciousCase, at_night, near_limit
-from payhub.domain.cards import Card, CardKind, CardState, check_card_no, luhn_digit, require_transactable
-from payhub.domain.errors import Conflict, IllegalTransition, InvalidInput
-from payhub.domain.funds import check_pay_password, count_wrong_password
+from payhub.cards.domain.risk import RiskRules, Rule, SuspiciousCase, at_night, near_limit
+from payhub.cards.domain.cards import Card, CardKind, CardState, check_card_no, luhn_digit, require_transactable
+from payhub.kernel.domain.errors import Conflict, IllegalTransition, InvalidInput
+from payhub.cards.domain.funds import check_pay_password, count_wrong_password
 
 AT = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 

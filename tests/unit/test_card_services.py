@@ -7,11 +7,13 @@ from contextlib import contextmanager
 
 import pytest
 
-from payhub.domain.card_money import MAX_AMOUNT, Funding, TxChannel
-from payhub.domain.cards import CardKind, CardState, luhn_digit
-from payhub.domain.errors import PayhubError
-from payhub.services import card_lifecycle, card_limits, card_money
-from payhub.services.card_tx import TxResult
+from payhub.cards.domain.money import MAX_AMOUNT, Funding, TxChannel
+from payhub.cards.domain.cards import CardKind, CardState, luhn_digit
+from payhub.kernel.domain.errors import PayhubError
+from payhub.cards.services import lifecycle as card_lifecycle
+from payhub.cards.services import limits as card_limits
+from payhub.cards.services import money as card_money
+from payhub.cards.services.tx import TxResult
 
 from .world import World
 

@@ -1,4 +1,4 @@
-"""Counter payments through payhub.services.counter: placing orders, amounts against arrears, taking the money."""
+"""Counter payments through payhub.counter.services.counter: placing orders, amounts against arrears, taking the money."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -6,18 +6,18 @@ from datetime import timedelta
 
 import pytest
 
-from payhub.domain.bill_payment import prepaid_amount
-from payhub.domain.billing import Arrears, Bill
-from payhub.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
-from payhub.domain.fees import FeeType
-from payhub.domain.jobs import JobKind
-from payhub.domain.orders import OrderState, PayMethod
-from payhub.domain.payments import PayStatus
-from payhub.domain.tenancy import Terminal
-from payhub.ports import ChannelRefused, ChannelUnavailable
-from payhub.services import counter
-from payhub.services.counter import _due_for
-from payhub.services.order_expiry import expire_unpaid_orders
+from payhub.counter.domain.bill_payment import prepaid_amount
+from payhub.counter.domain.billing import Arrears, Bill
+from payhub.kernel.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
+from payhub.counter.domain.fees import FeeType
+from payhub.kernel.domain.jobs import JobKind
+from payhub.kernel.domain.orders import OrderState, PayMethod
+from payhub.kernel.domain.payments import PayStatus
+from payhub.kernel.domain.tenancy import Terminal
+from payhub.kernel.ports import ChannelRefused, ChannelUnavailable
+from payhub.counter.services import counter
+from payhub.counter.services.counter import _due_for
+from payhub.kernel.services.order_expiry import expire_unpaid_orders
 
 from .world import (
     CLEARING, GAS_ACCOUNT, NO_PREPAY_ACCOUNT, SETTLED_ACCOUNT, START, UNPOSTED, WECHAT_CODE, World, build_world,

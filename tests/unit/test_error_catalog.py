@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import payhub
-from payhub.domain.errors import Conflict, PayhubError
-from payhub.domain.messages import CATALOG, STATE_NAMES, render, state_name
+from payhub.kernel.domain.errors import Conflict, PayhubError
+from payhub.kernel.domain.messages import CATALOG, STATE_NAMES, render, state_name
 
 ERRORS = {"PayhubError", "InvalidInput", "Unauthorized", "Forbidden", "NotFound", "Conflict", "Unavailable"}
 SOURCE = Path(payhub.__file__).parent
@@ -107,8 +107,8 @@ def test_an_error_reads_as_its_chinese_message():
 
 
 def test_every_state_has_a_name_for_people():
-    from payhub.domain.orders import OrderState
-    from payhub.domain.refunds import RefundState
+    from payhub.kernel.domain.orders import OrderState
+    from payhub.kernel.domain.refunds import RefundState
 
     assert {str(s) for s in (*OrderState, *RefundState)} <= set(STATE_NAMES)
     assert state_name("paid", "en") == "Paid, fulfilment pending" and state_name("paid", "zh") == "已支付，待交付"

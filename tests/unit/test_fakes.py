@@ -5,9 +5,9 @@ from dataclasses import replace
 
 import pytest
 
-from payhub.domain.errors import Conflict, StaleState
-from payhub.domain.jobs import JobKind
-from payhub.domain.orders import OrderState
+from payhub.kernel.domain.errors import Conflict, StaleState
+from payhub.kernel.domain.jobs import JobKind
+from payhub.kernel.domain.orders import OrderState
 
 from .world import START, World, placed_order
 

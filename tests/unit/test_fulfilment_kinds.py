@@ -6,19 +6,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from payhub.domain.errors import InvalidInput
-from payhub.domain.fulfilment import FulfilmentStatus, Outcome, Recovery, recovery_after_refusal
-from payhub.domain.jobs import Done, JobKind, RunAgain
-from payhub.domain.ledger import AccountSpec, merchant_sales
-from payhub.domain.orders import Order, OrderState, RecoveryPolicy
-from payhub.domain.payments import PayStatus
-from payhub.domain.receipts import ItemLines
-from payhub.domain.refunds import Refund
-from payhub.services import counter
-from payhub.services.fulfilment import fulfil
-from payhub.services.fulfilment_kinds import FulfilmentKinds
-from payhub.services.orders import OrderRequest, place_order
-from payhub.services.receipts import payment_receipt
+from payhub.kernel.domain.errors import InvalidInput
+from payhub.kernel.domain.fulfilment import FulfilmentStatus, Outcome, Recovery, recovery_after_refusal
+from payhub.kernel.domain.jobs import Done, JobKind, RunAgain
+from payhub.kernel.domain.ledger import AccountSpec, merchant_sales
+from payhub.kernel.domain.orders import Order, OrderState, RecoveryPolicy
+from payhub.kernel.domain.payments import PayStatus
+from payhub.kernel.domain.receipts import ItemLines
+from payhub.kernel.domain.refunds import Refund
+from payhub.counter.services import counter
+from payhub.kernel.services.fulfilment import fulfil
+from payhub.kernel.services.fulfilment_kinds import FulfilmentKinds
+from payhub.kernel.services.orders import OrderRequest, place_order
+from payhub.counter.services.receipts import payment_receipt
 
 from .world import CLEARING, UNPOSTED, WECHAT_CODE, World
 

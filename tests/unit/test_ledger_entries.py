@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from payhub.domain.errors import InvalidInput
-from payhub.domain.ledger import (
+from payhub.kernel.domain.errors import InvalidInput
+from payhub.kernel.domain.ledger import (
     AccountSpec, JournalEntry, Leg, NormalSide, balance_change, biller_payable, channel_clearing, transfer,
     unposted_receipts,
 )

@@ -5,11 +5,11 @@ from datetime import timedelta
 
 import pytest
 
-from payhub.domain.jobs import JobKind
-from payhub.domain.orders import OrderState
-from payhub.domain.payments import PayResult, PayStatus
-from payhub.services.notifications import accept_notify
-from payhub.services.payment_jobs import poll_payment
+from payhub.kernel.domain.jobs import JobKind
+from payhub.kernel.domain.orders import OrderState
+from payhub.kernel.domain.payments import PayResult, PayStatus
+from payhub.kernel.services.notifications import accept_notify
+from payhub.kernel.services.payment_jobs import poll_payment
 
 from .world import CLEARING, START, World, paying_by_qr
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from payhub.domain.errors import Conflict, IllegalTransition
-from payhub.domain.bill_payment import posting_no, prepaid_amount
-from payhub.domain.orders import ORDER_TRANSITIONS, Order, OrderState, Payment, PaymentStatus, PayMethod
-from payhub.domain.payments import PayResult, PayStatus
+from payhub.kernel.domain.errors import Conflict, IllegalTransition
+from payhub.counter.domain.bill_payment import posting_no, prepaid_amount
+from payhub.kernel.domain.orders import ORDER_TRANSITIONS, Order, OrderState, Payment, PaymentStatus, PayMethod
+from payhub.kernel.domain.payments import PayResult, PayStatus
 
 from .machines import allowed_moves, assert_moved_once, assert_table_covers, refused, refused_moves
 

@@ -6,15 +6,16 @@ from datetime import timedelta
 
 import pytest
 
-from payhub.domain.errors import Conflict
-from payhub.domain.jobs import Done, JobKind, Retry, RunAgain
-from payhub.domain.orders import OrderState
-from payhub.domain.payments import CloseStatus, PayResult, PayStatus
-from payhub.services import counter, outbox
-from payhub.services.notifications import accept_notify
-from payhub.services.order_expiry import expire_unpaid_orders
-from payhub.services.payment_jobs import close_payment, poll_payment, reverse_payment
-from payhub.services.payment_results import apply_pay_result
+from payhub.kernel.domain.errors import Conflict
+from payhub.kernel.domain.jobs import Done, JobKind, Retry, RunAgain
+from payhub.kernel.domain.orders import OrderState
+from payhub.kernel.domain.payments import CloseStatus, PayResult, PayStatus
+from payhub.counter.services import counter
+from payhub.kernel.services import outbox
+from payhub.kernel.services.notifications import accept_notify
+from payhub.kernel.services.order_expiry import expire_unpaid_orders
+from payhub.kernel.services.payment_jobs import close_payment, poll_payment, reverse_payment
+from payhub.kernel.services.payment_results import apply_pay_result
 
 from .world import CLEARING, START, World, new_order, paid_order, paying_by_code, paying_by_qr, placed_order
 

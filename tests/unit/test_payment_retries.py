@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from payhub.domain.orders import OrderState
-from payhub.domain.payments import PayStatus
-from payhub.services import counter
+from payhub.kernel.domain.orders import OrderState
+from payhub.kernel.domain.payments import PayStatus
+from payhub.counter.services import counter
 
 from .world import WECHAT_CODE, World, placed_order
 

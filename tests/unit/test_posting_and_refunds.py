@@ -5,16 +5,17 @@ from dataclasses import replace
 
 import pytest
 
-from payhub.domain.billing import PostingStatus
-from payhub.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from payhub.domain.jobs import Done, JobKind, Retry
-from payhub.domain.orders import OrderState
-from payhub.domain.payments import RefundStatus
-from payhub.domain.refunds import RefundState
-from payhub.domain.tenancy import Role
-from payhub.services import auth, outbox
-from payhub.services.fulfilment import fulfil
-from payhub.services.refunds import refund_at_channel, request_refund, undo_fulfilment
+from payhub.counter.domain.billing import PostingStatus
+from payhub.kernel.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from payhub.kernel.domain.jobs import Done, JobKind, Retry
+from payhub.kernel.domain.orders import OrderState
+from payhub.kernel.domain.payments import RefundStatus
+from payhub.kernel.domain.refunds import RefundState
+from payhub.kernel.domain.tenancy import Role
+from payhub.kernel.services import auth
+from payhub.kernel.services import outbox
+from payhub.kernel.services.fulfilment import fulfil
+from payhub.kernel.services.refunds import refund_at_channel, request_refund, undo_fulfilment
 
 from .world import CLEARING, PAYABLE, UNPOSTED, World, paid_order, posted_order
 

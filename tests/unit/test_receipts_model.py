@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from payhub.domain.fees import FeeType
-from payhub.domain.orders import Order, OrderState, Payment, PayMethod
-from payhub.domain.receipts import MAX_LINES, Receipt, ReceiptKind, ReceiptLine, label
-from payhub.domain.refunds import Refund, RefundState
-from payhub.domain.shifts import shift_totals, wallet_of_order
+from payhub.counter.domain.fees import FeeType
+from payhub.kernel.domain.orders import Order, OrderState, Payment, PayMethod
+from payhub.kernel.domain.receipts import MAX_LINES, Receipt, ReceiptKind, ReceiptLine, label
+from payhub.kernel.domain.refunds import Refund, RefundState
+from payhub.counter.domain.shifts import shift_totals, wallet_of_order
 
 AT = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 

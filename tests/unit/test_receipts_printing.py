@@ -5,12 +5,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from payhub.adapters.clock import ManualClock
-from payhub.domain.devices import DeviceKind, DeviceState, DeviceStatus, printer_refusal
-from payhub.domain.errors import Conflict, NotFound
-from payhub.domain.receipts import Receipt, ReceiptKind
-from payhub.services.device_watch import DeviceWatch
-from payhub.services.print_jobs import JobState, PrintQueue
+from payhub.kernel.adapters.clock import ManualClock
+from payhub.kernel.domain.devices import DeviceKind, DeviceState, DeviceStatus, printer_refusal
+from payhub.kernel.domain.errors import Conflict, NotFound
+from payhub.kernel.domain.receipts import Receipt, ReceiptKind
+from payhub.agent.services.device_watch import DeviceWatch
+from payhub.agent.services.print_jobs import JobState, PrintQueue
 
 NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from payhub.adapters.printing.escpos_render import escpos_bytes
-from payhub.adapters.printing.html_render import receipt_html
-from payhub.adapters.printing.layout import width
-from payhub.adapters.printing.wire import read_back
-from payhub.domain.receipts import LineStyle, Receipt, ReceiptKind, ReceiptLine
+from payhub.integrations.printing.escpos_render import escpos_bytes
+from payhub.integrations.printing.html_render import receipt_html
+from payhub.integrations.printing.layout import width
+from payhub.integrations.printing.wire import read_back
+from payhub.kernel.domain.receipts import LineStyle, Receipt, ReceiptKind, ReceiptLine
 
 ORDER_NO = "PH20261102100000123456789"
 

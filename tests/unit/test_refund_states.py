@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from payhub.domain.refunds import REFUND_TRANSITIONS, Refund, RefundState
+from payhub.kernel.domain.refunds import REFUND_TRANSITIONS, Refund, RefundState
 
 from .machines import allowed_moves, assert_moved_once, assert_table_covers, refused, refused_moves
 

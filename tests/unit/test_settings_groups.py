@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from payhub.bootstrap import policy_from
+from payhub.bootstrap import card_policy_from, policy_from
+from payhub.cards.services.context import CardPolicy
 from payhub.config import Settings
-from payhub.services.context import CardPolicy, Policy
+from payhub.kernel.services.context import Policy
 
 
 def test_defaults_give_the_default_policy() -> None:
@@ -19,9 +20,10 @@ def test_grouped_names_win_over_flat_ones(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("PAYHUB_TIMINGS__JOB_LEASE_SECONDS", "9")
     monkeypatch.setenv("payhub_card_shards", "4")
     monkeypatch.setenv("PAYHUB_CARDS__PASSWORD_TRIES", "5")
-    policy = policy_from(Settings(demo=True, timings={"session_hours": 1}))
+    settings = Settings(demo=True, timings={"session_hours": 1})
+    policy = policy_from(settings)
     assert (policy.micropay_poll_seconds, policy.job_lease_seconds, policy.session_hours) == (7, 9, 1)
-    assert policy.cards == CardPolicy(shards=4, password_tries=5)
+    assert card_policy_from(settings) == CardPolicy(shards=4, password_tries=5)
 
 
 def test_grouped_values_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,13 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from payhub.domain import terminal_signature
-from payhub.domain.errors import Forbidden, InvalidInput
-from payhub.domain.fees import FeeType, parse_fee_type
-from payhub.domain.jobs import MAX_ATTEMPTS, JobKind, backoff
-from payhub.domain.money import MAX_ORDER_FEN, require_fen, yuan
-from payhub.domain.tenancy import Role, require_role
-from payhub.domain.wallets import Wallet, mask_code, wallet_of
+from payhub.kernel.domain import terminal_signature
+from payhub.kernel.domain.errors import Forbidden, InvalidInput
+from payhub.counter.domain.fees import FeeType, parse_fee_type
+from payhub.cards.domain.jobs import CardJobKind
+from payhub.kernel.domain.jobs import JobKind, backoff
+from payhub.kernel.services.job_handlers import JobHandlers
+from payhub.kernel.services.outbox import kernel_jobs
+from payhub.cards.jobs import card_jobs
+from payhub.kernel.domain.money import MAX_ORDER_FEN, require_fen, yuan
+from payhub.kernel.domain.tenancy import Role, require_role
+from payhub.kernel.domain.wallets import Wallet, mask_code, wallet_of
 
 DIGITS = "0123456789"
 
@@ -153,8 +157,15 @@ def test_backoff_grows_and_caps_at_an_hour():
 
 
 def test_every_job_kind_has_a_last_try():
-    assert set(MAX_ATTEMPTS) == set(JobKind)
-    assert all(tries >= 1 for tries in MAX_ATTEMPTS.values())
+    assert all(kind.max_attempts >= 1 for kind in (*JobKind, *CardJobKind))
+
+
+def test_every_job_kind_has_one_handler_and_no_name_is_taken_twice():
+    handlers = JobHandlers([*kernel_jobs(), *card_jobs()])
+
+    assert all(handlers.of(kind.value).kind is kind for kind in (*JobKind, *CardJobKind))
+    with pytest.raises(ValueError):
+        JobHandlers([*kernel_jobs(), *kernel_jobs()[:1]])
 
 
 # --- terminal signatures -------------------------------------------------------------------------

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import asyncio
 
-from payhub.domain.jobs import JobKind
-from payhub.domain.payments import PayStatus
-from payhub.services import outbox
+from payhub.kernel.domain.jobs import JobKind
+from payhub.kernel.domain.payments import PayStatus
+from payhub.kernel.services import outbox
 
 from .world import World, paying_by_code
 

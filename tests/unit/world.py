@@ -4,22 +4,26 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from payhub.domain.billing import Arrears, Bill, PostingStatus
-from payhub.domain.fees import FeeType
-from payhub.domain.jobs import Job, JobKind, JobState
-from payhub.domain.ledger import biller_payable, channel_clearing, unposted_receipts
-from payhub.domain.orders import Order
-from payhub.domain.payments import PayStatus
-from payhub.domain.refunds import Refund
-from payhub.domain.tenancy import Merchant, Operator, Role, Terminal
-from payhub.domain.transitions import Transition
-from payhub.services import counter
-from payhub.services.auth import Actor
-from payhub.services.context import Hub, Policy
-from payhub.services.biller_posting import BillerPosting
-from payhub.services.fulfilment import fulfil
-from payhub.services.fulfilment_kinds import FulfilmentKinds
-from payhub.services.retail import Retail
+from payhub.counter.domain.billing import Arrears, Bill, PostingStatus
+from payhub.counter.domain.fees import FeeType
+from payhub.kernel.domain.jobs import Job, JobKind, JobState
+from payhub.kernel.domain.ledger import biller_payable, channel_clearing, unposted_receipts
+from payhub.kernel.domain.orders import Order
+from payhub.kernel.domain.payments import PayStatus
+from payhub.kernel.domain.refunds import Refund
+from payhub.kernel.domain.tenancy import Merchant, Operator, Role, Terminal
+from payhub.kernel.domain.transitions import Transition
+from payhub.counter.services import counter
+from payhub.kernel.services.auth import Actor
+from payhub.bootstrap import AppHub
+from payhub.kernel.services.context import Policy
+from payhub.counter.services.biller_posting import BillerPosting
+from payhub.kernel.services.fulfilment import fulfil
+from payhub.kernel.services.fulfilment_kinds import FulfilmentKinds
+from payhub.kernel.services.job_handlers import JobHandlers
+from payhub.kernel.services.outbox import kernel_jobs
+from payhub.cards.jobs import card_jobs
+from payhub.till.services.retail import Retail
 
 from .fakes import (
     FakeBiller, FakeChannel, FakeDatabase, FakeRegistry, FakeSignals, FakeUnitOfWorkFactory, FixedClock,
@@ -45,7 +49,7 @@ class World:
     channel: FakeChannel
     biller: FakeBiller
     signals: FakeSignals
-    hub: Hub
+    hub: AppHub
     merchant: Merchant
     terminal: Terminal
     operator: Operator
@@ -112,8 +116,9 @@ def build_world(*, channel_latency: float = 0) -> World:
         SETTLED_ACCOUNT: Arrears(SETTLED_ACCOUNT, FeeType.WATER, "赵*", "三路3号", (), prepay_allowed=False),
     }
     registry = FakeRegistry(channel, biller)
-    hub = Hub(uow=FakeUnitOfWorkFactory(db), clock=clock, registry=registry,
-              fulfillers=FulfilmentKinds([BillerPosting(registry=registry), Retail()]),
+    hub = AppHub(uow=FakeUnitOfWorkFactory(db), clock=clock, registry=registry, billers=registry,
+              fulfillers=FulfilmentKinds([BillerPosting(billers=registry), Retail()]),
+              jobs=JobHandlers([*kernel_jobs(), *card_jobs()]),
               sealer=PlainSealer(), passwords=PlainHasher(), signals=signals, policy=Policy())
     return World(db, clock, channel, biller, signals, hub, merchant, terminal, operator, supervisor)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from payhub.domain.cards import luhn_digit
+from payhub.cards.domain.cards import luhn_digit
 from payhub.entrypoints.demo import PUSH_SECRET, TERMINAL, TERMINAL_KEY
 from payhub.entrypoints.terminal_client import TerminalClient
 

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 import uvicorn
 
-from payhub.adapters.observability.logs import configure_logging
+from payhub.kernel.adapters.observability.logs import configure_logging
 from payhub.config import Settings
 
 if TYPE_CHECKING:  # imported lazily at run time to keep the command quick to start
-    from payhub.adapters.hsm.pkcs11_keys import MasterKeyVersion
+    from payhub.integrations.hsm.pkcs11_keys import MasterKeyVersion
     from payhub.bootstrap import Container
 
 T = TypeVar("T")
@@ -44,7 +44,7 @@ def _settings() -> Settings:
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
-    from payhub.domain.errors import PayhubError
+    from payhub.kernel.domain.errors import PayhubError
 
     try:
         return asyncio.run(coro)
@@ -59,7 +59,7 @@ def serve(
     workers: Annotated[int | None, typer.Option(min=1, help="hub processes sharing the port (PostgreSQL only)")] = None,
 ) -> None:
     """Run the hub's API (with the embedded worker unless PAYHUB_EMBEDDED_WORKER=false), in one or more processes."""
-    from payhub.adapters.db.migrate import upgrade
+    from payhub.kernel.adapters.db.migrate import upgrade
     from payhub.entrypoints.serving import serve_here, serve_processes
 
     settings = _settings()
@@ -97,7 +97,7 @@ def demo(
     receipts: Annotated[Path, typer.Option(help="the agent's file printer")] = Path("var/receipts.bin"),
 ) -> None:
     """The embedded demo: SQLite, sandboxes, demo merchant, terminal and operators, a terminal agent printing to a file."""
-    from payhub.entrypoints.agent.app import AgentSettings, agent_for
+    from payhub.agent.app import AgentSettings, agent_for
     from payhub.entrypoints.demo import banner, build_demo, demo_settings
 
     settings = demo_settings(host=host, port=port, database_url=f"sqlite+aiosqlite:///{database}")
@@ -129,7 +129,7 @@ def agent(
     paper: Annotated[int, typer.Option(help="roll width in mm: 58 or 80")] = 80,
 ) -> None:
     """The terminal agent on the counter PC: receipt printer status and printing for the POS page."""
-    from payhub.entrypoints.agent.app import AgentSettings, agent_for
+    from payhub.agent.app import AgentSettings, agent_for
 
     try:
         built = agent_for(printer_spec=printer, settings=AgentSettings(
@@ -144,7 +144,7 @@ def agent(
 @receipts_app.command("show")
 def receipts_show(path: Path) -> None:
     """Print what a file printer received as a person would read it (text, QR contents, cuts)."""
-    from payhub.adapters.printing.wire import read_back
+    from payhub.integrations.printing.wire import read_back
 
     if not path.exists():
         typer.echo(f"没有这个文件 / no such file: {path}", err=True)
@@ -169,7 +169,7 @@ def try_flow(
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply the migrations to PAYHUB_DATABASE_URL."""
-    from payhub.adapters.db.migrate import upgrade
+    from payhub.kernel.adapters.db.migrate import upgrade
 
     upgrade(url=_settings().database_url, revision=revision)
     typer.echo("数据库已升级 / database upgraded")
@@ -187,7 +187,7 @@ def sandbox_swiftpass(
     public_url: Annotated[str | None, typer.Option(help="where it is reached (for QR links)")] = None,
 ) -> None:
     """Run the SwiftPass sandbox alone at /pay/gateway."""
-    from payhub.adapters.swiftpass.sandbox import SandboxAccount, SwiftPassSandbox
+    from payhub.integrations.swiftpass.sandbox import SandboxAccount, SwiftPassSandbox
     from payhub.bootstrap import peer_http
 
     if sign_type == "MD5" and not key:
@@ -214,7 +214,7 @@ def sandbox_sms(
     template_code: Annotated[str | None, typer.Option(help="the registered verification-code template")] = None,
 ) -> None:
     """Run the SMS sandbox alone: Alibaba Cloud SendSms at /, the messages it got at /_sandbox/messages."""
-    from payhub.adapters.sms import sandbox as sms
+    from payhub.integrations.sms import sandbox as sms
 
     box = sms.SandboxSms(
         access_keys={access_key_id or sms.DEMO_ACCESS_KEY_ID: access_key_secret or sms.DEMO_ACCESS_KEY_SECRET},
@@ -231,7 +231,7 @@ def sandbox_printer(
     control_port: Annotated[int, typer.Option(help="HTTP control: /_sandbox/state, /_sandbox/jobs")] = 9101,
 ) -> None:
     """Run the receipt-printer sandbox: a network printer on 127.0.0.1 that answers DLE EOT and keeps jobs."""
-    from payhub.adapters.printing.sandbox import PrinterSandbox
+    from payhub.integrations.printing.sandbox import PrinterSandbox
 
     async def go() -> None:
         sandbox = PrinterSandbox()
@@ -261,7 +261,7 @@ def sandbox_push_receiver(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
 ) -> None:
     """Run a card push receiver: verifies signatures, dedupes by event id, shows what arrived at /."""
-    from payhub.adapters.push.sandbox import PushReceiver
+    from payhub.integrations.push.sandbox import PushReceiver
 
     configure_logging(json_lines=False)
     uvicorn.run(PushReceiver(secret=secret).app, host=host, port=port, log_config=None)
@@ -275,8 +275,8 @@ def cards_issue_pool(
     kind: Annotated[str, typer.Option(help="virtual or physical")] = "virtual",
 ) -> None:
     """Issue a batch of Luhn-valid card numbers into the issuer's pool."""
-    from payhub.domain.cards import CardKind
-    from payhub.services import card_pool
+    from payhub.cards.domain.cards import CardKind
+    from payhub.cards.services import pool as card_pool
 
     if kind not in ("virtual", "physical"):
         typer.echo("--kind: virtual or physical", err=True)
@@ -341,7 +341,7 @@ def sandbox_tcis(
     secret: Annotated[str, typer.Option()] = "demo-tcis-secret",
 ) -> None:
     """Run the TCIS billing-system sandbox alone."""
-    from payhub.adapters.tcis.sandbox import TcisSandbox
+    from payhub.integrations.tcis.sandbox import TcisSandbox
 
     configure_logging(json_lines=False)
     uvicorn.run(TcisSandbox(app_id=app_id, secret=secret).app, host=host, port=port, log_config=None)
@@ -356,7 +356,7 @@ def _hub() -> Container:
 @merchant_app.command("create")
 def merchant_create(code: str, name: str, channel: str = "swiftpass", biller: str = "tcis") -> None:
     """Register a merchant."""
-    from payhub.services import admin
+    from payhub.kernel.services import admin
 
     async def go() -> None:
         container = _hub()
@@ -372,7 +372,7 @@ def merchant_create(code: str, name: str, channel: str = "swiftpass", biller: st
 @terminal_app.command("create")
 def terminal_create(merchant: str, code: str, name: str) -> None:
     """Register a terminal and print its signing key once."""
-    from payhub.services import admin
+    from payhub.kernel.services import admin
 
     async def go() -> None:
         container = _hub()
@@ -393,7 +393,7 @@ def operator_create(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
 ) -> None:
     """Register an operator."""
-    from payhub.services import admin
+    from payhub.kernel.services import admin
 
     async def go() -> None:
         container = _hub()

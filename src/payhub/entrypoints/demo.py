@@ -9,18 +9,18 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from payhub.adapters.db.migrate import upgrade
-from payhub.adapters.swiftpass.sandbox import SandboxAccount, SwiftPassSandbox
-from payhub.adapters.tcis.sandbox import TcisSandbox
-from payhub.adapters.push.sandbox import PushReceiver
-from payhub.adapters.sms.sandbox import (
+from payhub.kernel.adapters.db.migrate import upgrade
+from payhub.integrations.swiftpass.sandbox import SandboxAccount, SwiftPassSandbox
+from payhub.integrations.tcis.sandbox import TcisSandbox
+from payhub.integrations.push.sandbox import PushReceiver
+from payhub.integrations.sms.sandbox import (
     DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, DEMO_SIGN_NAME, DEMO_TEMPLATE_CODE, SandboxSms,
 )
 from payhub.bootstrap import Container, build, peer_http
 from payhub.config import AliyunSmsSettings, Settings, SwiftPassAccount, SwiftPassSettings, TcisSettings
-from payhub.domain.errors import Conflict
-from payhub.entrypoints.api.app import create_app
-from payhub.services import admin
+from payhub.kernel.domain.errors import Conflict
+from payhub.api.app import create_app
+from payhub.kernel.services import admin
 
 MERCHANT = "DEMO"
 TERMINAL = "POS001"

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from payhub.domain.money import yuan
+from payhub.kernel.domain.money import yuan
 from payhub.entrypoints.demo import OPERATORS, TERMINAL, TERMINAL_KEY
 from payhub.entrypoints.terminal_client import TerminalClient
 

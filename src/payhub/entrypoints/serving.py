@@ -22,7 +22,7 @@ from types import FrameType
 
 import uvicorn
 
-from payhub.adapters.observability.logs import configure_logging
+from payhub.kernel.adapters.observability.logs import configure_logging
 from payhub.config import Settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def listener(host: str, port: int) -> socket.socket:
 def serve_here(settings: Settings, *, host: str, port: int) -> None:
     """Serve the hub API in this process until SIGINT/SIGTERM (uvloop, httptools)."""
     from payhub.bootstrap import build
-    from payhub.entrypoints.api.app import create_app
+    from payhub.api.app import create_app
 
     config = uvicorn.Config(create_app(build(settings)), loop="uvloop", http="httptools", log_config=None)
     uvicorn.Server(config).run(sockets=[listener(host, port)])

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from payhub.domain import terminal_signature as sig
-from payhub.ports import Clock
+from payhub.kernel.domain import terminal_signature as sig
+from payhub.kernel.ports import Clock
 
 
 class TerminalClient:

@@ -6,7 +6,7 @@ import signal
 
 from payhub.bootstrap import build
 from payhub.config import Settings
-from payhub.services.outbox import work_forever
+from payhub.kernel.services.outbox import work_forever
 
 
 async def run_worker(settings: Settings) -> None:

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from payhub.adapters.printing.wire import ReadBack, read_back
-from payhub.domain import terminal_signature as sig
+from payhub.integrations.printing.wire import ReadBack, read_back
+from payhub.kernel.domain import terminal_signature as sig
 from payhub.entrypoints.demo import OPERATORS, TERMINAL, TERMINAL_KEY
 
 CHROMIUM = Path("/usr/bin/chromium")

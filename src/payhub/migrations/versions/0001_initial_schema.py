@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import payhub.adapters.db.types
-from payhub.adapters.db.ledger_guards import statements as ledger_guards
+import payhub.kernel.adapters.db.types
+from payhub.kernel.adapters.db.ledger_guards import statements as ledger_guards
 
 
 revision = '0001'
@@ -28,11 +28,11 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('max_attempts', sa.Integer(), nullable=False),
-    sa.Column('run_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('lease_until', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('run_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('lease_until', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs')),
     sa.UniqueConstraint('kind', 'ref', name=op.f('uq_jobs_kind_ref'))
     )
@@ -46,8 +46,8 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=32), nullable=False),
     sa.Column('biller', sa.String(length=32), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_merchants')),
     sa.UniqueConstraint('code', name=op.f('uq_merchants_code'))
     )
@@ -60,7 +60,7 @@ def upgrade() -> None:
     sa.Column('to_state', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('actor', sa.String(length=64), nullable=False),
-    sa.Column('at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_state_transitions'))
     )
     with op.batch_alter_table('state_transitions', schema=None) as batch_op:
@@ -72,7 +72,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('ref', sa.String(length=40), nullable=False),
     sa.Column('memo', sa.Text(), nullable=False),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_journal_entries_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_journal_entries')),
     sa.UniqueConstraint('merchant_id', 'kind', 'ref', name=op.f('uq_journal_entries_merchant_id_kind_ref'))
@@ -86,7 +86,7 @@ def upgrade() -> None:
     sa.Column('non_negative', sa.Boolean(), nullable=False),
     sa.Column('balance', sa.BigInteger(), nullable=False),
     sa.Column('version', sa.BigInteger(), nullable=False),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('NOT non_negative OR balance >= 0', name=op.f('ck_ledger_accounts_balance_not_negative')),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_ledger_accounts_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_accounts')),
@@ -100,8 +100,8 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('password_hash', sa.Text(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_operators_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_operators')),
     sa.UniqueConstraint('merchant_id', 'username', name=op.f('uq_operators_merchant_id_username'))
@@ -113,8 +113,8 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('key_sealed', sa.Text(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_terminals_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_terminals')),
     sa.UniqueConstraint('code', name=op.f('uq_terminals_code'))
@@ -140,23 +140,23 @@ def upgrade() -> None:
     sa.Column('biller', sa.String(length=32), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('expires_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('pay_method', sa.String(length=16), nullable=True),
-    sa.Column('pay_deadline', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('pay_deadline', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('code_url', sa.Text(), nullable=True),
     sa.Column('auth_code_masked', sa.String(length=32), nullable=True),
     sa.Column('wallet', sa.String(length=16), nullable=True),
     sa.Column('transaction_id', sa.String(length=64), nullable=True),
     sa.Column('trade_type', sa.String(length=64), nullable=True),
-    sa.Column('paid_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('paid_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('biller_ref', sa.String(length=64), nullable=True),
-    sa.Column('posted_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('posted_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('refund_reserved', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('refunded_amount', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('failure_code', sa.String(length=64), nullable=True),
     sa.Column('failure_message', sa.Text(), nullable=True),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount > 0', name=op.f('ck_bill_orders_amount_positive')),
     sa.CheckConstraint('refunded_amount <= refund_reserved AND refund_reserved <= amount', name=op.f('ck_bill_orders_refunds_within_amount')),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_bill_orders_merchant_id_merchants')),
@@ -194,9 +194,9 @@ def upgrade() -> None:
     sa.Column('operator_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('terminal_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_operator_sessions_merchant_id_merchants')),
     sa.ForeignKeyConstraint(['operator_id'], ['operators.id'], name=op.f('fk_operator_sessions_operator_id_operators')),
     sa.ForeignKeyConstraint(['terminal_id'], ['terminals.id'], name=op.f('fk_operator_sessions_terminal_id_terminals')),
@@ -207,7 +207,7 @@ def upgrade() -> None:
     sa.Column('merchant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('terminal_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('nonce', sa.String(length=64), nullable=False),
-    sa.Column('seen_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('seen_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['terminal_id'], ['terminals.id'], name=op.f('fk_terminal_nonces_terminal_id_terminals')),
     sa.PrimaryKeyConstraint('terminal_id', 'nonce', name=op.f('pk_terminal_nonces'))
     )
@@ -234,8 +234,8 @@ def upgrade() -> None:
     sa.Column('channel_refund_id', sa.String(length=64), nullable=True),
     sa.Column('failure_code', sa.String(length=64), nullable=True),
     sa.Column('failure_message', sa.Text(), nullable=True),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount > 0', name=op.f('ck_refunds_amount_positive')),
     sa.ForeignKeyConstraint(['approved_by'], ['operators.id'], name=op.f('fk_refunds_approved_by_operators')),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_refunds_merchant_id_merchants')),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import payhub.adapters.db.types
+import payhub.kernel.adapters.db.types
 
 
 revision = '0002'
@@ -26,8 +26,8 @@ def upgrade() -> None:
     sa.Column('type', sa.String(length=32), nullable=False),
     sa.Column('tx_no', sa.String(length=32), nullable=True),
     sa.Column('payload', sa.Text(), nullable=False),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('delivered_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('last_status', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_card_events_merchant_id_merchants')),
@@ -42,8 +42,8 @@ def upgrade() -> None:
     sa.Column('subject', sa.String(length=80), nullable=False),
     sa.Column('per_txn', sa.BigInteger(), nullable=True),
     sa.Column('per_day', sa.BigInteger(), nullable=True),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_card_limits_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('merchant_id', 'subject', name=op.f('pk_card_limits'))
     )
@@ -53,8 +53,8 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_card_merchants_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_card_merchants')),
     sa.UniqueConstraint('merchant_id', 'code', name=op.f('uq_card_merchants_merchant_id_code'))
@@ -64,8 +64,8 @@ def upgrade() -> None:
     sa.Column('card_no', sa.String(length=19), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('batch', sa.String(length=32), nullable=False),
-    sa.Column('taken_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('taken_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_card_pool_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('merchant_id', 'card_no', name=op.f('pk_card_pool'))
     )
@@ -77,8 +77,8 @@ def upgrade() -> None:
     sa.Column('push_url', sa.Text(), nullable=True),
     sa.Column('push_secret_sealed', sa.Text(), nullable=True),
     sa.Column('password_tries', sa.Integer(), nullable=False),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_card_programs_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('merchant_id', name=op.f('pk_card_programs'))
     )
@@ -98,7 +98,7 @@ def upgrade() -> None:
     sa.Column('offline_amount', sa.BigInteger(), nullable=False),
     sa.Column('bank_ref', sa.String(length=64), nullable=False),
     sa.Column('settled_by', sa.String(length=64), nullable=False),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_custody_settlements_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_custody_settlements')),
     sa.UniqueConstraint('merchant_id', 'business_date', name=op.f('uq_custody_settlements_merchant_id_business_date'))
@@ -112,8 +112,8 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.Text(), nullable=False),
     sa.Column('wrong_tries', sa.Integer(), nullable=False),
     sa.Column('password_version', sa.Integer(), nullable=False),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_funds_accounts_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_funds_accounts')),
     sa.UniqueConstraint('merchant_id', 'account_no', name=op.f('uq_funds_accounts_merchant_id_account_no'))
@@ -133,8 +133,8 @@ def upgrade() -> None:
     sa.Column('transaction_id', sa.String(length=64), nullable=True),
     sa.Column('tx_no', sa.String(length=32), nullable=True),
     sa.Column('failure', sa.Text(), nullable=True),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount > 0', name=op.f('ck_recharge_orders_amount_positive')),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_recharge_orders_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_recharge_orders')),
@@ -147,10 +147,10 @@ def upgrade() -> None:
     sa.Column('phone', sa.String(length=20), nullable=False),
     sa.Column('purpose', sa.String(length=16), nullable=False),
     sa.Column('code_hash', sa.String(length=64), nullable=False),
-    sa.Column('expires_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('used_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_sms_codes_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_codes'))
     )
@@ -168,8 +168,8 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_suspicious_cases_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_suspicious_cases')),
     sa.UniqueConstraint('case_no', name=op.f('uq_suspicious_cases_case_no')),
@@ -198,7 +198,7 @@ def upgrade() -> None:
     sa.Column('original_tx_no', sa.String(length=32), nullable=True),
     sa.Column('shard', sa.Integer(), nullable=False),
     sa.Column('business_date', sa.Date(), nullable=False),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount > 0', name=op.f('ck_card_transactions_amount_positive')),
     sa.CheckConstraint('refunded >= 0 AND refunded <= amount', name=op.f('ck_card_transactions_refunds_within_amount')),
     sa.ForeignKeyConstraint(['card_merchant_id'], ['card_merchants.id'], name=op.f('fk_card_transactions_card_merchant_id_card_merchants')),
@@ -221,8 +221,8 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('ledger_account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['funds_accounts.id'], name=op.f('fk_cards_account_id_funds_accounts')),
     sa.ForeignKeyConstraint(['ledger_account_id'], ['ledger_accounts.id'], name=op.f('fk_cards_ledger_account_id_ledger_accounts')),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_cards_merchant_id_merchants')),
@@ -239,8 +239,8 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('card_no', sa.String(length=19), nullable=True),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['funds_accounts.id'], name=op.f('fk_members_account_id_funds_accounts')),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_members_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_members')),
@@ -257,8 +257,8 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('moved_amount', sa.BigInteger(), nullable=True),
     sa.Column('failure', sa.Text(), nullable=True),
-    sa.Column('created_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', payhub.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', payhub.kernel.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_card_replacements_member_id_members')),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_card_replacements_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_card_replacements')),

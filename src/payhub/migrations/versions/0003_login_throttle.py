@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import payhub.adapters.db.types
+import payhub.kernel.adapters.db.types
 
 revision = '0003'
 down_revision = '0002'
@@ -16,7 +16,7 @@ branch_labels = None
 depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
-UtcDateTime = payhub.adapters.db.types.UtcDateTime(timezone=True)
+UtcDateTime = payhub.kernel.adapters.db.types.UtcDateTime(timezone=True)
 
 
 def upgrade() -> None:

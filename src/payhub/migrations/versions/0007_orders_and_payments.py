@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-from payhub.adapters.db.types import UtcDateTime
+from payhub.kernel.adapters.db.types import UtcDateTime
 
 revision = '0007'
 down_revision = '0006'

@@ -1,1 +1,0 @@
-"""Implementations of the ports: one folder per external system, plus db/."""

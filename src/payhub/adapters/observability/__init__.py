@@ -1,1 +1,0 @@
-"""Structured logs and Prometheus metrics."""

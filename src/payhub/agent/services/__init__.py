@@ -1,0 +1,1 @@
+"""The terminal agent's use cases: print jobs and device watching."""

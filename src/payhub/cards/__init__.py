@@ -1,0 +1,1 @@
+"""Stored-value cards and funds accounts (the card channel and its money)."""

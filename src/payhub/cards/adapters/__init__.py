@@ -1,0 +1,1 @@
+"""The card system's storage and its payment channel."""

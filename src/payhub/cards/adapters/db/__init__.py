@@ -1,0 +1,1 @@
+"""Card tables and repositories."""

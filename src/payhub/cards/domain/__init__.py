@@ -1,0 +1,1 @@
+"""The card system's pure rules."""

@@ -1,0 +1,1 @@
+"""Counter bill payment: arrears at the biller, orders of kind biller_posting, receipts, exports."""

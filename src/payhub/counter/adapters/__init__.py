@@ -1,0 +1,1 @@
+"""The counter's side effects: the billers by name."""

@@ -1,0 +1,1 @@
+"""What the counter knows: fee types, bills and postings, its orders' facts, shift totals."""

@@ -1,0 +1,1 @@
+"""One package per external system: client, wire format and sandbox."""

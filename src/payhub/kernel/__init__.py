@@ -1,0 +1,1 @@
+"""What every product shares: orders and payments, the ledger, jobs, tenancy and auth, and their storage."""

@@ -1,0 +1,1 @@
+"""The kernel's side effects: the database, clock, security, signals, observability."""

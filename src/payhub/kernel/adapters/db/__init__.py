@@ -1,0 +1,1 @@
+"""SQL storage of the kernel: tables, repositories, the unit of work, migrations runner."""

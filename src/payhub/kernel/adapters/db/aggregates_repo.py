@@ -1,0 +1,88 @@
+"""Shared persistence of state-machine aggregates: guarded update plus the transition record."""
+from __future__ import annotations
+
+import dataclasses
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from payhub.kernel.domain.errors import StaleState
+from payhub.kernel.domain.transitions import StateMachine, Transition
+from payhub.kernel.adapters.db.tables import state_transitions
+
+NOT_COLUMNS = {"saved_state", "transitions", "id"}
+
+
+def to_row(aggregate: Any, table: sa.Table) -> dict[str, Any]:
+    """The aggregate's fields that are columns of table, enums as their values."""
+    row: dict[str, Any] = {}
+    for field in dataclasses.fields(aggregate):
+        if field.name in NOT_COLUMNS or field.name not in table.c:
+            continue
+        value = getattr(aggregate, field.name)
+        if isinstance(value, StrEnum):
+            value = value.value
+        elif isinstance(value, tuple):
+            value = ",".join(value)
+        row[field.name] = value
+    return row
+
+
+async def insert_aggregate(conn: AsyncConnection, table: sa.Table, aggregate: StateMachine, **extra: Any) -> None:
+    """Insert a new aggregate and remember its id and saved state."""
+    row = to_row(aggregate, table) | extra
+    row["updated_at"] = row.get("updated_at") or row["created_at"]
+    result = await conn.execute(sa.insert(table).values(**row).returning(table.c.id))
+    aggregate.id = result.scalar_one()
+    aggregate.updated_at = row["updated_at"]
+    await _record(conn, aggregate)
+    aggregate.saved_state = aggregate.state
+
+
+async def save_aggregate(conn: AsyncConnection, table: sa.Table, aggregate: StateMachine) -> None:
+    """UPDATE … WHERE state = :expected AND version = :version; StaleState if another writer got there first."""
+    row = to_row(aggregate, table)
+    row["version"] = aggregate.version + 1
+    if aggregate.transitions:
+        row["updated_at"] = aggregate.transitions[-1].at
+    result = await conn.execute(
+        sa.update(table)
+        .where(table.c.id == aggregate.id)
+        .where(table.c.state == str(aggregate.saved_state))
+        .where(table.c.version == aggregate.version)
+        .values(**row)
+    )
+    if result.rowcount != 1:
+        raise StaleState(aggregate.aggregate, aggregate.key)
+    aggregate.version += 1
+    await _record(conn, aggregate)
+    aggregate.saved_state = aggregate.state
+
+
+async def _record(conn: AsyncConnection, aggregate: StateMachine) -> None:
+    if aggregate.transitions:
+        await conn.execute(
+            sa.insert(state_transitions),
+            [
+                {
+                    "merchant_id": aggregate.merchant_id, "aggregate": type(aggregate).__name__.lower(),
+                    "aggregate_key": t.key, "from_state": t.from_state, "to_state": t.to_state,
+                    "reason": t.reason[:2000], "actor": t.actor[:64], "at": t.at,
+                }
+                for t in aggregate.transitions
+            ],
+        )
+    aggregate.transitions = []
+
+
+async def load_history(conn: AsyncConnection, *, key: str) -> list[Transition]:
+    """Every recorded move of the aggregate with this key, oldest first."""
+    rows = await conn.execute(
+        sa.select(state_transitions).where(state_transitions.c.aggregate_key == key).order_by(state_transitions.c.id)
+    )
+    return [
+        Transition(r.aggregate, r.aggregate_key, r.from_state, r.to_state, r.reason, r.actor, r.at)
+        for r in rows
+    ]

@@ -1,0 +1,104 @@
+"""The outbox of durable jobs: enqueue in the business transaction, claim without double work."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from payhub.kernel.adapters.db.bulk import upsert
+from payhub.kernel.adapters.db.tables import jobs
+from payhub.kernel.adapters.db.types import UtcDateTime
+from payhub.kernel.domain.jobs import (
+    Done, Job, JobOutcome, JobState, JobType, ParkedJob, Retry, RunAgain, backoff,
+)
+
+_OPEN = (JobState.PENDING.value, JobState.RUNNING.value)
+
+
+class SqlJobRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def enqueue(self, *, merchant_id: int, kind: JobType, ref: str, run_at: datetime) -> None:
+        # one statement: a pending job moves to run_at, a done or parked one starts afresh, a running one keeps running
+        # (its handler reads the aggregate's newest state when it finishes)
+        insert = upsert(self._conn, jobs).values(
+            merchant_id=merchant_id, kind=kind.value, ref=ref, state=JobState.PENDING.value, attempts=0,
+            max_attempts=kind.max_attempts, run_at=run_at, created_at=run_at, updated_at=run_at,
+        )
+        await self._conn.execute(insert.on_conflict_do_update(
+            index_elements=[jobs.c.kind, jobs.c.ref],
+            set_={
+                "state": JobState.PENDING.value,
+                "attempts": sa.case((jobs.c.state == JobState.PENDING.value, jobs.c.attempts), else_=0),
+                "run_at": insert.excluded.run_at, "lease_until": None, "updated_at": insert.excluded.updated_at,
+            },
+            where=jobs.c.state != JobState.RUNNING.value,
+        ))
+
+    async def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[Job]:
+        due = sa.or_(
+            sa.and_(jobs.c.state == JobState.PENDING.value, jobs.c.run_at <= now),
+            sa.and_(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_until < now),
+        )
+        chosen = sa.select(jobs.c.id).where(due).order_by(jobs.c.run_at, jobs.c.id).limit(limit)
+        if self._conn.dialect.name == "postgresql":
+            chosen = chosen.with_for_update(skip_locked=True)  # SQLite has one writer at a time: nothing to skip
+        rows = await self._conn.execute(
+            sa.update(jobs).where(jobs.c.id.in_(chosen.scalar_subquery()))
+            .values(state=JobState.RUNNING.value, attempts=jobs.c.attempts + 1, lease_until=lease_until, updated_at=now)
+            .returning(jobs.c.id, jobs.c.merchant_id, jobs.c.kind, jobs.c.ref, jobs.c.attempts, jobs.c.max_attempts,
+                       jobs.c.run_at)
+        )
+        claimed = [Job(r.id, r.merchant_id, r.kind, r.ref, r.attempts, r.max_attempts, r.run_at) for r in rows]
+        return sorted(claimed, key=lambda job: (job.run_at, job.id))  # RETURNING keeps no order
+
+    async def drop_pending(self, *, kind: JobType, ref: str, now: datetime) -> None:
+        await self._conn.execute(
+            sa.update(jobs).where(jobs.c.kind == kind.value).where(jobs.c.ref == ref)
+            .where(jobs.c.state == JobState.PENDING.value).values(state=JobState.DONE.value, updated_at=now)
+        )
+
+    async def finish(self, *, job: Job, outcome: JobOutcome, now: datetime) -> bool:
+        values: dict[str, Any] = {"updated_at": now, "lease_until": None}
+        match outcome:
+            case Done():
+                values |= {"state": JobState.DONE.value, "last_error": None}
+            case RunAgain(at=at):
+                # polling is not a failure: give the try back
+                values |= {"state": JobState.PENDING.value, "run_at": at, "attempts": job.attempts - 1}
+            case Retry(error=error) if job.attempts >= job.max_attempts:
+                values |= {"state": JobState.PARKED.value, "last_error": error[:2000]}
+            case Retry(error=error):
+                values |= {"state": JobState.PENDING.value, "last_error": error[:2000],
+                           "run_at": now + backoff(attempt=job.attempts)}
+        result = await self._conn.execute(
+            sa.update(jobs)
+            .where(jobs.c.id == job.id)
+            .where(jobs.c.state == JobState.RUNNING.value)
+            .where(jobs.c.attempts == job.attempts)
+            .values(**values)
+        )
+        return result.rowcount == 1
+
+    async def queue_stats(self, *, now: datetime) -> tuple[int, float]:
+        depth, oldest = (
+            await self._conn.execute(
+                sa.select(sa.func.count(), sa.func.min(jobs.c.run_at, type_=UtcDateTime)).where(jobs.c.state.in_(_OPEN))
+            )
+        ).one()
+        return depth, max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
+
+    async def parked(self, *, limit: int) -> list[ParkedJob]:
+        rows = await self._conn.execute(
+            sa.select(jobs).where(jobs.c.state == JobState.PARKED.value).order_by(jobs.c.updated_at.desc()).limit(limit)
+        )
+        return [ParkedJob(r.id, r.merchant_id, r.kind, r.ref, JobState(r.state), r.attempts, r.max_attempts,
+                          r.run_at, r.last_error) for r in rows]
+
+    async def for_ref(self, *, ref: str) -> list[dict[str, Any]]:
+        """Every job of one order or refund (for tests and the operations view)."""
+        rows = await self._conn.execute(sa.select(jobs).where(jobs.c.ref == ref).order_by(jobs.c.id))
+        return [dict(r._mapping) for r in rows]

@@ -1,0 +1,165 @@
+"""The double-entry ledger in the database: accounts locked in id order, legs carrying balances and versions."""
+from __future__ import annotations
+
+import weakref
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from payhub.kernel.adapters.db import bulk
+from payhub.kernel.adapters.db.errors import is_unique_violation
+from payhub.kernel.adapters.db.tables import journal_entries, journal_legs, ledger_accounts
+from payhub.kernel.domain.errors import NotFound
+from payhub.kernel.domain.ledger import AccountLine, AccountSpec, JournalEntry, LedgerAccount, NormalSide
+from payhub.kernel.domain.ledger_batch import AccountState, LegRow, Postings
+
+# (merchant_id, code) -> id per engine: ids never change, and a stale entry (an account opened by a rolled-back
+# transaction) is noticed when locking by id and resolved again
+_ids: weakref.WeakKeyDictionary[Any, dict[tuple[int, str], int]] = weakref.WeakKeyDictionary()
+_LEG_COLUMNS = tuple(f.name for f in fields(LegRow))
+
+
+def _leg_values(leg: LegRow) -> dict[str, Any]:
+    return {name: getattr(leg, name) for name in _LEG_COLUMNS}
+
+
+class SqlLedgerRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def open_account(self, *, merchant_id: int, spec: AccountSpec, at: datetime) -> None:
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(
+                    sa.insert(ledger_accounts).values(
+                        merchant_id=merchant_id, code=spec.code, name=spec.name, normal_side=spec.normal_side.value,
+                        non_negative=spec.non_negative, balance=0, version=0, created_at=at,
+                    )
+                )
+        except IntegrityError as error:
+            if not is_unique_violation(error):
+                raise
+
+    async def _account_ids(self, *, merchant_id: int, specs: set[AccountSpec], at: datetime) -> dict[str, int]:
+        codes = [spec.code for spec in specs]
+        query = sa.select(ledger_accounts.c.code, ledger_accounts.c.id).where(
+            ledger_accounts.c.merchant_id == merchant_id, ledger_accounts.c.code.in_(codes)
+        )
+        found = dict(list(await self._conn.execute(query)))
+        missing = [spec for spec in specs if spec.code not in found]
+        for spec in missing:
+            await self.open_account(merchant_id=merchant_id, spec=spec, at=at)
+        if missing:
+            found = dict(list(await self._conn.execute(query)))
+        return found
+
+    async def book(self, *, entry: JournalEntry, at: datetime) -> bool:
+        """Post the entry unless its (merchant, kind, ref) was booked before; False then."""
+        e = journal_entries.c
+        booked = (await self._conn.execute(sa.select(e.id).where(
+            e.merchant_id == entry.merchant_id, e.kind == entry.kind, e.ref == entry.ref))).first()
+        if booked:
+            return False
+        await self.post(entry=entry, at=at)
+        return True
+
+    async def post(self, *, entry: JournalEntry, at: datetime) -> dict[str, int]:
+        """Lock the entry's accounts, apply it and write it; each account's new balance.
+
+        For callers that already hold the entry's idempotency (a unique business row in the same transaction);
+        the journal's unique (merchant, kind, ref) stays the backstop.
+        """
+        postings = Postings(await self.lock_accounts(
+            merchant_id=entry.merchant_id, specs={leg.account for leg in entry.legs}, at=at))
+        balances = postings.apply(entry)
+        await self.write_postings(postings=postings, at=at)
+        return balances
+
+    async def lock_accounts(self, *, merchant_id: int, specs: set[AccountSpec], at: datetime) -> dict[str, AccountState]:
+        """Lock the accounts (opened if new) in id order, in one statement; their states by code."""
+        cache = _ids.setdefault(self._conn.sync_engine, {})
+        if any((merchant_id, spec.code) not in cache for spec in specs):
+            found = await self._account_ids(merchant_id=merchant_id, specs=specs, at=at)
+            cache.update({(merchant_id, code): id_ for code, id_ in found.items()})
+        a = ledger_accounts.c
+        wanted = {cache[merchant_id, spec.code]: spec.code for spec in specs}
+        lock = sa.select(a.id, a.merchant_id, a.code, a.balance, a.version, a.normal_side, a.non_negative) \
+            .where(bulk.among(self._conn, a.id, sorted(wanted))).order_by(a.id)
+        if bulk.is_postgres(self._conn):
+            lock = lock.with_for_update()
+        rows = (await self._conn.execute(lock)).all()
+        if len(rows) != len(wanted) or any((row.merchant_id, wanted[row.id]) != (merchant_id, row.code) for row in rows):
+            for spec in specs:
+                cache.pop((merchant_id, spec.code), None)
+            return await self.lock_accounts(merchant_id=merchant_id, specs=specs, at=at)
+        return {row.code: AccountState(id=row.id, balance=row.balance, version=row.version,
+                                       normal_side=NormalSide(row.normal_side), non_negative=row.non_negative)
+                for row in rows}
+
+    async def write_postings(self, *, postings: Postings, at: datetime) -> None:
+        """Write what Postings applied to accounts locked by lock_accounts: balances, legs, entries (set-based).
+
+        Legs go first and entries last: the database's guards check each entry against its legs on insert.
+        """
+        if not postings.entries:
+            return
+        changed = [{"id": s.id, "version": s.read_version, "balance": s.balance, "new_version": s.version}
+                   for s in postings.changed()]
+        entries = [{"id": entry_id, "merchant_id": e.merchant_id, "kind": e.kind, "ref": e.ref, "memo": e.memo,
+                    "created_at": at} for entry_id, e in zip(postings.entry_ids, postings.entries, strict=True)]
+        if bulk.is_postgres(self._conn):
+            values = {key: [row[key] for row in changed] for key in changed[0]}
+            result = await self._conn.execute(sa.text(
+                "UPDATE ledger_accounts AS a SET balance = v.balance, version = v.new_version FROM "
+                "unnest(CAST(:id AS BIGINT[]), CAST(:version AS BIGINT[]), CAST(:balance AS BIGINT[]), "
+                "CAST(:new_version AS BIGINT[])) AS v(id, version, balance, new_version) "
+                "WHERE a.id = v.id AND a.version = v.version"), values)
+        else:
+            a = ledger_accounts.c
+            result = await self._conn.execute(
+                sa.update(ledger_accounts).where(a.id == sa.bindparam("b_id"), a.version == sa.bindparam("b_version"))
+                .values(balance=sa.bindparam("b_balance"), version=sa.bindparam("b_new_version")),
+                [{f"b_{k}": v for k, v in row.items()} for row in changed])
+        if result.rowcount != len(changed):
+            raise RuntimeError("ledger accounts changed under their lock")
+        await bulk.insert_rows(self._conn, journal_legs, [_leg_values(leg) for leg in postings.legs])
+        await bulk.insert_rows(self._conn, journal_entries, entries)
+
+    async def account_id(self, *, merchant_id: int, spec: AccountSpec, at: datetime) -> int:
+        """The id of an account, opened if new."""
+        return (await self._account_ids(merchant_id=merchant_id, specs={spec}, at=at))[spec.code]
+
+    async def balance(self, *, merchant_id: int, account: str) -> LedgerAccount:
+        row = (
+            await self._conn.execute(
+                sa.select(ledger_accounts).where(ledger_accounts.c.merchant_id == merchant_id, ledger_accounts.c.code == account)
+            )
+        ).first()
+        if row is None:
+            raise NotFound("UNKNOWN_LEDGER_ACCOUNT", code=account)
+        return LedgerAccount(**row._mapping)
+
+    async def accounts(self, *, merchant_id: int) -> list[LedgerAccount]:
+        rows = await self._conn.execute(
+            sa.select(ledger_accounts).where(ledger_accounts.c.merchant_id == merchant_id).order_by(ledger_accounts.c.code)
+        )
+        return [LedgerAccount(**r._mapping) for r in rows]
+
+    async def entries(self, *, merchant_id: int, account: str, limit: int) -> list[AccountLine]:
+        a, legs, entries = ledger_accounts, journal_legs, journal_entries
+        rows = await self._conn.execute(
+            sa.select(
+                entries.c.id.label("entry_id"), entries.c.kind, entries.c.ref, entries.c.memo, entries.c.created_at,
+                legs.c.amount, legs.c.balance_before, legs.c.balance_after, legs.c.account_version,
+            )
+            .join(legs, legs.c.entry_id == entries.c.id)
+            .join(a, a.c.id == legs.c.account_id)
+            .where(a.c.merchant_id == merchant_id, a.c.code == account)
+            .order_by(legs.c.account_version.desc())
+            .limit(limit)
+        )
+        return [AccountLine(**r._mapping) for r in rows]

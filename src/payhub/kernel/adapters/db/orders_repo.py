@@ -1,0 +1,245 @@
+"""Orders (with their payments) and refunds in the database."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from payhub.kernel.adapters.db.aggregates_repo import insert_aggregate, load_history, save_aggregate
+from payhub.kernel.adapters.db.errors import duplicate_as
+from payhub.kernel.adapters.db.tables import orders, payments, refunds, state_transitions
+from payhub.kernel.domain.errors import Conflict
+from payhub.kernel.domain.orders import Order, OrderState, Payment, PaymentStatus, PayMethod
+from payhub.kernel.domain.refunds import Refund, RefundState
+from payhub.kernel.domain.transitions import Transition
+from payhub.kernel.ports import OrderFilter, OrderView
+
+
+def _order_of(data: dict[str, Any], payments: list[Payment]) -> Order:
+    data["state"] = OrderState(data["state"])
+    order = Order(**data, payments=tuple(sorted(payments, key=lambda p: p.seq)))
+    order.saved_state = order.state
+    order.saved_payments = order.payments
+    return order
+
+
+def _payment_of(data: dict[str, Any]) -> Payment:
+    data = {k: v for k, v in data.items() if k not in {"merchant_id", "order_id"}}
+    return Payment(**data | {"method": PayMethod(data["method"]), "status": PaymentStatus(data["status"])})
+
+
+def _payment_row(order: Order, payment: Payment) -> dict[str, Any]:
+    row = {f.name: getattr(payment, f.name) for f in dataclasses.fields(payment) if f.name != "id"}
+    return row | {"merchant_id": order.merchant_id, "order_id": order.id, "method": payment.method.value,
+                  "status": payment.status.value}
+
+
+async def _orders_with_payments(conn: AsyncConnection, query: sa.Select[Any]) -> list[Order]:
+    """The orders query selects (orders.*), each with its payments, in the query's order."""
+    found = [_columns(row, orders) for row in await conn.execute(query)]
+    if not found:
+        return []
+    ids = [data["id"] for data in found]
+    by_order: dict[int, list[Payment]] = {}
+    rows = await conn.execute(sa.select(payments).where(payments.c.order_id.in_(ids)))
+    for row in rows:
+        data = dict(row._mapping)
+        by_order.setdefault(data["order_id"], []).append(_payment_of(data))
+    return [_order_of(data, by_order.get(data["id"], [])) for data in found]
+
+
+async def _one_with_payments(conn: AsyncConnection, where: sa.ColumnElement[bool]) -> Order | None:
+    """One order and its payments in one round trip."""
+    rows = (await conn.execute(
+        sa.select(orders, payments).select_from(orders).outerjoin(payments, payments.c.order_id == orders.c.id)
+        .where(where)
+    )).all()
+    if not rows:
+        return None
+    found = [_payment_of(_columns(row, payments)) for row in rows if row._mapping[payments.c.id] is not None]
+    return _order_of(_columns(rows[0], orders), found)
+
+
+async def _save_payments(conn: AsyncConnection, order: Order) -> None:
+    """Insert new payments and update changed ones (payments are replaced, never changed in place)."""
+    saved = {payment.id: payment for payment in order.saved_payments}
+    kept: list[Payment] = []
+    for payment in order.payments:
+        if payment.id is None:
+            new_id = (await conn.execute(
+                sa.insert(payments).values(**_payment_row(order, payment)).returning(payments.c.id)
+            )).scalar_one()
+            payment = dataclasses.replace(payment, id=new_id)
+        elif saved.get(payment.id) != payment:
+            await conn.execute(sa.update(payments).where(payments.c.id == payment.id)
+                               .values(**_payment_row(order, payment)))
+        kept.append(payment)
+    order.payments = order.saved_payments = tuple(kept)
+
+
+def _refund(row: Any) -> Refund:
+    return _refund_of(dict(row._mapping))
+
+
+def _refund_of(columns: dict[str, Any]) -> Refund:
+    data = {k: v for k, v in columns.items() if k not in {"refund_no", "terminal_id", "request_no", "request_hash"}}
+    data["state"] = RefundState(data["state"])
+    refund = Refund(**data)
+    refund.saved_state = refund.state
+    return refund
+
+
+def _columns(row: Any, table: sa.Table) -> dict[str, Any]:
+    return {column.name: row._mapping[column] for column in table.c}
+
+
+def _transition(data: dict[str, Any]) -> Transition:
+    return Transition(data["aggregate"], data["aggregate_key"], data["from_state"], data["to_state"], data["reason"],
+                      data["actor"], data["at"])
+
+
+class SqlOrderRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, order: Order) -> None:
+        async with duplicate_as(self._conn, Conflict("DUPLICATE", what="订单", key=order.terminal_order_no)):
+            await insert_aggregate(self._conn, orders, order)
+            await _save_payments(self._conn, order)
+
+    async def get(self, *, order_no: str) -> Order | None:
+        return await _one_with_payments(self._conn, orders.c.order_no == order_no)
+
+    async def by_terminal_order_no(self, *, terminal_id: int, terminal_order_no: str) -> Order | None:
+        return await _one_with_payments(
+            self._conn, sa.and_(orders.c.terminal_id == terminal_id, orders.c.terminal_order_no == terminal_order_no)
+        )
+
+    async def save(self, order: Order) -> None:
+        await save_aggregate(self._conn, orders, order)
+        await _save_payments(self._conn, order)
+
+    async def expired_unpaid(self, *, now: datetime, limit: int) -> list[str]:
+        o = orders.c
+        return list((await self._conn.scalars(
+            sa.select(o.order_no).where(o.state == OrderState.CREATED.value).where(o.expires_at <= now)
+            .order_by(o.expires_at, o.id).limit(limit)
+        )).all())
+
+    async def search(self, *, filters: OrderFilter, limit: int, offset: int) -> list[Order]:
+        c = orders.c
+        query = sa.select(orders).where(c.merchant_id == filters.merchant_id)
+        if filters.terminal_id is not None:
+            query = query.where(c.terminal_id == filters.terminal_id)
+        if filters.operator_id is not None:
+            query = query.where(c.operator_id == filters.operator_id)
+        if filters.states:
+            query = query.where(c.state.in_(list(filters.states)))
+        if filters.fee_type:
+            query = query.where(c.product == filters.fee_type)
+        if filters.account_no:
+            query = query.where(c.account_no == filters.account_no)
+        if filters.created_from:
+            query = query.where(c.created_at >= filters.created_from)
+        if filters.created_to:
+            query = query.where(c.created_at < filters.created_to)
+        return await _orders_with_payments(
+            self._conn, query.order_by(c.created_at.desc(), c.id.desc()).limit(limit).offset(offset)
+        )
+
+    async def history(self, *, key: str) -> list[Transition]:
+        return await load_history(self._conn, key=key)
+
+    async def view(self, *, order_no: str) -> OrderView | None:
+        # one round trip: each refund row carries the moves of the order and of that refund
+        o, p, r, t = orders.c, payments.c, refunds.c, state_transitions.c
+        rows = (await self._conn.execute(
+            sa.select(orders, payments, refunds, state_transitions)
+            .select_from(orders)
+            .outerjoin(payments, p.order_id == o.id)
+            .outerjoin(refunds, r.order_id == o.id)
+            .outerjoin(state_transitions, t.aggregate_key.in_([o.order_no, r.refund_no]))
+            .where(o.order_no == order_no)
+            .order_by(r.seq, t.id)
+        )).all()
+        if not rows:
+            return None
+        found_payments: dict[int, Payment] = {}
+        found_refunds: dict[int, Refund] = {}
+        moves: dict[int, tuple[int, Transition]] = {}
+        for row in rows:
+            payment_id = row._mapping[p.id]
+            if payment_id is not None and payment_id not in found_payments:
+                found_payments[payment_id] = _payment_of(_columns(row, payments))
+            refund_id = row._mapping[r.id]
+            if refund_id is not None and refund_id not in found_refunds:
+                found_refunds[refund_id] = _refund_of(_columns(row, refunds))
+            move_id = row._mapping[t.id]
+            if move_id is not None and move_id not in moves:
+                rank = 0 if row._mapping[t.aggregate_key] == order_no else 1 + row._mapping[r.seq]
+                moves[move_id] = (rank, _transition(_columns(row, state_transitions)))
+        history = [move for _, move in sorted(moves.values(), key=lambda ranked: ranked[0])]  # stable: ids stay in order
+        order = _order_of(_columns(rows[0], orders), list(found_payments.values()))
+        return OrderView(order, list(found_refunds.values()), history)
+
+    async def count_by_state(self) -> dict[str, int]:
+        rows = await self._conn.execute(
+            sa.select(orders.c.state, sa.func.count()).group_by(orders.c.state)
+        )
+        return {state: count for state, count in rows}
+
+    async def paid_between(self, *, merchant_id: int, operator_id: int, start: datetime, end: datetime) -> list[Order]:
+        c, p = orders.c, payments.c
+        return await _orders_with_payments(self._conn, (
+            sa.select(orders).join(payments, p.order_id == c.id)
+            .where(c.merchant_id == merchant_id, c.operator_id == operator_id, p.paid_at >= start, p.paid_at < end)
+            .order_by(p.paid_at, c.id)
+        ))
+
+
+class SqlRefundRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, refund: Refund, *, terminal_id: int | None = None, request_no: str | None = None,
+                  request_hash: str | None = None) -> None:
+        async with duplicate_as(self._conn, Conflict("DUPLICATE", what="退款", key=request_no or refund.refund_no)):
+            await insert_aggregate(
+                self._conn, refunds, refund, refund_no=refund.refund_no,
+                terminal_id=terminal_id, request_no=request_no, request_hash=request_hash,
+            )
+
+    async def get(self, *, refund_no: str) -> Refund | None:
+        row = (await self._conn.execute(sa.select(refunds).where(refunds.c.refund_no == refund_no))).first()
+        return _refund(row) if row else None
+
+    async def by_request(self, *, terminal_id: int, request_no: str) -> tuple[Refund, str] | None:
+        row = (
+            await self._conn.execute(
+                sa.select(refunds).where(refunds.c.terminal_id == terminal_id).where(refunds.c.request_no == request_no)
+            )
+        ).first()
+        return (_refund(row), row.request_hash) if row else None
+
+    async def for_order(self, *, order_id: int) -> list[Refund]:
+        rows = await self._conn.execute(sa.select(refunds).where(refunds.c.order_id == order_id).order_by(refunds.c.seq))
+        return [_refund(r) for r in rows]
+
+    async def save(self, refund: Refund) -> None:
+        await save_aggregate(self._conn, refunds, refund)
+
+    async def of_operator_between(self, *, merchant_id: int, operator_id: int, start: datetime,
+                                  end: datetime) -> list[Refund]:
+        r, o = refunds.c, orders.c
+        asked_by_operator = r.requested_by == operator_id
+        automatic_for_operator = sa.and_(r.automatic.is_(True), o.operator_id == operator_id)
+        rows = await self._conn.execute(
+            sa.select(refunds).join(orders, o.id == r.order_id)
+            .where(r.merchant_id == merchant_id, r.created_at >= start, r.created_at < end)
+            .where(sa.or_(asked_by_operator, automatic_for_operator))
+            .order_by(r.created_at, r.id)
+        )
+        return [_refund(row) for row in rows]

@@ -1,0 +1,78 @@
+"""The unit of work: one transaction on one connection, with every repository bound to it.
+
+A read-only unit of work on PostgreSQL runs each statement on its own (autocommit): under READ COMMITTED each
+statement of a transaction sees its own snapshot anyway, so BEGIN…ROLLBACK only cost two round trips. SQLite keeps
+its deferred BEGIN, which is what gives several reads one snapshot there.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from payhub.kernel.adapters.db.engine import Database
+from payhub.kernel.adapters.db.errors import is_contention
+from payhub.kernel.adapters.db.jobs_repo import SqlJobRepository
+from payhub.kernel.adapters.db.ledger_repo import SqlLedgerRepository
+from payhub.kernel.adapters.db.orders_repo import SqlOrderRepository, SqlRefundRepository
+from payhub.kernel.adapters.db.tenancy_repo import SqlTenancyRepository
+from payhub.kernel.domain.errors import Contention
+from payhub.kernel.ports import JobRepository, LedgerRepository, OrderRepository, RefundRepository, TenancyRepository
+
+
+class SqlUnitOfWork:
+    """`async with` opens the transaction; leaving without commit() rolls it back."""
+
+    # typed as the ports, which UnitOfWork's (settable) members must match exactly
+    orders: OrderRepository
+    refunds: RefundRepository
+    jobs: JobRepository
+    ledger: LedgerRepository
+    tenancy: TenancyRepository
+
+    def __init__(self, database: Database, *, read_only: bool = False) -> None:
+        self._engine = database.read if read_only else database.write
+        self._read_only = read_only
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self._conn = await self._engine.connect()
+        if self._read_only and self._engine.dialect.name == "postgresql":
+            await self._conn.execution_options(isolation_level="AUTOCOMMIT")
+        await self._conn.begin()
+        self.orders = SqlOrderRepository(self._conn)
+        self.refunds = SqlRefundRepository(self._conn)
+        self.jobs = SqlJobRepository(self._conn)
+        self.ledger = SqlLedgerRepository(self._conn)
+        self.tenancy = SqlTenancyRepository(self._conn)
+        return self
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The open connection, for a feature's unit of work that binds its own repositories to it."""
+        assert self._conn is not None
+        return self._conn
+
+    async def __aexit__(self, *exc: Any) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                await self._conn.rollback()
+        finally:
+            await self._conn.close()
+        if is_contention(exc[1]):
+            raise Contention() from exc[1]
+
+    async def commit(self) -> None:
+        assert self._conn is not None
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
+        await self._conn.commit()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.database, read_only=read_only)

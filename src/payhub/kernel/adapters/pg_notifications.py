@@ -1,0 +1,121 @@
+"""Order signals and job wake-ups across processes and hosts, through PostgreSQL LISTEN/NOTIFY.
+
+One listening connection per process fans notifications out to the waiters of this process; a second one sends
+this process's order signals, batched. An order signal is sent after the state change has committed (services
+publish after commit), so a waiter woken anywhere reads the change; a signal lost with a crash costs latency
+only, because waiters re-read the database at least every second. Job wake-ups are sent by a trigger on `jobs`
+inside the enqueuing transaction (migration 0005), so they cost no round trip. Payloads are order nos. only.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+from sqlalchemy.engine import make_url
+
+from payhub.kernel.adapters.signals import LocalOrderSignals
+
+log = logging.getLogger(__name__)
+ORDERS_CHANNEL = "payhub_orders"
+JOBS_CHANNEL = "payhub_jobs"  # see migrations/versions/0005_job_wakeups.py
+RECONNECT_SECONDS = 1.0
+# an idle LISTEN connection cut by a firewall or a failed-over server is noticed within about a minute
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+
+
+def libpq_url(database_url: str) -> str:
+    """The SQLAlchemy URL of the database as a libpq connection string."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class PgNotifications:
+    """OrderSignals and JobWakeups for every process on one PostgreSQL; start() in the process's event loop."""
+
+    def __init__(self, *, database_url: str) -> None:
+        self._conninfo = make_conninfo(libpq_url(database_url), **KEEPALIVES)
+        self._local = LocalOrderSignals()
+        self._jobs_due = asyncio.Event()
+        self._outbox: set[str] = set()
+        self._outbox_ready = asyncio.Event()
+        self._sender_pid: int | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listening = asyncio.Event()
+
+    async def start(self) -> None:
+        """Listen and send in the background; returns once listening (or after a few seconds without a database)."""
+        if self._tasks:
+            return
+        self._tasks = [asyncio.create_task(self._listen(), name="pg-listen"),
+                       asyncio.create_task(self._send(), name="pg-notify")]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listening.wait(), timeout=5)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    # --- OrderSignals -----------------------------------------------------------------------------------------
+
+    def publish(self, order_no: str) -> None:
+        self._local.publish(order_no)
+        if self._tasks:
+            self._outbox.add(order_no)
+            self._outbox_ready.set()
+
+    async def wait(self, order_no: str, *, timeout: float) -> None:
+        await self._local.wait(order_no, timeout=timeout)
+
+    # --- JobWakeups -------------------------------------------------------------------------------------------
+
+    async def wait_for_jobs(self, *, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._jobs_due.wait(), timeout=timeout)
+        self._jobs_due.clear()
+
+    # --- the two connections ----------------------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {ORDERS_CHANNEL}")
+                    await conn.execute(f"LISTEN {JOBS_CHANNEL}")
+                    self._listening.set()
+                    self._missed_anything()
+                    async for note in conn.notifies():
+                        if note.channel == JOBS_CHANNEL:
+                            self._jobs_due.set()
+                        elif note.pid != self._sender_pid:  # our own signals woke our waiters when published
+                            self._local.publish(note.payload)
+            except (psycopg.Error, OSError) as error:
+                log.warning("order signal listener lost its connection; reconnecting", extra={"error": str(error)})
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    def _missed_anything(self) -> None:
+        """After (re)connecting, notifications may have been missed: wake everyone to re-read."""
+        self._local.publish_all()
+        self._jobs_due.set()
+
+    async def _send(self) -> None:
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
+                    self._sender_pid = conn.info.backend_pid
+                    while True:
+                        await self._outbox_ready.wait()
+                        self._outbox_ready.clear()
+                        batch, self._outbox = sorted(self._outbox), set()
+                        await conn.execute("SELECT pg_notify(%s, n) FROM unnest(%s::text[]) AS n",
+                                           (ORDERS_CHANNEL, batch))
+            except (psycopg.Error, OSError) as error:
+                # the batch in flight is lost: its waiters find the change at their next re-read
+                log.warning("order signal sender lost its connection; reconnecting", extra={"error": str(error)})
+            self._sender_pid = None
+            await asyncio.sleep(RECONNECT_SECONDS)

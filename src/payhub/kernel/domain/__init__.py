@@ -1,0 +1,1 @@
+"""The kernel's pure rules: orders, payments, refunds, fulfilment, the ledger, jobs, tenancy."""

@@ -1,0 +1,1 @@
+"""The kernel's use cases: placing, paying, fulfilling and refunding orders; jobs; auth."""

@@ -1,0 +1,49 @@
+"""The journal entries of an order's money movements."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from payhub.kernel.domain.ledger import AccountSpec, channel_clearing, transfer, unposted_receipts
+from payhub.kernel.domain.orders import Order
+from payhub.kernel.domain.refunds import Refund
+from payhub.kernel.ports import UnitOfWork
+
+
+def _paid_through(order: Order) -> str:
+    payment = order.paid_payment
+    assert payment is not None, order.order_no
+    return payment.channel
+
+
+async def book_payment(*, uow: UnitOfWork, order: Order, at: datetime) -> None:
+    """Payment confirmed: the channel holds the money; the hub owes it to the order's fulfilment."""
+    await uow.ledger.book(entry=transfer(
+        merchant_id=order.merchant_id, kind="payment", ref=order.order_no,
+        debit=channel_clearing(_paid_through(order)), credit=unposted_receipts(), amount=order.amount,
+        memo=f"{order.product} {order.account_no}",
+    ), at=at)
+
+
+async def book_fulfilment(*, uow: UnitOfWork, order: Order, payable: AccountSpec, at: datetime) -> None:
+    """Fulfilled: the money is now owed onward (to the biller, to the shop)."""
+    await uow.ledger.book(entry=transfer(
+        merchant_id=order.merchant_id, kind="posting", ref=order.order_no,
+        debit=unposted_receipts(), credit=payable, amount=order.amount, memo=f"fulfilled {order.order_no}",
+    ), at=at)
+
+
+async def book_undo(*, uow: UnitOfWork, order: Order, payable: AccountSpec, refund: Refund, at: datetime) -> None:
+    """The far system gave part of a fulfilment back for a refund."""
+    await uow.ledger.book(entry=transfer(
+        merchant_id=order.merchant_id, kind="unposting", ref=refund.refund_no,
+        debit=payable, credit=unposted_receipts(), amount=refund.amount, memo=f"reversal {refund.reversal_no}",
+    ), at=at)
+
+
+async def book_refund(*, uow: UnitOfWork, order: Order, refund: Refund, at: datetime) -> None:
+    """The channel returned money to the customer."""
+    await uow.ledger.book(entry=transfer(
+        merchant_id=order.merchant_id, kind="refund", ref=refund.refund_no,
+        debit=unposted_receipts(), credit=channel_clearing(_paid_through(order)), amount=refund.amount,
+        memo=f"refund {refund.refund_no}",
+    ), at=at)

@@ -1,0 +1,126 @@
+"""The worker side of the outbox: claim due jobs, run each with its handler, record the outcome, park the hopeless."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from payhub.kernel.domain.errors import StaleState
+from payhub.kernel.domain.jobs import Job, JobKind, JobOutcome, Retry, RunAgain
+from payhub.kernel.domain.orders import OrderState
+from payhub.kernel.ports import JobWakeups
+from payhub.kernel.services.auth import forget_expired
+from payhub.kernel.services.context import Hub
+from payhub.kernel.services.job_handlers import JobHandler
+from payhub.kernel.services.order_expiry import expire_unpaid_orders
+from payhub.kernel.services.payment_jobs import close_payment, poll_payment, reverse_payment
+from payhub.kernel.services.fulfilment import fulfil
+from payhub.kernel.services.refunds import park_refund, refund_at_channel, undo_fulfilment
+
+log = logging.getLogger(__name__)
+FORGET_EVERY = timedelta(minutes=5)
+EXPIRE_EVERY = timedelta(seconds=30)  # an order is refused once expired (ORDER_EXPIRED); closing it can lag a little
+EXPIRE_BATCH = 200
+
+async def park_order(*, hub: Hub, job: Job, error: str) -> None:
+    async with hub.uow() as uow:
+        order = await uow.orders.get(order_no=job.ref)
+        if order is None or not order.can_move(OrderState.MANUAL):
+            return
+        order.to_manual(reason=f"{job.kind} 重试次数已用完（retries exhausted）：{error}", at=hub.clock.now(), actor="worker")
+        await uow.orders.save(order)
+        await uow.commit()
+    hub.signals.publish(job.ref)
+
+
+def kernel_jobs() -> list[JobHandler]:
+    """The kernel's own jobs: settling payments, fulfilling orders, refunds."""
+    return [
+        JobHandler(JobKind.POLL_PAYMENT, poll_payment),
+        JobHandler(JobKind.CLOSE_PAYMENT, close_payment),
+        JobHandler(JobKind.REVERSE_PAYMENT, reverse_payment),
+        JobHandler(JobKind.FULFIL, fulfil),
+        JobHandler(JobKind.UNDO_FULFILMENT, undo_fulfilment, park=park_refund),
+        JobHandler(JobKind.REFUND, refund_at_channel, park=park_refund),
+    ]
+
+
+async def run_job(*, hub: Hub, job: Job) -> JobOutcome:
+    """Run one claimed job and record its outcome; handler errors become retries, never crashes."""
+    try:
+        outcome = await hub.jobs.of(job.kind).run(hub=hub, job=job)
+    except StaleState:
+        outcome = RunAgain(at=hub.clock.now())
+    except Exception as error:  # noqa: BLE001 - one job's bug must not stop the worker
+        log.exception("job failed", extra={"job_kind": job.kind, "order_no": job.ref})
+        outcome = Retry(f"{type(error).__name__}: {error}")
+    async with hub.uow() as uow:
+        owned = await uow.jobs.finish(job=job, outcome=outcome, now=hub.clock.now())
+        await uow.commit()
+    if owned and isinstance(outcome, Retry) and job.attempts >= job.max_attempts:
+        log.error("job parked", extra={"job_kind": job.kind, "order_no": job.ref, "error": outcome.error})
+        await (hub.jobs.of(job.kind).park or park_order)(hub=hub, job=job, error=outcome.error)
+    return outcome
+
+
+async def run_due_jobs(*, hub: Hub, limit: int = 16) -> int:
+    """Claim and run the jobs that are due now, concurrently; returns how many ran."""
+    now = hub.clock.now()
+    async with hub.uow() as uow:
+        jobs = await uow.jobs.claim(now=now, lease_until=now + timedelta(seconds=hub.policy.job_lease_seconds), limit=limit)
+        await uow.commit()
+    await asyncio.gather(*(run_job(hub=hub, job=job) for job in jobs))
+    return len(jobs)
+
+
+async def _forget_expired(*, hub: Hub) -> None:
+    try:
+        await forget_expired(hub=hub)
+    except Exception:  # noqa: BLE001 - housekeeping can wait for the next round
+        log.exception("forgetting expired nonces and sign-in counters failed")
+
+
+async def _expire_unpaid(*, hub: Hub) -> bool:
+    """One batch of the sweep; True if it was full (more are waiting)."""
+    try:
+        return await expire_unpaid_orders(hub=hub, limit=EXPIRE_BATCH) >= EXPIRE_BATCH
+    except Exception:  # noqa: BLE001 - the next sweep closes them
+        log.exception("closing expired unpaid orders failed")
+        return False
+
+
+async def _rest(*, stop: asyncio.Event, seconds: float, wakeups: JobWakeups | None) -> None:
+    """Until stop is set, a job is announced (with wakeups) or seconds have passed."""
+    waits: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
+    if wakeups is not None:
+        waits.append(asyncio.ensure_future(wakeups.wait_for_jobs(timeout=seconds)))
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+
+
+async def work_forever(
+    *, hub: Hub, idle_seconds: float, stop: asyncio.Event, wakeups: JobWakeups | None = None,
+) -> None:
+    """The worker loop: run due jobs until stop is set, resting when there is nothing to do (woken early by
+    wakeups when given); now and then close the orders nobody paid in time and forget the nonces and sign-in
+    counters that can no longer matter."""
+    forget_at = expire_at = hub.clock.now()
+    while not stop.is_set():
+        if hub.clock.now() >= forget_at:
+            await _forget_expired(hub=hub)
+            forget_at = hub.clock.now() + FORGET_EVERY
+        more_expired = False
+        if hub.clock.now() >= expire_at:
+            more_expired = await _expire_unpaid(hub=hub)  # a full batch: sweep on at once, without resting
+            if not more_expired:
+                expire_at = hub.clock.now() + EXPIRE_EVERY
+        try:
+            ran = await run_due_jobs(hub=hub)
+        except Exception:  # noqa: BLE001 - the database may be away for a moment; keep trying
+            log.exception("claiming jobs failed")
+            ran = 0
+        if not ran and not more_expired:
+            await _rest(stop=stop, seconds=idle_seconds, wakeups=wakeups)

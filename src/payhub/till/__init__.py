@@ -1,0 +1,1 @@
+"""The shop cashier plugin's server side: orders of kind retail."""
