@@ -43,6 +43,7 @@ from payhub.kernel.adapters.db.migrate import upgrade
 from payhub.bootstrap import build
 from payhub.config import Settings
 from payhub.entrypoints.terminal_client import TerminalClient
+from payhub.kernel.domain.ledger import family_of
 from payhub.kernel.services import admin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -582,8 +583,9 @@ def audit(engine: sa.Engine) -> Audit:
             sa.text("SELECT state, count(*) AS n FROM orders GROUP BY state"))}
         posted_sum = int(conn.execute(
             sa.text("SELECT coalesce(sum(amount), 0) FROM orders WHERE state = 'fulfilled'")).scalar_one())
-        balances = {row.code: int(row.balance) for row in conn.execute(
-            sa.text("SELECT code, balance FROM ledger_accounts"))}
+        balances: dict[str, int] = {}
+        for row in conn.execute(sa.text("SELECT code, balance FROM ledger_accounts")):
+            balances[family_of(row.code)] = balances.get(family_of(row.code), 0) + int(row.balance)
         entries = int(conn.execute(sa.text("SELECT count(*) FROM journal_entries")).scalar_one())
         parked = int(conn.execute(sa.text("SELECT count(*) FROM jobs WHERE state = 'parked'")).scalar_one())
     return Audit(states, posted_sum, balances, entries, parked)

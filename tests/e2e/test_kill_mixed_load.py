@@ -22,6 +22,7 @@ import httpx
 import psycopg
 import pytest
 
+from payhub.kernel.domain.ledger import family_of
 from payhub.bootstrap import build
 from payhub.config import Settings, SwiftPassAccount, SwiftPassSettings, TcisSettings
 from payhub.cards.domain.money import Funding, TxChannel
@@ -422,7 +423,7 @@ def _check_ledger(world: World, trades: dict[str, dict], postings: list[dict], c
     balances = {}
     for code, side, balance, legs in accounts:
         assert balance == (legs if side == "debit" else -legs), f"{code}: {balance} vs legs {legs}\n{context}"
-        balances[code] = balance
+        balances[family_of(code)] = balances.get(family_of(code), 0) + balance
     at_channel = sum(t["total_fee"] - sum(r["refund_fee"] for r in t["refunds"] if r["state"] == "SUCCESS")
                      for t in trades.values() if t["state"] in PAID_AT_CHANNEL)
     at_biller = sum(p["amount"] - p["reversed_amount"] for p in postings if p["status"] != "refused")

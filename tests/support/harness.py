@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from payhub.kernel.domain.ledger import family_of
 from payhub.kernel.adapters.clock import ManualClock
 from payhub.integrations.swiftpass.sandbox import SandboxAccount, SwiftPassSandbox
 from payhub.integrations.tcis.sandbox import TcisSandbox
@@ -156,7 +157,11 @@ class Harness:
         return await self.call("POST", "/api/v1/orders", body, status=201)
 
     async def balances(self) -> dict[str, int]:
+        """Each account's balance, its sub-accounts (shards) added up."""
         async with self.hub.uow(read_only=True) as uow:
             merchant = await uow.tenancy.merchant(code="M1")
             accounts = await uow.ledger.accounts(merchant_id=merchant.id)
-        return {a.code: a.balance for a in accounts}
+        totals: dict[str, int] = {}
+        for account in accounts:
+            totals[family_of(account.code)] = totals.get(family_of(account.code), 0) + account.balance
+        return totals

@@ -7,11 +7,12 @@ import pytest
 
 from payhub.cards.domain.limits import Limits, check_per_txn
 from payhub.cards.domain.money import (
-    Funding, TxKind, business_date, check_amount, collected, consume_entry, custody_entry, recharge_entry, shard_of,
+    Funding, TxKind, business_date, check_amount, collected, consume_entry, custody_entry, recharge_entry,
     transfer_entry,
 )
 from payhub.cards.domain.risk import RiskRules, Rule, SuspiciousCase, at_night, near_limit
 from payhub.cards.domain.cards import Card, CardKind, CardState, check_card_no, luhn_digit, require_transactable
+from payhub.kernel.domain.ledger import shard_of
 from payhub.kernel.domain.errors import Conflict, IllegalTransition, InvalidInput
 from payhub.cards.domain.funds import check_pay_password, count_wrong_password
 

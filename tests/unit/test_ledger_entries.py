@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from payhub.kernel.domain.errors import InvalidInput
 from payhub.kernel.domain.ledger import (
-    AccountSpec, JournalEntry, Leg, NormalSide, balance_change, biller_payable, channel_clearing, transfer,
+    HOT_ACCOUNT_SHARDS, AccountSpec, JournalEntry, Leg, NormalSide, balance_change, biller_payable, channel_clearing,
+    family_of, transfer,
     unposted_receipts,
 )
 
@@ -95,3 +96,13 @@ def test_any_list_of_transfers_keeps_the_books_balanced(moves):
     debit_side = sum(b for code, b in balances.items() if sides[code] is NormalSide.DEBIT)
     credit_side = sum(b for code, b in balances.items() if sides[code] is NormalSide.CREDIT)
     assert debit_side == credit_side
+
+
+def test_a_hub_wide_account_shards_by_key_and_reports_add_the_shards_up():
+    unposted = unposted_receipts()
+    shards = {unposted.shard(f"PH{n}").code for n in range(400)}
+
+    assert len(shards) == HOT_ACCOUNT_SHARDS
+    assert unposted.shard("PH1") == unposted.shard("PH1")
+    assert {family_of(code) for code in shards} == {unposted.code}
+    assert unposted.shard("PH1").normal_side is unposted.normal_side

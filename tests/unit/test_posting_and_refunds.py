@@ -8,6 +8,7 @@ import pytest
 from payhub.counter.domain.billing import PostingStatus
 from payhub.kernel.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from payhub.kernel.domain.jobs import Done, JobKind, Retry
+from payhub.kernel.domain.ledger import HOT_ACCOUNT_SHARDS, shard_of
 from payhub.kernel.domain.orders import OrderState
 from payhub.kernel.domain.payments import RefundStatus
 from payhub.kernel.domain.refunds import RefundState
@@ -381,3 +382,17 @@ async def test_a_failed_supervisor_refund_goes_to_manual_and_leaves_the_order_po
 
     assert world.refund(refund.refund_no).state is RefundState.MANUAL
     assert world.order(order.order_no).state is OrderState.FULFILLED
+
+
+async def test_every_entry_of_an_order_books_to_the_same_shard_of_each_hub_wide_account(world: World):
+    order = await posted_order(world)
+    await ask_refund(world, order.order_no, 1000)
+    world.biller.answer("reverse_posting", PostingStatus.REVERSED)
+    await undo_fulfilment(hub=world.hub, job=world.claim(JobKind.UNDO_FULFILMENT, f"{order.order_no}R1"))
+    world.channel.answer("refund", RefundStatus.SUCCESS)
+    await refund_job(world, f"{order.order_no}R1")
+
+    shard = f"#{shard_of(order.order_no, HOT_ACCOUNT_SHARDS)}"
+    touched = {code for (_, code) in world.db.accounts}
+    assert touched == {CLEARING + shard, UNPOSTED + shard, PAYABLE + shard}
+    assert balances(world) == (0, 0, 0)

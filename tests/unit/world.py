@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from payhub.counter.domain.billing import Arrears, Bill, PostingStatus
 from payhub.counter.domain.fees import FeeType
 from payhub.kernel.domain.jobs import Job, JobKind, JobState
-from payhub.kernel.domain.ledger import biller_payable, channel_clearing, unposted_receipts
+from payhub.kernel.domain.ledger import biller_payable, channel_clearing, family_of, unposted_receipts
 from payhub.kernel.domain.orders import Order
 from payhub.kernel.domain.payments import PayStatus
 from payhub.kernel.domain.refunds import Refund
@@ -75,8 +75,9 @@ class World:
         return job
 
     def balance(self, code: str) -> int:
-        stored = self.db.accounts.get((self.merchant.id, code))
-        return stored.balance if stored else 0
+        """The account's balance, its sub-accounts (shards) added up."""
+        return sum(stored.balance for (merchant_id, stored_code), stored in self.db.accounts.items()
+                   if merchant_id == self.merchant.id and family_of(stored_code) == code)
 
     def entries(self, kind: str) -> list[str]:
         """The refs booked under kind."""

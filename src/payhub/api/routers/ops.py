@@ -1,11 +1,10 @@
 """Health, readiness and Prometheus metrics."""
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from payhub.api.deps import ContainerDep
 from payhub.api.openapi_docs import Responses, error_responses
@@ -13,16 +12,21 @@ from payhub.api.openapi_docs import Responses, error_responses
 router = APIRouter(tags=["operations"])
 NOT_READY: Responses = {503: {"description": "Not ready", "content": {"application/json": {"schema": {
     "type": "object", "properties": {"status": {"type": "string"}}, "required": ["status"]}}}}}
+
+
+class StatusOut(BaseModel):
+    status: str
 METRICS: Responses = {200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}}
 METRICS |= error_responses(503)
 
 
-@router.get("/healthz", summary="The process is up")
-async def healthz() -> dict[str, Any]:
-    return {"status": "ok"}
+@router.get("/healthz", response_model=StatusOut, summary="The process is up")
+async def healthz() -> StatusOut:
+    return StatusOut(status="ok")
 
 
-@router.get("/readyz", responses=NOT_READY, summary="The database answers and the schema is in place")
+@router.get("/readyz", response_model=StatusOut, responses=NOT_READY,
+            summary="The database answers and the schema is in place")
 async def readyz(container: ContainerDep) -> JSONResponse:
     try:
         async with container.database.read.connect() as conn:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zlib
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -23,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from payhub.cards.domain.cards import card_account
 from payhub.kernel.domain.errors import InvalidInput
-from payhub.kernel.domain.ledger import AccountSpec, JournalEntry, Leg, NormalSide, transfer
+from payhub.kernel.domain.ledger import AccountSpec, JournalEntry, Leg, NormalSide, shard_of, transfer
 
 MAX_AMOUNT = 100_000_000  # one million yuan in fen
 
@@ -53,11 +52,6 @@ def check_amount(amount: int) -> int:
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:
         raise InvalidInput("BAD_AMOUNT", max_fen=MAX_AMOUNT)
     return amount
-
-
-def shard_of(key: str, shards: int) -> int:
-    """A stable shard number in [0, shards) for a transaction number."""
-    return zlib.crc32(key.encode()) % max(shards, 1)
 
 
 def merchant_payable(code: str, shard: int) -> AccountSpec:

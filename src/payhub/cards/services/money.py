@@ -8,11 +8,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from payhub.cards.domain.money import (
-    Funding, TxChannel, TxKind, business_date, check_amount, fingerprint, recharge_entry, refund_entry, shard_of,
+    Funding, TxChannel, TxKind, business_date, check_amount, fingerprint, recharge_entry, refund_entry,
     transfer_entry,
 )
 from payhub.cards.domain.rows import CardTx, LockedCard, PayingMerchant
 from payhub.cards.domain.cards import card_account, check_card_no, require_transactable
+from payhub.kernel.domain.ledger import shard_of
 from payhub.kernel.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PayhubError
 from payhub.kernel.domain.ledger import JournalEntry
 from payhub.cards.ports import CardUnitOfWork
