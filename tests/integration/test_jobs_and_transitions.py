@@ -5,6 +5,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from payhub.kernel.adapters.db.uow import SqlUnitOfWorkFactory
 from payhub.kernel.domain.errors import StaleState
@@ -121,3 +122,32 @@ async def test_a_nonce_is_accepted_once(uow: SqlUnitOfWorkFactory, merchant_id: 
         assert await tx.tenancy.use_nonce(merchant_id=merchant_id, terminal_id=terminal.id, nonce="n1", at=NOW)
         assert not await tx.tenancy.use_nonce(merchant_id=merchant_id, terminal_id=terminal.id, nonce="n1", at=NOW)
         await tx.commit()
+
+
+async def test_a_guarded_move_and_its_record_are_one_statement_on_postgresql(
+        uow: SqlUnitOfWorkFactory, merchant_id: int) -> None:
+    await _order(uow, merchant_id)
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    async with uow() as tx:
+        order = await tx.orders.get(order_no="PH1")
+        assert order is not None
+        order.cancel_unpaid(reason="柜台取消", at=NOW, actor="op")
+        engine = uow.database.write.sync_engine
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            await tx.orders.save(order)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+        await tx.commit()
+
+    postgresql = uow.database.dialect == "postgresql"
+    assert len(statements) == (1 if postgresql else 2)
+    async with uow(read_only=True) as tx:
+        history = await tx.orders.history(key="PH1")
+        stored = await tx.orders.get(order_no="PH1")
+    assert [(t.from_state, t.to_state) for t in history] == [("created", "closed")]
+    assert stored is not None and stored.version == 1 and stored.state is OrderState.CLOSED

@@ -42,38 +42,65 @@ async def insert_aggregate(conn: AsyncConnection, table: sa.Table, aggregate: St
 
 
 async def save_aggregate(conn: AsyncConnection, table: sa.Table, aggregate: StateMachine) -> None:
-    """UPDATE … WHERE state = :expected AND version = :version; StaleState if another writer got there first."""
+    """UPDATE … WHERE state = :expected AND version = :version; StaleState if another writer got there first.
+
+    On PostgreSQL the update and the record of its moves are one statement (the moves are inserted only when
+    the guarded update found its row); SQLite, in process, runs them one after the other."""
     row = to_row(aggregate, table)
     row["version"] = aggregate.version + 1
     if aggregate.transitions:
         row["updated_at"] = aggregate.transitions[-1].at
-    result = await conn.execute(
+    guarded = (
         sa.update(table)
         .where(table.c.id == aggregate.id)
         .where(table.c.state == str(aggregate.saved_state))
         .where(table.c.version == aggregate.version)
         .values(**row)
     )
-    if result.rowcount != 1:
-        raise StaleState(aggregate.aggregate, aggregate.key)
+    if aggregate.transitions and conn.dialect.name == "postgresql":
+        moved = guarded.returning(table.c.id).cte("moved")
+        moves = _transition_rows(aggregate)
+        recorded = (await conn.execute(
+            sa.insert(state_transitions).from_select(list(moves[0]), _if_found(moved, moves))
+            .returning(state_transitions.c.id)
+        )).all()
+        if len(recorded) != len(moves):
+            raise StaleState(aggregate.aggregate, aggregate.key)
+        aggregate.transitions = []
+    else:
+        result = await conn.execute(guarded)
+        if result.rowcount != 1:
+            raise StaleState(aggregate.aggregate, aggregate.key)
+        await _record(conn, aggregate)
     aggregate.version += 1
-    await _record(conn, aggregate)
     aggregate.saved_state = aggregate.state
+
+
+def _if_found(moved: sa.CTE, moves: list[dict[str, Any]]) -> sa.Select[Any] | sa.CompoundSelect[Any]:
+    """The moves as rows to insert, present only when the guarded update (moved) found its row."""
+    found = sa.exists(sa.select(moved.c.id))
+    selects = [
+        sa.select(*(sa.literal(value, state_transitions.c[name].type).label(name) for name, value in move.items()))
+        .where(found)
+        for move in moves
+    ]
+    return selects[0] if len(selects) == 1 else sa.union_all(*selects)
+
+
+def _transition_rows(aggregate: StateMachine) -> list[dict[str, Any]]:
+    return [
+        {
+            "merchant_id": aggregate.merchant_id, "aggregate": type(aggregate).__name__.lower(),
+            "aggregate_key": t.key, "from_state": t.from_state, "to_state": t.to_state,
+            "reason": t.reason[:2000], "actor": t.actor[:64], "at": t.at,
+        }
+        for t in aggregate.transitions
+    ]
 
 
 async def _record(conn: AsyncConnection, aggregate: StateMachine) -> None:
     if aggregate.transitions:
-        await conn.execute(
-            sa.insert(state_transitions),
-            [
-                {
-                    "merchant_id": aggregate.merchant_id, "aggregate": type(aggregate).__name__.lower(),
-                    "aggregate_key": t.key, "from_state": t.from_state, "to_state": t.to_state,
-                    "reason": t.reason[:2000], "actor": t.actor[:64], "at": t.at,
-                }
-                for t in aggregate.transitions
-            ],
-        )
+        await conn.execute(sa.insert(state_transitions), _transition_rows(aggregate))
     aggregate.transitions = []
 
 
