@@ -24,19 +24,23 @@ async def test_export_follows_the_list_filters(hub: Harness) -> None:
 
     raw = await _export(hub, "csv", account_no="20010001", date_from="2026-11-02", date_to="2026-11-02")
     assert raw.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    *rows, totals = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert len(rows) == 1
+    assert (totals["订单号"], totals["终端流水号"], totals["金额(元)"]) == ("合计", "1笔", row_amount := totals["金额(元)"])
     row = rows[0]
+    assert row["金额(元)"] == row_amount and row["柜员"] and row["终端"]
     assert row["订单号"] == paid["order_no"] and row["缴费类型"] == "水费" and row["状态"] == "缴费成功"
     assert row["金额(元)"] == f"{paid['amount'] // 100}.{paid['amount'] % 100:02d}"
-    assert row["支付方式"] == "扫码付款" and row["钱包"] == "微信"
+    assert row["支付方式"] == "扫付款码" and row["钱包"] == "微信"
     assert row["下单时间"] == "2026-11-02 10:00:00"  # the harness clock starts at 02:00 UTC
 
     book = load_workbook(io.BytesIO(await _export(hub, "xlsx", state="created")))
-    header, *data = list(book.active.values)
-    assert header[:3] == ("订单号", "终端流水号", "下单时间") and [r[4] for r in data] == ["10010002"]
-    assert await _export(hub, "csv", date_from="2026-11-03") == "\ufeff".encode() + ",".join(
-        header).encode() + b"\r\n"
+    header, *data, totals = list(book.active.values)
+    account = header.index("户号")
+    assert header[:5] == ("订单号", "终端流水号", "下单时间", "柜员", "终端") and [r[account] for r in data] == ["10010002"]
+    assert totals[:2] == ("合计", "1笔")
+    nothing = await _export(hub, "csv", date_from="2026-11-03")
+    assert nothing.decode("utf-8-sig").splitlines()[1].startswith("合计,0笔,")
 
 
 async def test_export_refuses_an_unknown_format(hub: Harness) -> None:
@@ -53,13 +57,13 @@ async def test_exports_never_carry_live_formulas_or_illegal_characters(hub: Harn
         await hub.place(fee_type="other", account_no=account_no, amount=100)
 
     raw = await _export(hub, "csv", fee_type="other")
-    cells = {row["户号"] for row in csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))}
+    cells = {row["户号"] for row in csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))) if row["订单号"] != "合计"}
     assert all(not cell or cell[0] not in "=+-@\t\r" for cell in cells), cells
     assert f"'{FORMULA}" in cells and "ok-123" in cells
 
     book = load_workbook(io.BytesIO(await _export(hub, "xlsx", fee_type="other")))
     sheet = book.active
-    account_cells = [row[4] for row in sheet.iter_rows(min_row=2)]
+    account_cells = [row[6] for row in sheet.iter_rows(min_row=2)][:-1]  # the last row holds the totals
     assert len(account_cells) == len(accounts)
     assert all(cell.data_type == "s" and cell.value[0] not in "=+-@\t\r" for cell in account_cells)
     values = {cell.value for cell in account_cells}

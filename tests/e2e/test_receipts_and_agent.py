@@ -48,7 +48,8 @@ async def test_payment_receipt_as_json_html_copy_and_english(hub: Harness) -> No
     rows = _rows(receipt)
     assert receipt["kind"] == "payment" and receipt["title"] == "缴费凭条" and receipt["merchant"] == "测试燃气公司"
     assert receipt["qr"] == order["order_no"] and receipt["copy"] is False and receipt["operator"] == "柜员一"
-    assert rows["缴费金额"]["fen"] == order["amount"] and rows["缴费金额"]["value"] == yuan(order["amount"])
+    assert rows["缴费金额"]["fen"] == order["amount"] and rows["缴费金额"]["value"] == f"{yuan(order['amount'])}元"
+    assert rows["大写"]["value"].endswith(("整", "分", "角"))
     assert rows["支付方式"]["value"] == "微信支付 · 收款二维码" and rows["状态"]["value"] == "缴费成功"
     assert receipt["printed_at"].startswith("2026-11-02T10:") and receipt["printed_at"].endswith("+08:00")
     assert (await hub.call("GET", f"/api/v1/orders/{order['order_no']}/receipt"))["lines"] == receipt["lines"]
@@ -60,6 +61,19 @@ async def test_payment_receipt_as_json_html_copy_and_english(hub: Harness) -> No
     assert order["order_no"] in page.text and "重打印 / 副本" in page.text and "size: 58mm" in page.text
     english = await hub.terminal.request("GET", path, headers={"Accept-Language": "en"})
     assert english.json()["title"] == "Payment receipt" and "Amount paid" in _rows(english.json())
+
+
+async def test_only_the_first_print_of_a_payment_receipt_is_the_original(hub: Harness) -> None:
+    order = await _paid(hub, fee_type="gas", account_no="10010001")
+    path = f"/api/v1/receipts/orders/{order['order_no']}"
+
+    racing = await asyncio.gather(hub.call("GET", path), hub.call("GET", path))
+
+    assert sorted(receipt["copy"] for receipt in racing) == [False, True]
+    assert (await hub.call("GET", path))["copy"] is True
+    assert (await hub.call("GET", f"/api/v1/orders/{order['order_no']}/receipt"))["copy"] is True
+    page = await hub.terminal.request("GET", path, params={"format": "html"})
+    assert "重打印 / 副本" in page.text
 
 
 async def test_receipt_errors_are_json_with_a_stable_code(hub: Harness) -> None:
@@ -83,7 +97,7 @@ async def test_refund_receipt_names_the_order_the_amount_and_the_supervisor(hub:
     assert rows["退款单号"]["value"] == refund["refund_no"] and rows["原订单号"]["value"] == order["order_no"]
     assert rows["退款金额"]["fen"] == 1200 and rows["原缴费金额"]["fen"] == 5000
     assert rows["授权主管"]["value"] == "主管一" and rows["状态"]["value"] == "已退款"
-    assert rows["支付方式"]["value"] == "支付宝 · 扫码付款"
+    assert rows["支付方式"]["value"] == "支付宝 · 扫付款码"
 
 
 async def test_shift_summary_totals_the_days_flows(hub: Harness) -> None:
@@ -98,19 +112,23 @@ async def test_shift_summary_totals_the_days_flows(hub: Harness) -> None:
     await _paid(hub, fee_type="other", account_no="10010001", amount=9991, code="134567890123456791")  # declined
 
     summary = await hub.call("GET", "/api/v1/receipts/shift", params={"date": "2026-11-02"})
-    rows = {line["label"]: line["value"] for line in summary["lines"]}
+    assert all(line["value"].endswith("元") for line in summary["lines"] if line["fen"] is not None)
+    rows = {line["label"]: line["value"].removesuffix("元") for line in summary["lines"]}
     total = gas["amount"] + water["amount"] + 5000 + refused["amount"]
     assert summary["kind"] == "shift" and summary["title"] == "交班汇总" and summary["operator"] == "柜员一"
     assert rows["营业日期"] == "2026-11-02"
-    assert rows["气费 2笔"] == yuan(gas["amount"] + refused["amount"]) and rows["水费 1笔"] == yuan(water["amount"])
+    assert rows["燃气费 2笔"] == yuan(gas["amount"] + refused["amount"]) and rows["水费 1笔"] == yuan(water["amount"])
     assert rows["其他费用 1笔"] == "50.00"
-    assert rows["收款二维码 1笔"] == yuan(gas["amount"]) and rows["扫码付款 3笔"] == yuan(total - gas["amount"])
+    assert rows["收款二维码 1笔"] == yuan(gas["amount"]) and rows["扫付款码 3笔"] == yuan(total - gas["amount"])
     assert rows["微信支付 3笔"] == yuan(total - 5000) and rows["支付宝 1笔"] == "50.00"
     assert rows["收款合计 4笔"] == yuan(total)
     assert rows["退款合计 2笔"] == yuan(-(1000 + refused["amount"]))
     assert rows["净收款"] == yuan(total - 1000 - refused["amount"])
+    assert rows["主管授权退款 1笔"] == yuan(-1000) and rows["系统自动退款 1笔"] == yuan(-refused["amount"])
+    assert rows["待人工处理 0笔"] == "0.00" and rows["班次开始"].startswith("2026-11-02 ")
+    assert [rows[who] for who in ("交班人", "接班人", "主管")] == ["________________"] * 3
     empty = await hub.call("GET", "/api/v1/receipts/shift", params={"date": "2026-11-01"})
-    assert {line["label"]: line["value"] for line in empty["lines"]}["净收款"] == "0.00"
+    assert {line["label"]: line["value"] for line in empty["lines"]}["净收款"] == "0.00元"
 
 
 async def test_supervisors_may_see_another_operators_shift_operators_may_not(hub: Harness) -> None:

@@ -44,7 +44,8 @@ async def test_receipt_and_order_list(hub: Harness) -> None:
     receipt = await hub.call("GET", f"/api/v1/orders/{order['order_no']}/receipt")
     rows = {line["label"]: line for line in receipt["lines"]}
     assert rows["缴费类型"]["value"] == "水费" and receipt["operator"] == "柜员一"
-    assert rows["缴费金额"]["value"] == f"{order['amount'] // 100}.{order['amount'] % 100:02d}"
+    assert rows["缴费金额"]["value"] == f"{order['amount'] // 100}.{order['amount'] % 100:02d}元"
+    assert rows["缴费金额"]["fen"] == order["amount"]
     assert rows["支付时间"]["value"].startswith("2026-11-02 10:")  # China time
     await hub.place(fee_type="other", account_no="10010001", amount=100)
     posted = await hub.call("GET", "/api/v1/orders", params={"state": "fulfilled"})

@@ -32,7 +32,7 @@ def _signed_headers(hub: Harness, *, key: str = "e2e-terminal-key", timestamp: i
 async def test_signed_request_with_a_session_is_served(hub: Harness) -> None:
     response = await hub.http.get("/api/v1/fee-types", headers=_signed_headers(hub))
     assert response.status_code == 200
-    assert {f["code"]: f["name"] for f in response.json()} == {"gas": "气费", "water": "水费", "business": "营业费", "other": "其他费用"}
+    assert {f["code"]: f["name"] for f in response.json()} == {"gas": "燃气费", "water": "水费", "business": "营业费", "other": "其他费用"}
 
 
 async def test_unsigned_forged_stale_and_replayed_requests_are_refused(hub: Harness) -> None:

@@ -34,7 +34,7 @@ from payhub.kernel.domain.payments import (
 )
 from payhub.kernel.domain.refunds import Refund
 from payhub.kernel.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally
-from payhub.kernel.domain.tenancy import Merchant, Operator, OperatorSession, Role, Terminal
+from payhub.kernel.domain.tenancy import Merchant, Operator, OperatorSession, Role, StaffNames, Terminal
 from payhub.kernel.domain.transitions import StateMachine, Transition
 from payhub.kernel.ports import OrderView, SignatureInvalid
 from payhub.counter.ports import BillerAccountUnknown, BillerUnavailable
@@ -97,6 +97,7 @@ class FakeDatabase:
     nonces: dict[tuple[int, str], datetime] = field(default_factory=dict)
     sign_in_counters: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     sign_in_audit: dict[int, dict[str, Any]] = field(default_factory=dict)
+    receipt_originals: dict[int, tuple[int, datetime]] = field(default_factory=dict)  # by order id
     card_tables: CardTables = field(default_factory=CardTables)
     commits: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -188,9 +189,19 @@ class FakeOrders(_Aggregates):
         self._keep_payments(order)
         self._writes.put(self._db.orders, order.order_no, self._check_and_bump(order, self._db.orders.get(order.order_no)))
 
+    async def claim_receipt_original(self, *, order_id: int, terminal_id: int, at: datetime) -> bool:
+        if order_id in self._db.receipt_originals:
+            return False
+        self._writes.put(self._db.receipt_originals, order_id, (terminal_id, at))
+        return True
+
     async def expired_unpaid(self, *, now: datetime, limit: int) -> list[str]:
         due = [o for o in self._db.orders.values() if o.state is OrderState.CREATED and o.expires_at <= now]
         return [o.order_no for o in sorted(due, key=lambda o: (o.expires_at, o.id))][:limit]
+
+    async def totals(self, *, filters: Any) -> tuple[int, int]:
+        found = await self.search(filters=filters, limit=len(self._db.orders), offset=0)
+        return len(found), sum(o.amount for o in found)
 
     async def search(self, *, filters: Any, limit: int, offset: int) -> list[Order]:
         f = filters
@@ -420,6 +431,15 @@ class FakeTenancy:
     async def merchant(self, *, merchant_id: int | None = None, code: str | None = None) -> Merchant | None:
         return next((m for m in self._db.merchants.values()
                      if (m.id == merchant_id if merchant_id is not None else m.code == code)), None)
+
+    async def set_service_phone(self, *, merchant_id: int, phone: str, at: datetime) -> None:
+        merchant = self._db.merchants[merchant_id]
+        self._writes.put(self._db.merchants, merchant_id, dataclasses.replace(merchant, service_phone=phone))
+
+    async def names(self, *, merchant_id: int) -> StaffNames:
+        return StaffNames(
+            operators={o.id: o.display_name for o, _ in self._db.operators.values() if o.merchant_id == merchant_id},
+            terminals={t.id: f"{t.name} {t.code}" for t, _ in self._db.terminals.values() if t.merchant_id == merchant_id})
 
     async def add_terminal(self, *, merchant_id: int, code: str, name: str, key_sealed: str, at: datetime) -> Terminal:
         if code in self._db.terminals:

@@ -173,7 +173,7 @@ async def test_create_order_applies_the_arrears_rules(world: World, account_no, 
     assert refused.value.code == code
 
 
-# --- payment code (扫码付款) ----------------------------------------------------------------------
+# --- payment code (扫付款码) ----------------------------------------------------------------------
 
 
 async def test_a_paid_payment_code_books_the_money_and_queues_the_posting(world: World):
@@ -201,6 +201,28 @@ async def test_an_explicitly_refused_payment_code_fails_the_order(world: World):
     stored = world.order(order.order_no)
     assert (stored.state, stored.failure_code, stored.failure_message) == (OrderState.PAY_FAILED, "NOTENOUGH", "余额不足")
     assert world.db.entries == {} and world.job(JobKind.FULFIL, order.order_no) is None
+
+
+async def test_after_a_refusal_another_code_pays_the_same_order_under_a_new_trade_number(world: World):
+    order = await paying_by_code(world, PayStatus.FAILED, err_code="NOTENOUGH", message="余额不足")
+    assert (await pay_code(world, order.order_no)).state is OrderState.PAY_FAILED  # the refused code: its refusal
+    world.channel.answer("micropay", PayStatus.PAID)
+
+    paid = await pay_code(world, order.order_no, auth_code="280000000000000001")
+
+    assert paid.state is OrderState.PAID and [p.seq for p in paid.payments] == [1, 2]
+    assert [call["out_trade_no"] for _, call in world.channel.calls] == [order.order_no, f"{order.order_no}-2"]
+    assert paid.payment.transaction_id == f"T{order.order_no}-2" and world.entries("payment") == [order.order_no]
+
+
+async def test_after_a_refusal_the_customer_may_pay_by_qr_instead(world: World):
+    order = await paying_by_code(world, PayStatus.FAILED, err_code="PAYERROR", message="支付被拒绝")
+
+    shown = await counter.pay_by_qr(hub=world.hub, actor=world.actor, order_no=order.order_no, client_ip="10.0.0.7")
+
+    assert (shown.state, shown.payment.method, shown.payment.code_url) == (
+        OrderState.PAYING, PayMethod.NATIVE, f"weixin://fake/{order.order_no}-2")
+    assert shown.failure_code is None
 
 
 async def test_a_pending_payment_code_is_polled_after_the_channel_answered():

@@ -8,10 +8,11 @@ import pytest
 from payhub.kernel.domain.jobs import JobKind
 from payhub.kernel.domain.orders import OrderState
 from payhub.kernel.domain.payments import PayResult, PayStatus
+from payhub.counter.services import counter
 from payhub.kernel.services.notifications import accept_notify
 from payhub.kernel.services.payment_jobs import poll_payment
 
-from .world import CLEARING, START, World, paying_by_qr
+from .world import CLEARING, START, World, paying_by_code, paying_by_qr
 
 
 async def notify(world: World, result: PayResult, *, merchant: str = "shop-1") -> bool:
@@ -49,3 +50,23 @@ async def test_the_query_a_doubtful_notify_caused_decides(world: World):
 
     assert world.order(order.order_no).state is OrderState.PAID
     assert world.entries("payment") == [order.order_no] and world.balance(CLEARING) == 1000
+
+
+async def test_a_notify_for_an_order_s_second_payment_finds_the_order(world: World):
+    order = await paying_by_code(world, PayStatus.FAILED, err_code="PAYERROR", message="支付被拒绝")
+    await counter.pay_by_qr(hub=world.hub, actor=world.actor, order_no=order.order_no, client_ip="10.0.0.7")
+
+    assert await notify(world, PayResult(PayStatus.PAID, f"{order.order_no}-2", total_fee=1000))
+
+    assert world.order(order.order_no).state is OrderState.PAID
+    assert world.entries("payment") == [order.order_no]
+
+
+async def test_a_paid_notify_naming_an_earlier_payment_only_makes_the_hub_ask(world: World):
+    order = await paying_by_code(world, PayStatus.FAILED, err_code="PAYERROR", message="支付被拒绝")
+    await counter.pay_by_qr(hub=world.hub, actor=world.actor, order_no=order.order_no, client_ip="10.0.0.7")
+
+    assert await notify(world, PayResult(PayStatus.PAID, order.order_no, total_fee=1000))
+
+    assert world.order(order.order_no).state is OrderState.PAYING
+    world.pending(JobKind.POLL_PAYMENT, order.order_no)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +10,9 @@ import pytest
 
 from payhub.kernel.domain.errors import Conflict, IllegalTransition
 from payhub.counter.domain.bill_payment import posting_no, prepaid_amount
-from payhub.kernel.domain.orders import ORDER_TRANSITIONS, Order, OrderState, Payment, PaymentStatus, PayMethod
+from payhub.kernel.domain.orders import (
+    ORDER_TRANSITIONS, Order, OrderState, Payment, PaymentStatus, PayMethod, order_no_of_trade, trade_no,
+)
 from payhub.kernel.domain.payments import PayResult, PayStatus
 
 from .machines import allowed_moves, assert_moved_once, assert_table_covers, refused, refused_moves
@@ -235,3 +238,33 @@ def test_more_refunded_than_reserved_is_refused_and_changes_nothing():
         order.record_refunded(amount=301, at=AT, actor="worker")
 
     assert order == before
+
+
+def test_a_refused_payment_can_be_followed_by_another_under_its_own_trade_number():
+    order = order_in(S.PAY_FAILED, failure_code="NOTENOUGH", failure_message="余额不足")
+    order.payments = (dataclasses.replace(order.payments[0], status=PaymentStatus.FAILED),)
+
+    order.start_payment(channel="fakepay", method=PayMethod.MICROPAY, deadline=AT, at=AT, actor="op",
+                        auth_code_masked="1345**********6789", wallet="wechat")
+
+    assert_moved_once(order, source=S.PAY_FAILED, target=S.PAYING, actor="op", at=AT)
+    assert [(p.seq, p.method, p.status) for p in order.payments] == [
+        (1, PayMethod.NATIVE, PaymentStatus.FAILED), (2, PayMethod.MICROPAY, PaymentStatus.OPEN)]
+    assert (order.failure_code, order.failure_message) == (None, None)
+    assert order.out_trade_no == f"{order.order_no}-2"
+    assert len(order.out_trade_no) <= 32 and re.fullmatch(r"[A-Za-z0-9_-]+", order.out_trade_no)
+
+
+def test_trade_numbers_name_their_order():
+    assert trade_no(order_no="PH2024052010000000000001", seq=1) == "PH2024052010000000000001"
+    assert [order_no_of_trade(trade_no(order_no="PH2024052010000000000001", seq=seq)) for seq in (1, 2, 12)] == [
+        "PH2024052010000000000001"] * 3
+
+
+def test_a_qr_closed_at_its_deadline_says_it_expired():
+    order = order_in(S.PAYING)
+
+    order.expire_qr(at=AT, actor="worker")
+
+    assert_moved_once(order, source=S.PAYING, target=S.CLOSING, actor="worker", at=AT)
+    assert (order.failure_code, order.failure_message) == ("QR_EXPIRED", "二维码已过期，订单已关闭")

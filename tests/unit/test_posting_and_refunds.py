@@ -10,15 +10,16 @@ from payhub.kernel.domain.errors import Conflict, Forbidden, InvalidInput, NotFo
 from payhub.kernel.domain.jobs import Done, JobKind, Retry
 from payhub.kernel.domain.ledger import HOT_ACCOUNT_SHARDS, shard_of
 from payhub.kernel.domain.orders import OrderState
-from payhub.kernel.domain.payments import RefundStatus
+from payhub.kernel.domain.payments import PayStatus, RefundStatus
 from payhub.kernel.domain.refunds import RefundState
 from payhub.kernel.domain.tenancy import Role
+from payhub.counter.services import counter
 from payhub.kernel.services import auth
 from payhub.kernel.services import outbox
 from payhub.kernel.services.fulfilment import fulfil
 from payhub.kernel.services.refunds import refund_at_channel, request_refund, undo_fulfilment
 
-from .world import CLEARING, PAYABLE, UNPOSTED, World, paid_order, posted_order
+from .world import CLEARING, PAYABLE, UNPOSTED, World, paid_order, paying_by_code, posted_order
 
 
 def balances(world: World) -> tuple[int, int, int]:
@@ -161,6 +162,21 @@ async def test_a_successful_refund_gives_all_money_back(world: World):
     assert world.order(refund.order_no).state is OrderState.REFUNDED
     assert world.entries("refund") == [refund_no]
     assert balances(world) == (0, 0, 0)
+
+
+async def test_a_refund_names_the_trade_of_the_payment_that_took_the_money(world: World):
+    order = await paying_by_code(world, PayStatus.FAILED, err_code="NOTENOUGH", message="余额不足")
+    world.channel.answer("micropay", PayStatus.PAID)
+    await counter.pay_by_code(hub=world.hub, actor=world.actor, order_no=order.order_no,
+                              auth_code="280000000000000001", client_ip="10.0.0.7")
+    world.biller.answer("post_payment", PostingStatus.REFUSED, code="E17", message="户号已销户")
+    await post(world, order.order_no)
+    world.channel.answer("refund", RefundStatus.SUCCESS)
+
+    assert await refund_job(world, f"{order.order_no}R1") == Done()
+
+    assert world.channel.calls[-1][1]["out_trade_no"] == f"{order.order_no}-2"
+    assert world.order(order.order_no).state is OrderState.REFUNDED
 
 
 async def test_a_failed_automatic_refund_goes_to_manual_with_its_order(world: World):

@@ -10,6 +10,7 @@ from payhub.kernel.domain.devices import DeviceKind, DeviceState, DeviceStatus, 
 from payhub.kernel.domain.errors import Conflict, NotFound
 from payhub.kernel.domain.receipts import Receipt, ReceiptKind
 from payhub.agent.services.device_watch import DeviceWatch
+from payhub.agent.job_store import SqliteJobStore
 from payhub.agent.services.print_jobs import JobState, PrintQueue
 
 NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
@@ -45,7 +46,8 @@ def printer() -> FakePrinter:
 
 @pytest.fixture
 def queue(printer: FakePrinter) -> PrintQueue:
-    return PrintQueue(printer=printer, render=lambda receipt: receipt.qr.encode(), clock=ManualClock(NOW))
+    return PrintQueue(printer=printer, render=lambda receipt: receipt.qr.encode(), clock=ManualClock(NOW),
+                      store=SqliteJobStore(path=None))
 
 
 async def test_a_printed_job_is_listed_and_cannot_be_retried_as_an_original(printer: FakePrinter, queue: PrintQueue) -> None:

@@ -2,7 +2,7 @@
 
     GET  /api/status            {"devices": [{"kind", "name", "state", "detail"}]}
     POST /api/print             {"receipt": <hub receipt JSON>} -> {"job_id", "state": "printed"} | 503 error
-    GET  /api/jobs              {"jobs": [...]}: kept jobs, failed ones until printed
+    GET  /api/jobs              {"jobs": [...]}: kept jobs, failed ones until printed (in the data folder's store)
     POST /api/jobs/{id}/retry   print a failed job again
     WS   /ws                    {"type": "status", "devices": [...]} at once and on every change
 """
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, WebSocket
@@ -24,6 +26,7 @@ from payhub.kernel.adapters.clock import SystemClock
 from payhub.integrations.printing.client import EscposPrinter
 from payhub.integrations.printing.escpos_render import escpos_bytes
 from payhub.kernel.domain.devices import DeviceStatus
+from payhub.agent.job_store import SqliteJobStore
 from payhub.agent.schemas import JobsOut, JobOut, PrintedOut, PrintIn, StatusOut
 from payhub.api.errors import error_body, install_error_handlers, locale_of
 from payhub.kernel.ports import Clock, ReceiptPrinter
@@ -39,6 +42,7 @@ class AgentSettings:
     allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8000",)
     paper_mm: int = 80
     poll_seconds: float = 2.0
+    data_dir: Path | None = None  # where print jobs are kept across restarts; None: in memory only
 
     def __post_init__(self) -> None:
         if self.paper_mm not in (58, 80):
@@ -54,8 +58,9 @@ def create_agent_app(*, printer: ReceiptPrinter, settings: AgentSettings = Agent
                      clock: Clock | None = None) -> FastAPI:
     """The agent's app around one receipt printer (later devices join the watch list)."""
     watch = DeviceWatch(devices=[printer])
+    store = SqliteJobStore(path=None) if settings.data_dir is None else SqliteJobStore.in_folder(settings.data_dir)
     queue = PrintQueue(printer=printer, render=lambda receipt: escpos_bytes(receipt=receipt, paper_mm=settings.paper_mm),
-                       clock=clock or SystemClock())
+                       clock=clock or SystemClock(), store=store)
     allowed = frozenset(settings.allowed_origins)
 
     @contextlib.asynccontextmanager
@@ -67,6 +72,7 @@ def create_agent_app(*, printer: ReceiptPrinter, settings: AgentSettings = Agent
         finally:
             stop.set()
             await watcher
+            store.close()
 
     app = FastAPI(title="PayHub terminal agent (终端代理)", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
@@ -136,5 +142,7 @@ async def _push(websocket: WebSocket, statuses: list[DeviceStatus]) -> None:
 
 
 def agent_for(*, printer_spec: str, settings: AgentSettings) -> FastAPI:
-    """The agent app for a printer named like file:var/receipts.bin or tcp:192.168.1.50:9100."""
-    return create_agent_app(printer=EscposPrinter.from_spec(printer_spec), settings=settings)
+    """The agent app for a printer named like file:var/receipts.bin or tcp:192.168.1.50:9100; its jobs kept in
+    settings.data_dir, else in $PAYHUB_AGENT_DATA_DIR, else in var/agent."""
+    data_dir = settings.data_dir or Path(os.environ.get("PAYHUB_AGENT_DATA_DIR") or "var/agent")
+    return create_agent_app(printer=EscposPrinter.from_spec(printer_spec), settings=replace(settings, data_dir=data_dir))

@@ -14,7 +14,7 @@ from payhub.api.errors import install_error_handlers
 from payhub.api.limits import BodyLimit, NoNulCharacters
 from payhub.api.observation import RequestObservation
 from payhub.api.openapi_docs import install_openapi
-from payhub.api.routers import ledger, notify, ops, session
+from payhub.api.routers import ledger, notify, ops, session, terminal
 from payhub.api.signed_requests import SignedRequests
 from payhub.bootstrap import Container
 from payhub.cards.api import routes as card_routes
@@ -50,6 +50,7 @@ def create_app(container: Container, *, embedded_worker: bool | None = None) -> 
 
     app = FastAPI(
         title="PayHub 交易宝", version="0.1.0", lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # FastAPI's own pages load Swagger UI from a CDN; install_openapi serves ours
         description="Terminal API of the payment hub. Every /api request is signed by the terminal "
         "(X-PayHub-Terminal, X-PayHub-Timestamp, X-PayHub-Nonce, X-PayHub-Signature); "
         "operator calls also carry Authorization: Bearer <token>. Amounts are integer fen.",
@@ -58,8 +59,8 @@ def create_app(container: Container, *, embedded_worker: bool | None = None) -> 
     app.state.consumes = ConsumeBatcher()  # group commit of concurrent card consumes
     install_error_handlers(app)
     install_openapi(app)
-    for router in (session.router, exports.router, counter.router, receipts.router, ledger.router, notify.router, ops.router,
-                   card_routes.router):
+    for router in (session.router, terminal.router, exports.router, counter.router, receipts.router, ledger.router,
+                   notify.router, ops.router, card_routes.router):
         app.include_router(router)
     app.mount("/pos", StaticFiles(directory=POS_PAGE, html=True), name="pos")
     app.add_middleware(SignedRequests, hub=container.hub)  # added first, so innermost: after the body limits

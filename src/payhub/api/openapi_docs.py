@@ -1,10 +1,15 @@
 """What the OpenAPI document says about errors and authentication, so that it matches what the API really answers."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+import fastapi_offline
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict
 
 Responses = dict[int | str, dict[str, Any]]  # what `responses=` of a route or router takes
@@ -72,8 +77,39 @@ def _document(operation: dict[str, Any], *, path: str) -> None:
         operation["security"] = [SIGNATURE] if login else [SIGNATURE | {"OperatorSession": []}]
 
 
+DOCS_ASSETS = "/docs/assets"
+ASSET_FILES = Path(fastapi_offline.__file__).parent / "static"  # Swagger UI and ReDoc, shipped with the package
+
+
+def _serve_docs_offline(app: FastAPI) -> None:
+    """/docs and /redoc from the package's own Swagger UI and ReDoc files: a hub's network often has no internet."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=ASSET_FILES), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        assets = root + DOCS_ASSETS
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} API",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js", swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon.png", oauth2_redirect_url=None,
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        assets = root + DOCS_ASSETS
+        return get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} API",
+            redoc_js_url=f"{assets}/redoc.standalone.js", redoc_favicon_url=f"{assets}/favicon.png",
+            with_google_fonts=False,
+        )
+
+
 def install_openapi(app: FastAPI) -> None:
-    """Build the document once: the hub's error body on every 422, the refusals at the door, authentication."""
+    """Build the document once: the hub's error body on every 422, the refusals at the door, authentication;
+    /docs and /redoc served without a CDN."""
+    _serve_docs_offline(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -189,7 +189,27 @@ class OrderDetailOut(OrderOut):
     refunds: list[RefundOut]
 
 
+class OrderListItem(OrderOut):
+    operator_name: str = Field(description="the operator who took the order")
+    terminal_name: str = Field(description="the terminal that took it (name and code)")
+
+
 class OrderPage(BaseModel):
-    orders: list[OrderOut]
+    orders: list[OrderListItem]
     limit: int
     offset: int
+    total_count: int = Field(description="orders matching the filters, on every page")
+    total_amount: int = Field(description="their sum in fen")
+
+
+class RefundEffectLine(BaseModel):
+    label: str
+    value: str
+    fen: int | None
+
+
+class RefundPreviewOut(BaseModel):
+    amount: int
+    refundable: int
+    known: bool = Field(description="false when the order did not record its bills: the biller's books decide")
+    lines: list[RefundEffectLine] = Field(description="bills owed again and what stays or goes as prepaid balance")

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import socket
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -88,36 +89,64 @@ def worker() -> None:
     uvloop.run(run_worker(settings))
 
 
+def _listen(*, host: str, port: int, what: str, option: str, hint: str = "") -> socket.socket:
+    """A socket bound to the port, or a clear line naming the port and the option that changes it."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        typer.echo(f"端口 {port} 已被占用，{what}无法启动：请用 {option} 换一个端口{hint} / port {port} is taken"
+                   f" ({error.strerror}): choose another with {option}", err=True)
+        raise typer.Exit(2) from None
+    return sock
+
+
 @app.command()
 def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
-    database: Annotated[Path, typer.Option(help="the SQLite file")] = Path("var/demo.sqlite3"),
+    port: Annotated[int, typer.Option(help="the hub's port")] = 8000,
+    database: Annotated[Path, typer.Option(help="the SQLite file; its folder also keeps the TCIS sandbox's state")]
+    = Path("var/demo.sqlite3"),
     agent_port: Annotated[int, typer.Option(help="the terminal agent beside it (0: none)")] = 8765,
     receipts: Annotated[Path, typer.Option(help="the agent's file printer")] = Path("var/receipts.bin"),
+    reset: Annotated[bool, typer.Option("--reset", help="start afresh: no orders, TCIS bills as seeded")] = False,
 ) -> None:
     """The embedded demo: SQLite, sandboxes, demo merchant, terminal and operators, a terminal agent printing to a file."""
     from payhub.agent.app import AgentSettings, agent_for
     from payhub.entrypoints.demo import banner, build_demo, demo_settings
+    from payhub.entrypoints.demo_state import announced, tcis_journal_path
 
+    journal = tcis_journal_path(database=database)
+    sockets = [_listen(host=host, port=port, what="交易宝演示", option="--port")]
+    if agent_port:
+        sockets.append(_listen(host="127.0.0.1", port=agent_port, what="终端代理", option="--agent-port",
+                               hint="（--agent-port 0：不启动代理）"))
+    if reset:
+        for path in (database, database.with_name(f"{database.name}-wal"), database.with_name(f"{database.name}-shm"),
+                     journal):
+            path.unlink(missing_ok=True)
+    database.parent.mkdir(parents=True, exist_ok=True)
     settings = demo_settings(host=host, port=port, database_url=f"sqlite+aiosqlite:///{database}")
-    configure_logging(json_lines=False)
-    built = build_demo(settings)
-    servers = [uvicorn.Server(uvicorn.Config(built.app, host=host, port=port, log_config=None))]
+    configure_logging(json_lines=settings.log_json)
+    built = build_demo(settings, tcis_journal=journal)
+    servers = [uvicorn.Server(uvicorn.Config(built.app, log_config=None))]
     if agent_port:
         receipts.parent.mkdir(parents=True, exist_ok=True)
         agent_app = agent_for(printer_spec=f"file:{receipts}", settings=AgentSettings(
             allowed_origins=(settings.public_url, f"http://localhost:{port}")))
-        servers.append(uvicorn.Server(uvicorn.Config(agent_app, host="127.0.0.1", port=agent_port, log_config=None)))
+        servers.append(uvicorn.Server(uvicorn.Config(agent_app, log_config=None)))
     typer.echo(banner(settings))
     if agent_port:
-        typer.echo(f"  Terminal agent:            http://127.0.0.1:{agent_port} printing to {receipts}"
+        typer.echo(f"  终端代理 Terminal agent:    http://127.0.0.1:{agent_port} printing to {receipts}"
                    f" (read it: payhub receipts show {receipts})\n")
 
     async def serve_all() -> None:
-        await asyncio.gather(*(server.serve() for server in servers))
+        await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in zip(servers, sockets, strict=True)))
 
-    asyncio.run(serve_all())
+    with announced(folder=database.parent, base_url=settings.public_url):
+        asyncio.run(serve_all())
 
 
 @app.command()
@@ -156,14 +185,38 @@ def receipts_show(path: Path) -> None:
     typer.echo(f"[{printed.cuts} 次切纸 / cuts]")
 
 
+DEMO_FOLDER = typer.Option(help="the data folder of the running demo, where it says its address")
+BASE_URL = typer.Option(help="the hub's address (default: the running demo's, else http://127.0.0.1:8000)")
+
+
+def _drive(flows: Callable[[str], Coroutine[Any, Any, int]], *, base_url: str | None, folder: Path) -> None:
+    """Run flows against the demo; a demo that is not there or answers an error is one line, not a traceback."""
+    import httpx
+
+    from payhub.entrypoints.demo_flow import FlowError
+    from payhub.entrypoints.demo_state import running_base_url
+
+    url = base_url or running_base_url(folder=folder)
+    try:
+        status = asyncio.run(flows(url))
+    except httpx.TransportError:
+        typer.echo(f"连不上交易宝演示 {url}：请先在另一个窗口运行 bash scripts/demo.sh，或用 --base-url 指定它的地址"
+                   f" / no demo answers at {url}", err=True)
+        raise typer.Exit(1) from None
+    except (httpx.HTTPStatusError, FlowError) as error:
+        typer.echo(f"演示返回了错误 / the demo refused: {error}", err=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(status)
+
+
 @app.command("try")
 def try_flow(
-    base_url: Annotated[str, typer.Option()] = "http://127.0.0.1:8000",
+    base_url: Annotated[str | None, BASE_URL] = None, demo_folder: Annotated[Path, DEMO_FOLDER] = Path("var"),
 ) -> None:
     """Drive counter flows through the API of a running demo: QR paid, payment code paid, posting refused and refunded."""
     from payhub.entrypoints.demo_flow import run_demo_flows
 
-    raise typer.Exit(asyncio.run(run_demo_flows(base_url=base_url, echo=typer.echo)))
+    _drive(lambda url: run_demo_flows(base_url=url, echo=typer.echo), base_url=base_url, folder=demo_folder)
 
 
 @db_app.command("upgrade")
@@ -247,11 +300,13 @@ def sandbox_printer(
 
 
 @app.command("try-cards")
-def try_cards(base_url: Annotated[str, typer.Option()] = "http://127.0.0.1:8000") -> None:
+def try_cards(
+    base_url: Annotated[str | None, BASE_URL] = None, demo_folder: Annotated[Path, DEMO_FOLDER] = Path("var"),
+) -> None:
     """Drive the stored-value card flows through a running demo: member, SMS, recharge, consume, refund, transfer, pushes."""
     from payhub.entrypoints.cards_demo_flow import run_card_flows
 
-    raise typer.Exit(asyncio.run(run_card_flows(base_url=base_url, echo=typer.echo)))
+    _drive(lambda url: run_card_flows(base_url=url, echo=typer.echo), base_url=base_url, folder=demo_folder)
 
 
 @sandbox_app.command("push-receiver")
@@ -363,6 +418,22 @@ def merchant_create(code: str, name: str, channel: str = "swiftpass", biller: st
         try:
             merchant = await admin.create_merchant(hub=container.hub, code=code, name=name, channel=channel, biller=biller)
             typer.echo(f"商户 {merchant.code} 已创建 (id {merchant.id})")
+        finally:
+            await container.close()
+
+    _run(go())
+
+
+@merchant_app.command("phone")
+def merchant_phone(code: str, phone: str) -> None:
+    """Set the customer-service phone printed on the merchant's receipts ("" for none)."""
+    from payhub.kernel.services import admin
+
+    async def go() -> None:
+        container = _hub()
+        try:
+            merchant = await admin.set_service_phone(hub=container.hub, merchant_code=code, phone=phone)
+            typer.echo(f"商户 {merchant.code} 的客服电话已设为 {merchant.service_phone or '（无）'}")
         finally:
             await container.close()
 

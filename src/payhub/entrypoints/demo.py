@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import FastAPI
 from pydantic import SecretStr
@@ -21,6 +22,7 @@ from payhub.config import AliyunSmsSettings, Settings, SwiftPassAccount, SwiftPa
 from payhub.kernel.domain.errors import Conflict
 from payhub.api.app import create_app
 from payhub.kernel.services import admin
+from payhub.entrypoints.demo_state import JournaledTcis
 
 MERCHANT = "DEMO"
 TERMINAL = "POS001"
@@ -40,7 +42,7 @@ def demo_settings(*, host: str, port: int, database_url: str) -> Settings:
     """Settings of the demo: SQLite file, sandboxes mounted under /sandbox on the hub's own port."""
     base = f"http://{host}:{port}"
     return Settings(
-        demo=True, database_url=database_url, public_url=base, host=host, port=port, log_json=False,
+        demo=True, database_url=database_url, public_url=base, host=host, port=port,
         swiftpass=SwiftPassSettings(
             base_url=f"{base}/sandbox/swiftpass",
             accounts={MERCHANT: SwiftPassAccount(mch_id=SWIFTPASS_MCH_ID, key=SWIFTPASS_KEY)},
@@ -73,8 +75,9 @@ class Demo:
     tcis: TcisSandbox
 
 
-def build_demo(settings: Settings) -> Demo:
-    """The hub app with both sandboxes mounted and a loop that delivers the sandbox's notifies."""
+def build_demo(settings: Settings, *, tcis_journal: Path | None = None) -> Demo:
+    """The hub app with both sandboxes mounted and a loop that delivers the sandbox's notifies; with a journal,
+    the TCIS sandbox keeps its postings across restarts like the hub's database keeps its orders."""
     upgrade(url=settings.database_url)
     container = build(settings)
     notify_http = peer_http(timeout=10)  # the sandbox's notifies, sent to the hub like SwiftPass would
@@ -83,7 +86,8 @@ def build_demo(settings: Settings) -> Demo:
         accounts={SWIFTPASS_MCH_ID: SandboxAccount(sign_type="MD5", key=SWIFTPASS_KEY)},
         notify_http=notify_http, public_url=settings.swiftpass.base_url,
     )
-    tcis = TcisSandbox(app_id=settings.tcis.app_id, secret=settings.tcis.secret)
+    tcis = (TcisSandbox(app_id=settings.tcis.app_id, secret=settings.tcis.secret) if tcis_journal is None
+            else JournaledTcis(app_id=settings.tcis.app_id, secret=settings.tcis.secret, journal=tcis_journal))
     hub_app = create_app(container)
     inner_lifespan = hub_app.router.lifespan_context
 
@@ -116,19 +120,19 @@ def build_demo(settings: Settings) -> Demo:
 
 
 def banner(settings: Settings) -> str:
-    """What the demo prints at start: where everything is and how to log in."""
+    """What the demo prints once its ports are open: where everything is and how to log in."""
     base = settings.public_url
     logins = "\n".join(f"    {role:<10} {username} / {password}  ({name})" for username, name, role, password in OPERATORS)
     return f"""
-PayHub 交易宝 demo is running (SQLite: {settings.database_url})
-  Counter POS page:          {base}/pos/#terminal={TERMINAL}&key={TERMINAL_KEY}  (registers this browser once)
-  API docs (OpenAPI):        {base}/docs
-  Health / metrics:          {base}/healthz  {base}/metrics
-  SwiftPass sandbox:         {base}/sandbox/swiftpass/pay/gateway  (trades: {base}/sandbox/swiftpass/_sandbox/trades)
-  TCIS sandbox:              {base}/sandbox/tcis  (customers: {base}/sandbox/tcis/_sandbox/customers)
-  SMS sandbox:               {base}/sandbox/sms/  (Alibaba Cloud SendSms; the codes it got)
-  Merchant {MERCHANT}, terminal {TERMINAL}, terminal key {TERMINAL_KEY}
-  Operators:
+交易宝 PayHub 演示已启动 / demo is running (SQLite: {settings.database_url})
+  柜台收银页 Counter POS:     {base}/pos/#terminal={TERMINAL}&key={TERMINAL_KEY}  (registers this browser once)
+  接口文档 API docs:          {base}/docs
+  健康与指标 Health/metrics:  {base}/healthz  {base}/metrics
+  SwiftPass 沙箱:             {base}/sandbox/swiftpass/pay/gateway  (trades: {base}/sandbox/swiftpass/_sandbox/trades)
+  TCIS 沙箱:                  {base}/sandbox/tcis  (customers: {base}/sandbox/tcis/_sandbox/customers)
+  短信沙箱 SMS sandbox:       {base}/sandbox/sms/  (Alibaba Cloud SendSms; the codes it got)
+  商户 Merchant {MERCHANT}，终端 terminal {TERMINAL}，终端密钥 terminal key {TERMINAL_KEY}
+  操作员 Operators:
 {logins}
-  Drive a counter flow:      payhub try --base-url {base}
+  跑一遍柜台流程 Drive counter flows:  .venv/bin/payhub try
 """

@@ -1,4 +1,7 @@
-"""`payhub try`: three counter flows through the API of a running demo, as a terminal would drive them."""
+"""`payhub try`: three counter flows through the API of a running demo, as a terminal would drive them.
+
+It pays accounts of its own (gas 10010002, water 20010001, and 10010091 whose posting TCIS refuses), so that the
+accounts the README walks through at the counter (gas 10010001, business 30010001) still owe."""
 from __future__ import annotations
 
 import uuid
@@ -13,11 +16,16 @@ from payhub.entrypoints.terminal_client import TerminalClient
 
 PREPAYMENT = 10000
 WECHAT_CODE = "134567890123456700"  # a WeChat payment code whose last digits select no sandbox scenario
+QR_ACCOUNT = "10010002"
+
+
+class FlowError(Exception):
+    """The demo answered a step of a flow with an error."""
 
 
 async def _ok(response: httpx.Response) -> dict[str, Any]:
     if response.status_code >= 400:
-        raise RuntimeError(f"{response.status_code}: {response.text}")
+        raise FlowError(f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text}")
     answer: dict[str, Any] = response.json()
     return answer
 
@@ -50,16 +58,17 @@ async def run_demo_flows(*, base_url: str, echo: Callable[[str], None]) -> int:
         await client.login(username, password)
         results = []
 
-        order = await _place(client, fee_type="gas", account_no="10010001")
+        order = await _place(client, fee_type="gas", account_no=QR_ACCOUNT)
         order = await _ok(await client.request("POST", f"/api/v1/orders/{order['order_no']}/pay/qr"))
-        echo(f"1. 气费 {yuan(order['amount'])} 元，收款二维码：{order['code_url']}")
+        echo(f"1. 燃气费（户号 {QR_ACCOUNT}）{yuan(order['amount'])} 元，收款二维码：{order['code_url']}")
         await _ok(await http.post(f"/sandbox/swiftpass/_sandbox/trades/{order['order_no']}/pay"))
         order = await _until_final(client, order)
         echo(f"   顾客扫码支付后：{order['state_name']}（{order['state']}）")
         results.append(order["state"] == "fulfilled")
 
         for number, (label, account_no, expected) in enumerate(
-            (("水费，扫码付款", "20010001", "fulfilled"), ("气费（TCIS 拒绝入账的户号），扫码付款", "10010091", "refunded")), start=2
+            (("水费（户号 20010001），扫付款码", "20010001", "fulfilled"),
+             ("燃气费（户号 10010091，TCIS 拒绝入账），扫付款码", "10010091", "refunded")), start=2
         ):
             fee_type = "water" if account_no.startswith("2") else "gas"
             order = await _place(client, fee_type=fee_type, account_no=account_no)

@@ -16,7 +16,7 @@ from payhub.kernel.domain.orders import Order, RecoveryPolicy
 from payhub.kernel.domain.receipts import ItemLines
 from payhub.kernel.domain.refunds import Refund
 from payhub.kernel.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally
-from payhub.kernel.domain.tenancy import Merchant, Operator, OperatorSession, Terminal
+from payhub.kernel.domain.tenancy import Merchant, Operator, OperatorSession, StaffNames, Terminal
 from payhub.kernel.domain.transitions import Transition
 from payhub.kernel.domain.payments import Capability, CloseResult, NativeQr, PayResult, RefundResult
 
@@ -196,6 +196,10 @@ class OrderRepository(Protocol):
 
     async def search(self, *, filters: OrderFilter, limit: int, offset: int) -> list[Order]: ...
 
+    async def totals(self, *, filters: OrderFilter) -> tuple[int, int]:
+        """How many orders match the filters and the sum of their amounts in fen."""
+        ...
+
     async def history(self, *, key: str) -> list[Transition]: ...
 
     async def view(self, *, order_no: str) -> OrderView | None:
@@ -206,6 +210,10 @@ class OrderRepository(Protocol):
 
     async def paid_between(self, *, merchant_id: int, operator_id: int, start: datetime, end: datetime) -> list[Order]:
         """The operator's orders paid in [start, end), for the end-of-shift summary."""
+        ...
+
+    async def claim_receipt_original(self, *, order_id: int, terminal_id: int, at: datetime) -> bool:
+        """Record the first print of the order's payment receipt; False when it was printed before (a copy)."""
         ...
 
 
@@ -301,6 +309,12 @@ class TenancyRepository(Protocol):
     async def add_merchant(self, *, code: str, name: str, channel: str, biller: str, at: datetime) -> Merchant: ...
 
     async def merchant(self, *, merchant_id: int | None = None, code: str | None = None) -> Merchant | None: ...
+
+    async def set_service_phone(self, *, merchant_id: int, phone: str, at: datetime) -> None: ...
+
+    async def names(self, *, merchant_id: int) -> StaffNames:
+        """Every operator's and terminal's name by id, for lists and receipts."""
+        ...
 
     async def add_terminal(self, *, merchant_id: int, code: str, name: str, key_sealed: str, at: datetime) -> Terminal: ...
 

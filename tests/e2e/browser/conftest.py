@@ -3,6 +3,7 @@ Chromium driven by Playwright, and the counter POS page on it."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -39,7 +40,7 @@ def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
         time.sleep(0.05)
-    yield LiveHub(settings.public_url)
+    yield LiveHub(settings.public_url, database)
     server.should_exit = True
     thread.join(timeout=15)
 
@@ -51,7 +52,8 @@ def live_agent(live_hub: LiveHub, tmp_path_factory: pytest.TempPathFactory) -> I
     receipts = tmp_path_factory.mktemp("agent") / "receipts.bin"
     payhub = shutil.which("payhub", path=str(Path(sys.executable).parent))
     process = subprocess.Popen([payhub, "agent", "--printer", f"file:{receipts}", "--port", str(port),
-                                "--allowed-origin", live_hub.base_url])
+                                "--allowed-origin", live_hub.base_url],
+                               env={**os.environ, "PAYHUB_AGENT_DATA_DIR": str(receipts.parent / "data")})
     agent = LiveAgent(f"http://127.0.0.1:{port}", receipts)
     deadline = time.monotonic() + 30
     while True:
@@ -91,6 +93,7 @@ def page(browser, live_hub: LiveHub, live_agent: LiveAgent) -> Iterator:
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
     tab.goto(live_hub.setup_url())
+    tab.locator('[data-name="login"]').wait_for()  # the setup link's key is proved by a signed ping first
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"

@@ -34,6 +34,7 @@ needs_chromium = pytest.mark.skipif(
 @dataclass
 class LiveHub:
     base_url: str
+    database: Path | None = None  # the demo's SQLite file
 
     def call(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
         """One signed call as the demo operator, from the test's side (Playwright's loop forbids asyncio.run)."""
@@ -93,6 +94,21 @@ def shoot(page, name: str) -> None:
     """Save a screenshot of the page as a test artifact."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def counter_page(browser, live_hub: LiveHub, *, agent_url: str, width: int = 1280, height: int = 900,
+                 touch: bool = False, keep_settings: bool = False):
+    """A new browser context showing the counter page, logged in, that prints through the agent at agent_url."""
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": width, "height": height},
+                                  has_touch=touch, is_mobile=touch)
+    setting = json.dumps(json.dumps({"agentUrl": agent_url}))
+    keep = "localStorage.getItem('payhub.settings') || " if keep_settings else ""
+    context.add_init_script(f"{keep}localStorage.setItem('payhub.settings', {setting})")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(live_hub.setup_url())
+    log_in(page)
+    return context, page
 
 
 def log_in(page, username: str = OPERATOR, password: str = OPERATOR_PASSWORD) -> None:

@@ -21,7 +21,7 @@ def test_setup_link_registers_the_terminal_and_the_operator_logs_in(page) -> Non
 
     page.get_by_label("密码", exact=True).fill(OPERATOR_PASSWORD)
     page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("button", name="气费")).to_be_visible()
+    expect(page.get_by_role("button", name="燃气费")).to_be_visible()
     expect(page.locator("#who")).to_contain_text("张柜员")
     shoot(page, "02-fee-types")
 
@@ -53,4 +53,4 @@ def test_english_toggle(counter) -> None:
     expect(counter.get_by_role("button", name="Gas")).to_be_visible()
     expect(counter.get_by_text("Choose the fee type")).to_be_visible()
     counter.get_by_role("button", name="中文").click()
-    expect(counter.get_by_role("button", name="气费")).to_be_visible()
+    expect(counter.get_by_role("button", name="燃气费")).to_be_visible()

@@ -24,6 +24,8 @@ def refund(page: Page, amount: str, password: str = SUPERVISOR_PASSWORD) -> None
     page.get_by_role("button", name="退款", exact=True).click()
     dialog = page.locator("#refund-dialog")
     dialog.get_by_label("退款金额（元）").fill(amount)
+    fen = round(float(amount) * 100)
+    expect(dialog.locator("#refund-effect")).to_have_attribute("data-amount", str(fen))  # confirmed after it is seen
     dialog.get_by_label("主管用户名").fill(SUPERVISOR)
     dialog.get_by_label("主管密码").fill(password)
     dialog.get_by_role("button", name="确认退款").click()
@@ -67,15 +69,15 @@ def test_export_of_the_filtered_list(counter: Page, live_hub: LiveHub) -> None:
         counter.get_by_role("button", name="导出 CSV").click()
     raw = open(csv_download.value.path(), "rb").read()
     assert raw.startswith(b"\xef\xbb\xbf"), "Excel needs the UTF-8 byte-order mark"
-    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert [row["订单号"] for row in rows] == [order["order_no"]]
-    assert rows[0]["户号"] == "10010003" and rows[0]["缴费类型"] == "气费" and rows[0]["状态"] == "缴费成功"
+    *rows, totals = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert [row["订单号"] for row in rows] == [order["order_no"]] and totals["订单号"] == "合计"
+    assert rows[0]["户号"] == "10010003" and rows[0]["缴费类型"] == "燃气费" and rows[0]["状态"] == "缴费成功"
     assert rows[0]["金额(元)"] == f"{order['amount'] / 100:.2f}" and rows[0]["钱包"] == "微信"
 
     with counter.expect_download() as xlsx_download:
         counter.get_by_role("button", name="导出 Excel").click()
     sheet = load_workbook(io.BytesIO(open(xlsx_download.value.path(), "rb").read())).active
-    header, *data = list(sheet.values)
+    header, *data, _ = list(sheet.values)
     assert header[0] == "订单号" and len(data) == 1
     record = dict(zip(header, data[0], strict=True))
     assert record["订单号"] == order["order_no"] and round(record["金额(元)"] * 100) == order["amount"]

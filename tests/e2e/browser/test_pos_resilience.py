@@ -43,6 +43,7 @@ def test_a_double_click_and_a_resend_after_a_network_loss_place_one_order(counte
     expect(counter.get_by_role("heading", name="选择支付方式")).to_be_visible()
     assert len(orders_of(live_hub, "40010077")) == 1
     counter.keyboard.press("Escape")
+    counter.get_by_role("button", name="确定取消").click()
     expect(counter.get_by_role("heading", name="订单已关闭")).to_be_visible(timeout=20_000)
     counter.keyboard.press("Enter")
 

@@ -1,4 +1,5 @@
-"""Printing receipts at the counter: every job is kept, and one that failed can be printed again later."""
+"""Printing receipts at the counter: every job is kept (in the agent's store, so a restart loses none), and one that
+failed can be printed again later, as what it was: an original never printed stays an original, a copy a copy."""
 from __future__ import annotations
 
 import itertools
@@ -7,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from payhub.kernel.domain.devices import DeviceUnavailable
 from payhub.kernel.domain.errors import Conflict, NotFound
@@ -33,15 +35,27 @@ class PrintJob:
     printed_at: datetime | None = None
 
 
-class PrintQueue:
-    """Renders and prints receipts on one printer; failed jobs stay listed for a retry."""
+class JobStore(Protocol):
+    def load(self) -> list[PrintJob]:
+        """Every kept job."""
+        ...
 
-    def __init__(self, *, printer: ReceiptPrinter, render: Callable[[Receipt], bytes], clock: Clock) -> None:
+    def save(self, job: PrintJob) -> None: ...
+
+    def forget(self, job_ids: list[str]) -> None: ...
+
+
+class PrintQueue:
+    """Renders and prints receipts on one printer; failed jobs stay listed (and stored) for a retry."""
+
+    def __init__(self, *, printer: ReceiptPrinter, render: Callable[[Receipt], bytes], clock: Clock,
+                 store: JobStore) -> None:
         self.printer = printer
         self._render = render
         self._clock = clock
-        self._jobs: dict[str, PrintJob] = {}
-        self._numbers = itertools.count(1)
+        self._store = store
+        self._jobs = {job.job_id: job for job in store.load()}
+        self._numbers = itertools.count(len(self._jobs) + 1)
 
     def jobs(self) -> list[PrintJob]:
         """Every kept job, newest first."""
@@ -52,6 +66,7 @@ class PrintQueue:
         job = PrintJob(job_id=f"J{next(self._numbers):05d}-{secrets.token_hex(3)}", receipt=receipt,
                        data=self._render(receipt), created_at=self._clock.now())
         self._jobs[job.job_id] = job
+        self._store.save(job)
         self._forget_old()
         return await self._attempt(job)
 
@@ -70,11 +85,13 @@ class PrintQueue:
             await self.printer.print(job.data)
         except DeviceUnavailable as error:
             job.state, job.error = JobState.FAILED, error
-            return job
-        job.state, job.error, job.printed_at = JobState.PRINTED, None, self._clock.now()
+        else:
+            job.state, job.error, job.printed_at = JobState.PRINTED, None, self._clock.now()
+        self._store.save(job)
         return job
 
     def _forget_old(self) -> None:
         printed = [job for job in self.jobs() if job.state is JobState.PRINTED]
         for job in printed[KEEP_JOBS:]:
             del self._jobs[job.job_id]
+        self._store.forget([job.job_id for job in printed[KEEP_JOBS:]])

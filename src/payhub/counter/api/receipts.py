@@ -17,7 +17,8 @@ from payhub.counter.services import receipts
 
 router = APIRouter(prefix="/api/v1/receipts", tags=["receipts"], responses=SIGNED | error_responses(403, 404, 409))
 
-Copy = Annotated[bool, Query(description="a reprint: marked 重打印 / 副本")]
+Copy = Annotated[bool, Query(description="a reprint: marked 重打印 / 副本 (a payment receipt is one anyway once the "
+                                          "hub has served its original)")]
 Format = Annotated[Literal["json", "html"], Query(description="json for the terminal agent, html to print in a browser")]
 Paper = Annotated[Literal["58", "80"], Query(description="roll width in mm (html)")]
 RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}, "text/html": {}}}}

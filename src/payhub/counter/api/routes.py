@@ -16,13 +16,14 @@ from payhub.api.deps import ActorDep, ClientIp, HubDep
 from payhub.api.openapi_docs import SIGNED, Responses, error_responses
 from payhub.api.errors import locale_of
 from payhub.api.schemas import (
-    ArrearsOut, Day, FeeTypeOut, Offset, OrderDetailOut, OrderIn, OrderOut, OrderPage, PayCodeIn, RefundIn, RefundOut,
-    RowId, TransitionOut,
+    ArrearsOut, Day, FeeTypeOut, Offset, OrderDetailOut, OrderIn, OrderListItem, OrderOut, OrderPage, PayCodeIn,
+    RefundEffectLine, RefundIn, RefundOut, RefundPreviewOut, RowId, TransitionOut,
 )
 from payhub.kernel.services import auth
 from payhub.counter.services import counter
 from payhub.kernel.services import order_views
-from payhub.counter.services import receipts
+from payhub.counter.services import receipts, refund_effects
+from payhub.kernel.domain.money import MAX_ORDER_FEN
 from payhub.kernel.services import refunds
 from payhub.kernel.services.order_numbers import CHINA
 
@@ -98,7 +99,11 @@ async def list_orders(
     offset: Annotated[Offset, Query()] = 0,
 ) -> OrderPage:
     orders = await order_views.search_orders(hub=hub, query=query, limit=limit, offset=offset)
-    return OrderPage(orders=[_out(o, request) for o in orders], limit=limit, offset=offset)
+    count, amount = await order_views.order_totals(hub=hub, query=query)
+    names = await order_views.staff_names(hub=hub, merchant_id=query.merchant_id)
+    items = [OrderListItem(**_out(o, request).model_dump(), operator_name=names.operators.get(o.operator_id, ""),
+                           terminal_name=names.terminals.get(o.terminal_id, "")) for o in orders]
+    return OrderPage(orders=items, limit=limit, offset=offset, total_count=count, total_amount=amount)
 
 
 @router.get("/orders/{order_no}", response_model=OrderDetailOut, responses=error_responses(404),
@@ -149,7 +154,7 @@ async def pay_by_qr(order_no: str, hub: HubDep, actor: ActorDep, ip: ClientIp, r
 
 
 @router.post("/orders/{order_no}/pay/code", response_model=OrderOut, responses=PAYING,
-             summary="Charge the customer's payment code (扫码付款)")
+             summary="Charge the customer's payment code (扫付款码)")
 async def pay_by_code(order_no: str, body: PayCodeIn, hub: HubDep, actor: ActorDep, ip: ClientIp, request: Request) -> OrderOut:
     order = await counter.pay_by_code(hub=hub, actor=actor, order_no=order_no, auth_code=body.auth_code, client_ip=ip)
     return _out(order, request)
@@ -159,6 +164,18 @@ async def pay_by_code(order_no: str, body: PayCodeIn, hub: HubDep, actor: ActorD
              summary="Cancel an unpaid order (关闭订单)")
 async def close_order(order_no: str, hub: HubDep, actor: ActorDep, request: Request) -> OrderOut:
     return _out(await counter.close_order(hub=hub, actor=actor, order_no=order_no), request)
+
+
+@router.get("/orders/{order_no}/refunds/preview", response_model=RefundPreviewOut, responses=error_responses(400, 404, 409),
+            summary="What a refund of this amount does at the biller: bills owed again, prepaid balance (退款影响)")
+async def refund_preview(
+    order_no: str, hub: HubDep, actor: ActorDep, request: Request,
+    amount: Annotated[int, Query(ge=1, le=MAX_ORDER_FEN, description="the refund in fen")],
+) -> RefundPreviewOut:
+    preview = await refund_effects.refund_preview(hub=hub, actor=actor, order_no=order_no, amount=amount,
+                                                  locale=locale_of(request))
+    return RefundPreviewOut(amount=preview.amount, refundable=preview.refundable, known=preview.known, lines=[
+        RefundEffectLine(label=line.label, value=line.value, fen=line.fen) for line in preview.lines])
 
 
 @router.post("/orders/{order_no}/refunds", response_model=RefundOut, status_code=201,

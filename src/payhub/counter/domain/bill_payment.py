@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from payhub.counter.domain.billing import Bill
 from payhub.counter.domain.fees import FeeType
 from payhub.kernel.domain.orders import Order
 
@@ -17,15 +18,22 @@ class BillPayment:
     biller: str
     due_amount: int                 # the part that pays arrears; the rest is prepaid
     bill_ids: tuple[str, ...] = ()
+    bills: tuple[Bill, ...] | None = None  # the bills it pays, as the biller showed them (None: not recorded)
 
     @classmethod
     def of(cls, order: Order) -> BillPayment:
         details = order.details
+        bills = details.get("bills")
         return cls(fee_type=FeeType(order.product), biller=str(details["biller"]), due_amount=int(details["due_amount"]),
-                   bill_ids=tuple(str(b) for b in details.get("bill_ids", ())))
+                   bill_ids=tuple(str(b) for b in details.get("bill_ids", ())),
+                   bills=None if bills is None else tuple(
+                       Bill(bill_id=str(b["bill_id"]), period=str(b["period"]), amount=int(b["amount"])) for b in bills))
 
     def details(self) -> dict[str, object]:
-        return {"biller": self.biller, "due_amount": self.due_amount, "bill_ids": list(self.bill_ids)}
+        facts: dict[str, object] = {"biller": self.biller, "due_amount": self.due_amount, "bill_ids": list(self.bill_ids)}
+        if self.bills is not None:
+            facts["bills"] = [{"bill_id": b.bill_id, "period": b.period, "amount": b.amount} for b in self.bills]
+        return facts
 
 
 def posting_no(order: Order) -> str:

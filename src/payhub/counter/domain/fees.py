@@ -19,7 +19,7 @@ class FeeType(StrEnum):
 
     @property
     def label_zh(self) -> str:
-        return {"gas": "气费", "water": "水费", "business": "营业费", "other": "其他费用"}[self.value]
+        return {"gas": "燃气费", "water": "水费", "business": "营业费", "other": "其他费用"}[self.value]
 
     @property
     def label_en(self) -> str:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from payhub.kernel.domain.orders import PAID_STATES, Order
+from payhub.kernel.domain.orders import PAID_STATES, Order, OrderState
 from payhub.kernel.domain.refunds import Refund, RefundState
 from payhub.kernel.domain.wallets import Wallet
 
@@ -43,17 +44,37 @@ class ShiftTotals:
     by_fee_type: dict[str, Tally] = field(default_factory=dict)
     by_pay_way: dict[str, Tally] = field(default_factory=dict)
     by_wallet: dict[str, Tally] = field(default_factory=dict)
-    refunds: Tally = field(default_factory=Tally)
+    automatic_refunds: Tally = field(default_factory=Tally)   # a refused posting's money sent back by the hub
+    supervisor_refunds: Tally = field(default_factory=Tally)  # refunds a supervisor approved at the counter
+    manual: Tally = field(default_factory=Tally)  # 待人工处理: money the channel could not return, paid out by hand
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+
+    @property
+    def refunds(self) -> Tally:
+        return Tally(self.automatic_refunds.count + self.supervisor_refunds.count,
+                     self.automatic_refunds.fen + self.supervisor_refunds.fen)
 
     @property
     def net(self) -> int:
         return self.collected.fen - self.refunds.fen
 
+    def saw(self, at: datetime | None) -> None:
+        """Widen the shift's span to a transaction at `at`."""
+        if at is not None:
+            self.first_at = at if self.first_at is None else min(self.first_at, at)
+            self.last_at = at if self.last_at is None else max(self.last_at, at)
+
 
 def shift_totals(*, orders: Iterable[Order], refunds: Iterable[Refund]) -> ShiftTotals:
-    """Totals over paid orders and completed refunds (the caller picks the operator and the day)."""
+    """Totals over paid orders, completed refunds and what waits for manual handling (the caller picks the operator
+    and the day)."""
     totals = ShiftTotals()
     for order in orders:
+        paid = order.paid_payment or order.payment
+        totals.saw(paid.paid_at if paid else None)
+        if order.state is OrderState.MANUAL:
+            totals.manual.add(order.amount)
         if order.state not in PAID_STATES:
             continue
         totals.collected.add(order.amount)
@@ -62,6 +83,9 @@ def shift_totals(*, orders: Iterable[Order], refunds: Iterable[Refund]) -> Shift
         totals.by_pay_way.setdefault(way, Tally()).add(order.amount)
         totals.by_wallet.setdefault(wallet_of_order(order) or "unknown_wallet", Tally()).add(order.amount)
     for refund in refunds:
+        totals.saw(refund.created_at)
         if refund.state is RefundState.REFUNDED:
-            totals.refunds.add(refund.amount)
+            (totals.automatic_refunds if refund.automatic else totals.supervisor_refunds).add(refund.amount)
+        elif refund.state is RefundState.MANUAL and not refund.automatic:  # an automatic one's order is counted
+            totals.manual.add(refund.amount)
     return totals

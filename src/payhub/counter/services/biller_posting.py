@@ -5,7 +5,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from payhub.counter.domain.bill_payment import KIND, BillPayment, posting_no, prepaid_amount
-from payhub.counter.domain.billing import PostingRequest, PostingResult, PostingStatus
+from payhub.counter.domain.billing import Bill, PostingRequest, PostingResult, PostingStatus
 from payhub.kernel.domain.fulfilment import FulfilmentStatus, Outcome
 from payhub.kernel.domain.ledger import AccountSpec, biller_payable
 from payhub.kernel.domain.money import yuan
@@ -29,6 +29,13 @@ def _outcome(result: PostingResult) -> Outcome:
 
 def _local(at: datetime | None) -> str:
     return at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S") if at else ""
+
+
+def _periods(bills: tuple[Bill, ...]) -> str:
+    """2026-04、2026-05; a long run as its first and last period and how many."""
+    if len(bills) <= 6:
+        return "、".join(bill.period for bill in bills)
+    return f"{bills[0].period}~{bills[-1].period}（{len(bills)}）"
 
 
 class BillerPosting:
@@ -79,6 +86,7 @@ class BillerPosting:
                 ReceiptLine(label("fee_type", locale), bill.fee_type.label_en if locale == "en" else bill.fee_type.label_zh),
                 ReceiptLine(label("account_no", locale), order.account_no),
                 ReceiptLine(label("customer_name", locale), order.customer_name),
+                *((ReceiptLine(label("periods", locale), _periods(bill.bills)),) if bill.bills else ()),
             ),
             amount=amount, delivery=delivery,
         )

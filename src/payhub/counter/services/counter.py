@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from payhub.counter.domain.bill_payment import KIND, BillPayment, product_name
 from payhub.counter.domain.billing import Arrears
+from payhub.counter.domain.reversals import bills_paid
 from payhub.kernel.domain.errors import Conflict, InvalidInput, NotFound, StaleState, Unavailable
 from payhub.counter.domain.fees import FeeType, parse_fee_type
 from payhub.kernel.domain.jobs import JobKind
@@ -98,12 +99,14 @@ async def create_order(*, hub: CounterHub, actor: Actor, request: NewOrder) -> O
     account_no = request.account_no.strip()
     if not account_no:
         raise InvalidInput("ACCOUNT_REQUIRED")
-    customer_name, due = "", amount
+    customer_name, due, paid = "", amount, None
     if kind.has_arrears:
         arrears = await lookup_arrears(hub=hub, actor=actor, fee_type=kind.value, account_no=account_no)
         due = _due_for(arrears=arrears, amount=amount, bill_ids=request.bill_ids)
         customer_name = arrears.customer_name
-    bill = BillPayment(fee_type=kind, biller=merchant.biller, due_amount=due, bill_ids=tuple(request.bill_ids))
+        paid = bills_paid(arrears=arrears, amount=amount, bill_ids=request.bill_ids)
+    bill = BillPayment(fee_type=kind, biller=merchant.biller, due_amount=due, bill_ids=tuple(request.bill_ids),
+                       bills=paid)
     return await place_order(hub=hub, actor=actor, request=OrderRequest(
         terminal_order_no=request.terminal_order_no, request_hash=content_hash, kind=KIND, product=kind.value,
         account_no=account_no, amount=amount, customer_name=customer_name, details=bill.details(),
@@ -142,21 +145,26 @@ def _require_payable(*, order: Order, method: PayMethod, masked: str | None, now
     if order.state is OrderState.PAYING and payment is not None and (
             payment.method is not method or payment.auth_code_masked != masked):
         raise Conflict("PAYMENT_METHOD_MISMATCH")
-    if order.state is not OrderState.CREATED:
+    if order.state not in (OrderState.CREATED, OrderState.PAY_FAILED):
         raise Conflict("ORDER_NOT_PAYABLE", state=str(order.state))
     if now >= order.expires_at:
         raise Conflict("ORDER_EXPIRED")
 
 
 def _is_retry(*, order: Order, method: PayMethod, masked: str | None) -> bool:
-    """Whether this pay request repeats the one that started the order's payment (and so gets its answer)."""
+    """Whether this pay request repeats the one that started the order's payment (and so gets its answer).
+
+    After a refusal a new payment code, or the QR, is another try; the refused code sent again gets the refusal.
+    """
     payment = order.payment
-    return payment is not None and payment.method is method and payment.auth_code_masked == masked
+    if payment is None or payment.method is not method or payment.auth_code_masked != masked:
+        return False
+    return order.state is not OrderState.PAY_FAILED or method is PayMethod.MICROPAY
 
 
 async def _start_payment(*, hub: Hub, actor: Actor, order: Order, channel: str, method: PayMethod,
                          masked: str | None, wallet: str | None = None) -> bool:
-    """Created → paying with its poll queued; False when a racing request with the same number started it first.
+    """Created (or pay failed) → paying with its poll queued; False when a racing request started it first.
 
     True makes this request the payment's first attempt: it must call `hub.attempts.end` once it has its answer.
     """
@@ -229,7 +237,7 @@ async def _ask_for_qr(*, hub: Hub, actor: Actor, order: Order, client_ip: str) -
     payment = _payment(order)
     try:
         qr = await hub.registry.channel(payment.channel).native(
-            merchant=await _merchant_code(hub=hub, merchant_id=order.merchant_id), out_trade_no=order.order_no,
+            merchant=await _merchant_code(hub=hub, merchant_id=order.merchant_id), out_trade_no=order.out_trade_no,
             total_fee=order.amount, body=_body(order), notify_url=hub.policy.notify_url, client_ip=client_ip,
             time_expire=payment.deadline,
         )
@@ -293,7 +301,7 @@ async def _merchant_code(*, hub: Hub, merchant_id: int) -> str:
 
 
 async def pay_by_code(*, hub: Hub, actor: Actor, order_no: str, auth_code: str, client_ip: str) -> Order:
-    """Charge the customer's payment code (扫码付款); a retry with the same code gets the first attempt's answer."""
+    """Charge the customer's payment code (扫付款码); a retry with the same code gets the first attempt's answer."""
     wallet = wallet_of(auth_code)
     masked = mask_code(auth_code)
     order = await get_order(hub=hub, actor=actor, order_no=order_no)
@@ -319,7 +327,7 @@ async def _resume_code(*, hub: Hub, actor: Actor, order: Order, auth_code: str, 
     """The first attempt ended without an answer (the hub died): ask the channel; send the code if it never got it."""
     merchant = await _merchant_code(hub=hub, merchant_id=order.merchant_id)
     payment = _payment(order)
-    result = await hub.registry.channel(payment.channel).query(merchant=merchant, out_trade_no=order.order_no)
+    result = await hub.registry.channel(payment.channel).query(merchant=merchant, out_trade_no=order.out_trade_no)
     if result.status is PayStatus.NOT_FOUND and hub.clock.now() < payment.deadline:
         # the same out_trade_no: should the first one still turn up, the channel takes only one of them
         result = await _send_code(hub=hub, actor=actor, order=order, auth_code=auth_code, client_ip=client_ip)
@@ -328,7 +336,7 @@ async def _resume_code(*, hub: Hub, actor: Actor, order: Order, auth_code: str, 
 
 async def _send_code(*, hub: Hub, actor: Actor, order: Order, auth_code: str, client_ip: str) -> PayResult:
     return await hub.registry.channel(_payment(order).channel).micropay(
-        merchant=await _merchant_code(hub=hub, merchant_id=order.merchant_id), out_trade_no=order.order_no,
+        merchant=await _merchant_code(hub=hub, merchant_id=order.merchant_id), out_trade_no=order.out_trade_no,
         total_fee=order.amount, body=_body(order), auth_code=auth_code.strip(), client_ip=client_ip,
         device_info=actor.terminal.code, op_user_id=actor.operator.username,
     )

@@ -82,8 +82,9 @@ def escpos_bytes(*, receipt: Receipt, paper_mm: int = 80) -> bytes:
         printer.set(align="center", bold=True)
         printer.textln(receipt.copy_mark)
         printer.set(align="left", bold=False)
-    printer.set(align="center")
-    printer.textln(label("footer", receipt.locale))
+    if receipt.keep_note:
+        printer.set(align="center")
+        printer.textln(receipt.keep_note)
     printer.cut()
     output: bytes = printer.output
     return output

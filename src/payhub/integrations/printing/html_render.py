@@ -16,8 +16,10 @@ body { margin: 0; font: 12px/1.45 "Noto Sans CJK SC", "Microsoft YaHei", "PingFa
 h1 { text-align: center; font-size: 18px; margin: 2px 0 6px; }
 .copy { text-align: center; font-size: 18px; font-weight: bold; background: #000; color: #fff; padding: 2px; margin: 4px 0; }
 table { width: 100%%; border-collapse: collapse; }
-td { vertical-align: top; padding: 1px 0; }
-td.value { text-align: right; word-break: break-all; padding-left: 6px; }
+tr { display: flex; flex-wrap: wrap; justify-content: space-between; }
+td { display: block; padding: 1px 0; white-space: nowrap; }
+td.value { text-align: right; padding-left: 6px; margin-left: auto; }
+tr.heading td, tr.rule td { flex: 1 1 100%%; }
 tr.heading td { font-weight: bold; padding-top: 6px; }
 tr.total td { font-weight: bold; font-size: 16px; }
 tr.rule td, hr { border: 0; border-top: 1px dashed #000; height: 0; padding: 0; }
@@ -49,6 +51,7 @@ def receipt_html(*, receipt: Receipt, paper_mm: int = 80) -> str:
               f'<div class="small">{escape(label("scan_hint", receipt.locale))}</div></div>')
     footer = "".join(f"<div class=\"small\">{escape(f.label)} {escape(f.value)}</div>" for f in receipt.footer_lines())
     lang = "en" if receipt.locale == "en" else "zh-CN"
+    keep = f'<div class="small">{escape(receipt.keep_note)}</div>' if receipt.keep_note else ""
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{escape(receipt.title)} {escape(receipt.qr or "")}</title>
 <style>{_CSS % {"mm": paper_mm}}</style></head>
@@ -59,6 +62,6 @@ def receipt_html(*, receipt: Receipt, paper_mm: int = 80) -> str:
 {rows}
 </table>
 <hr>{qr}
-{footer}{copy}<div class="small">{escape(label("footer", receipt.locale))}</div>
+{footer}{copy}{keep}
 </div></body></html>
 """

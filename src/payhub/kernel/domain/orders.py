@@ -30,7 +30,7 @@ class OrderState(StrEnum):
 
 class PayMethod(StrEnum):
     NATIVE = "native"      # 收款二维码: the customer scans the terminal's QR
-    MICROPAY = "micropay"  # 扫码付款: the terminal scans the customer's payment code
+    MICROPAY = "micropay"  # 扫付款码: the terminal scans the customer's payment code
 
 
 class PaymentStatus(StrEnum):
@@ -60,13 +60,27 @@ ORDER_TRANSITIONS: dict[StrEnum, frozenset[StrEnum]] = {
     S.FULFIL_FAILED: frozenset({S.REFUNDING, S.FULFILLING, S.MANUAL}),
     S.REFUNDING: frozenset({S.REFUNDED, S.MANUAL}),
     S.FULFILLED: frozenset({S.REFUNDED}),
-    S.PAY_FAILED: frozenset(),
+    S.PAY_FAILED: frozenset({S.PAYING}),  # another payment: a new code, or the QR instead
     S.CLOSED: frozenset({S.MANUAL}),
     S.REFUNDED: frozenset(),
     S.MANUAL: frozenset(),
 }
 FINAL_STATES = frozenset({S.FULFILLED, S.PAY_FAILED, S.CLOSED, S.REFUNDED, S.MANUAL})
 PAID_STATES = frozenset({S.PAID, S.FULFILLING, S.FULFILLED, S.FULFIL_FAILED, S.REFUNDING, S.REFUNDED})
+
+
+def trade_no(*, order_no: str, seq: int) -> str:
+    """A payment's out_trade_no at the channel: the order no. for the first, order no.-seq for later ones.
+
+    A channel refuses a second trade under a number it has seen, so each payment needs its own (≤ 32 characters).
+    """
+    return order_no if seq == 1 else f"{order_no}-{seq}"
+
+
+def order_no_of_trade(out_trade_no: str) -> str:
+    """The order no. a payment's out_trade_no names."""
+    order_no, dash, seq = out_trade_no.rpartition("-")
+    return order_no if dash and seq.isdigit() else out_trade_no
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +150,12 @@ class Order(StateMachine):
         return self.payments[-1] if self.payments else None
 
     @property
+    def out_trade_no(self) -> str:
+        """The latest payment's number at the channel."""
+        assert self.payment is not None, self.order_no
+        return trade_no(order_no=self.order_no, seq=self.payment.seq)
+
+    @property
     def paid_payment(self) -> Payment | None:
         return next((p for p in self.payments if p.status is PaymentStatus.PAID), None)
 
@@ -152,8 +172,11 @@ class Order(StateMachine):
         self, *, channel: str, method: PayMethod, deadline: datetime, at: datetime, actor: str,
         auth_code_masked: str | None = None, wallet: str | None = None,
     ) -> None:
-        """Created → paying, by QR or payment code, through channel."""
-        self._move(OrderState.PAYING, reason="扫码付款" if method is PayMethod.MICROPAY else "收款二维码", actor=actor, at=at)
+        """Created (or pay failed: another try) → paying, by QR or payment code, through channel."""
+        again = "，重试" if self.state is OrderState.PAY_FAILED else ""
+        self._move(OrderState.PAYING, reason=("扫付款码" if method is PayMethod.MICROPAY else "收款二维码") + again,
+                   actor=actor, at=at)
+        self.failure_code = self.failure_message = None
         self.payments = (*self.payments, Payment(
             seq=len(self.payments) + 1, channel=channel, method=method, amount=self.amount, started_at=at,
             deadline=deadline, auth_code_masked=auth_code_masked, wallet=wallet,
@@ -175,6 +198,7 @@ class Order(StateMachine):
             self.to_manual(reason=f"渠道支付金额{result.total_fee}分与订单金额{self.amount}分不符", actor=actor, at=at)
             return False
         self._move(OrderState.PAID, reason="支付渠道确认已支付", actor=actor, at=at)
+        self.failure_code = self.failure_message = None  # a QR paid while it was being closed at its expiry
         self._replace_payment(status=PaymentStatus.PAID, transaction_id=result.transaction_id,
                               trade_type=result.trade_type, paid_at=result.paid_at or at)
         return True
@@ -192,6 +216,11 @@ class Order(StateMachine):
     def begin_close(self, *, reason: str, at: datetime, actor: str) -> None:
         """Paying (QR) → closing at the channel."""
         self._move(OrderState.CLOSING, reason=reason, actor=actor, at=at)
+
+    def expire_qr(self, *, at: datetime, actor: str) -> None:
+        """Paying (QR) → closing at the QR's deadline; the order says why it closes."""
+        self._move(OrderState.CLOSING, reason="二维码过期未支付", actor=actor, at=at)
+        self.failure_code, self.failure_message = "QR_EXPIRED", "二维码已过期，订单已关闭"
 
     def begin_reverse(self, *, reason: str, at: datetime, actor: str) -> None:
         """Paying (payment code) → reversing at the channel."""

@@ -49,7 +49,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "refunds": ("退款合计", "Refunds"),
     "net": ("净收款", "Net"),
     "native": ("收款二维码", "Collection QR"),
-    "micropay": ("扫码付款", "Payment code"),
+    "micropay": ("扫付款码", "Payment code"),
     "wechat": ("微信支付", "WeChat Pay"),
     "alipay": ("支付宝", "Alipay"),
     "unionpay": ("云闪付", "UnionPay"),
@@ -59,6 +59,29 @@ LABELS: dict[str, tuple[str, str]] = {
     "scan_hint": ("扫码查询 / 退款", "Scan to look up or refund"),
     "printed_at": ("打印时间", "Printed at"),
     "footer": ("请妥善保管本凭条", "Please keep this receipt"),
+    "yuan": ("{amount}元", "CNY {amount}"),
+    "in_capitals": ("大写", "In words"),
+    "periods": ("缴费账期", "Bill periods"),
+    "order_terminal": ("下单终端", "Ordered at"),
+    "service_phone": ("客服电话", "Service phone"),
+    "refund_notice_title": ("退款通知", "Refund notice"),
+    "refused_reason": ("未入账原因", "Not posted because"),
+    "refund_notice_note": ("缴费未入账，款项原路退回", "Not posted: the money goes back the way it came"),
+    "refund_pending_title": ("退款凭条（处理中）", "Refund receipt (in progress)"),
+    "refund_pending_note": ("冲正处理中，以最终结果为准", "Reversal in progress: the final result prevails"),
+    "reopened_bill": ("重新欠费 {period}", "Owed again {period}"),
+    "prepaid_taken": ("扣回预存", "Taken from prepaid"),
+    "prepaid_left": ("转为预存", "Left as prepaid"),
+    "effect_unknown": ("入账影响", "At the biller"),
+    "effect_unknown_value": ("以缴费系统为准", "as the billing system applies it"),
+    "shift_start": ("班次开始", "Shift start"),
+    "shift_end": ("班次结束", "Shift end"),
+    "supervisor_refunds": ("主管授权退款", "Supervisor refunds"),
+    "automatic_refunds": ("系统自动退款", "Automatic refunds"),
+    "manual_orders": ("待人工处理", "Awaiting manual handling"),
+    "handed_over_by": ("交班人", "Handed over by"),
+    "taken_over_by": ("接班人", "Taken over by"),
+    "supervisor": ("主管", "Supervisor"),
 }
 
 
@@ -113,6 +136,7 @@ class Receipt:
     lines: tuple[ReceiptLine, ...] = field(default_factory=tuple)
     qr: str | None = None  # the hub order no.: scanning it starts a lookup or refund
     copy: bool = False
+    service_phone: str = ""
 
     def __post_init__(self) -> None:
         if self.locale not in ("zh", "en"):
@@ -140,4 +164,12 @@ class Receipt:
 
     def footer_lines(self) -> tuple[ReceiptLine, ...]:
         """When it was printed, in the receipt's own time zone (China time)."""
-        return (ReceiptLine(label("printed_at", self.locale), f"{self.printed_at:%Y-%m-%d %H:%M:%S}"),)
+        printed = ReceiptLine(label("printed_at", self.locale), f"{self.printed_at:%Y-%m-%d %H:%M:%S}")
+        if self.service_phone:
+            return printed, ReceiptLine(label("service_phone", self.locale), self.service_phone)
+        return (printed,)
+
+    @property
+    def keep_note(self) -> str | None:
+        """请妥善保管本凭条 on what a customer takes home; the shift summary stays at the counter."""
+        return None if self.kind is ReceiptKind.SHIFT else label("footer", self.locale)

@@ -36,6 +36,15 @@ class Merchant:
     channel: str = "swiftpass"
     biller: str = "tcis"
     active: bool = True
+    service_phone: str = ""  # printed on receipts (客服电话)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffNames:
+    """A merchant's operators (display names) and terminals (name and code) by id, for lists and receipts."""
+
+    operators: dict[int, str]
+    terminals: dict[int, str]
 
 
 @dataclass(slots=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import secrets
 
@@ -35,6 +36,18 @@ async def _merchant(hub: Hub, code: str) -> Merchant:
     if merchant is None:
         raise NotFound("UNKNOWN_MERCHANT", code=code)
     return merchant
+
+
+async def set_service_phone(*, hub: Hub, merchant_code: str, phone: str) -> Merchant:
+    """Set the customer-service phone printed on the merchant's receipts (empty: none)."""
+    phone = phone.strip()
+    if not re.fullmatch(r"[0-9+\- ]{0,32}", phone):
+        raise InvalidInput("VALIDATION", detail="客服电话只能含数字、空格、+ 和 -，最多32位")
+    merchant = await _merchant(hub, merchant_code)
+    async with hub.uow() as uow:
+        await uow.tenancy.set_service_phone(merchant_id=merchant.id, phone=phone, at=hub.clock.now())
+        await uow.commit()
+    return dataclasses.replace(merchant, service_phone=phone)
 
 
 async def create_terminal(*, hub: Hub, merchant_code: str, code: str, name: str, key: str | None = None) -> tuple[Terminal, str]:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from payhub.kernel.domain import terminal_signature
 from payhub.kernel.domain.errors import Forbidden, Unauthorized
 from payhub.kernel.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally, minutes_left
-from payhub.kernel.domain.tenancy import Operator, Role, Terminal, require_role
+from payhub.kernel.domain.tenancy import Merchant, Operator, Role, Terminal, require_role
 from payhub.kernel.ports import UnitOfWork
 from payhub.kernel.services.auth_cache import KnownSession, KnownTerminal
 from payhub.kernel.services.context import Hub
@@ -278,3 +278,11 @@ async def approve_as(*, hub: Hub, actor: Actor, needed: Role, username: str | No
     if approver.role.rank < needed.rank:
         raise Forbidden("ROLE_REQUIRED", role=needed.label_zh)
     return approver
+
+
+async def terminal_merchant(*, hub: Hub, terminal: Terminal) -> Merchant:
+    """The merchant of a terminal whose signature was checked (a signed ping proves the key before it is kept)."""
+    async with hub.uow(read_only=True) as uow:
+        merchant = await uow.tenancy.merchant(merchant_id=terminal.merchant_id)
+    assert merchant is not None, "a terminal's merchant is a foreign key"
+    return merchant

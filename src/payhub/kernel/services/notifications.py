@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from payhub.kernel.domain.errors import Contention, InvalidInput, StaleState
 from payhub.kernel.domain.jobs import JobKind
-from payhub.kernel.domain.orders import Order, OrderState
+from payhub.kernel.domain.orders import Order, OrderState, order_no_of_trade
 from payhub.kernel.domain.payments import PayResult, PayStatus
 from payhub.kernel.ports import SignatureInvalid
 from payhub.kernel.services.context import Hub
@@ -20,8 +20,9 @@ _TRIES = 3  # a racing duplicate costs one more: it then finds the order already
 
 
 def _speaks_for_itself(*, result: PayResult, order: Order) -> bool:
-    """A verified success that names the order's own amount; anything else is confirmed by a query first."""
-    return result.status is PayStatus.PAID and result.total_fee == order.amount
+    """A verified success that names the order's latest payment and its amount; anything else is queried first."""
+    return (result.status is PayStatus.PAID and result.total_fee == order.amount
+            and result.out_trade_no == order.out_trade_no)
 
 
 async def accept_notify(*, hub: Hub, channel: str, body: bytes) -> bool:
@@ -32,10 +33,11 @@ async def accept_notify(*, hub: Hub, channel: str, body: bytes) -> bool:
     try:
         port = hub.registry.channel(channel)
         # XML is parsed in a thread: a slow parse must never stall the event loop that serves everyone else
-        order_no = await asyncio.to_thread(port.notify_trade_no, body=body)
+        out_trade_no = await asyncio.to_thread(port.notify_trade_no, body=body)
     except (InvalidInput, SignatureInvalid) as error:
         log.warning("notify refused: %s", error, extra={"channel": channel})
         return False
+    order_no = order_no_of_trade(out_trade_no)
     async with hub.uow(read_only=True) as uow:
         order = await uow.orders.get(order_no=order_no)
         merchant = await uow.tenancy.merchant(merchant_id=order.merchant_id) if order else None

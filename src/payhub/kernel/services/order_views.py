@@ -8,6 +8,7 @@ from datetime import datetime
 from payhub.kernel.domain.errors import NotFound
 from payhub.kernel.domain.orders import Order
 from payhub.kernel.domain.refunds import Refund
+from payhub.kernel.domain.tenancy import StaffNames
 from payhub.kernel.domain.transitions import Transition
 from payhub.kernel.services.auth import Actor
 from payhub.kernel.services.context import Hub
@@ -32,6 +33,18 @@ async def search_orders(*, hub: Hub, query: OrderQuery, limit: int = 50, offset:
     """Orders matching the filters, newest first."""
     async with hub.uow(read_only=True) as uow:
         return await uow.orders.search(filters=query, limit=limit, offset=offset)
+
+
+async def order_totals(*, hub: Hub, query: OrderQuery) -> tuple[int, int]:
+    """How many orders match the filters and their sum in fen (over every page)."""
+    async with hub.uow(read_only=True) as uow:
+        return await uow.orders.totals(filters=query)
+
+
+async def staff_names(*, hub: Hub, merchant_id: int) -> StaffNames:
+    """The merchant's operators and terminals by id, to name them in lists and exports."""
+    async with hub.uow(read_only=True) as uow:
+        return await uow.tenancy.names(merchant_id=merchant_id)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ async def poll_payment(*, hub: Hub, job: Job) -> JobOutcome:
     order, merchant = await read(hub=hub, load=lambda uow: _order_and_merchant(uow, job.ref))
     if order.state is not OrderState.PAYING:
         return Done()
-    result = await hub.registry.channel(_payment(order).channel).query(merchant=merchant, out_trade_no=order.order_no)
+    result = await hub.registry.channel(_payment(order).channel).query(merchant=merchant, out_trade_no=order.out_trade_no)
 
     async def apply(uow: UnitOfWork, fresh: Order, now: datetime) -> JobOutcome | None:
         if await apply_pay_result(uow=uow, order=fresh, result=result, at=now):
@@ -44,7 +44,7 @@ async def poll_payment(*, hub: Hub, job: Job) -> JobOutcome:
             wait = 0 if result.query_now else hub.policy.micropay_poll_seconds
             return RunAgain(at=min(now + timedelta(seconds=wait), payment.deadline))
         if payment.method is PayMethod.NATIVE:
-            fresh.begin_close(reason="二维码过期未支付", at=now, actor=WORKER)
+            fresh.expire_qr(at=now, actor=WORKER)
             kind = JobKind.CLOSE_PAYMENT
         else:
             fresh.begin_reverse(reason=f"{hub.policy.micropay_poll_cap_seconds}秒内未确认支付，撤销", at=now, actor=WORKER)
@@ -63,9 +63,9 @@ async def close_payment(*, hub: Hub, job: Job) -> JobOutcome:
     if order.state is not OrderState.CLOSING:
         return Done()
     channel = hub.registry.channel(_payment(order).channel)
-    answer = await channel.close(merchant=merchant, out_trade_no=order.order_no)
+    answer = await channel.close(merchant=merchant, out_trade_no=order.out_trade_no)
     if answer.status is CloseStatus.ALREADY_PAID:
-        paid = await channel.query(merchant=merchant, out_trade_no=order.order_no)
+        paid = await channel.query(merchant=merchant, out_trade_no=order.out_trade_no)
         if paid.status is not PayStatus.PAID:
             return Retry(f"close said paid, query said {paid.status}")
 
@@ -85,7 +85,7 @@ async def reverse_payment(*, hub: Hub, job: Job) -> JobOutcome:
     order, merchant = await read(hub=hub, load=lambda uow: _order_and_merchant(uow, job.ref))
     if order.state is not OrderState.REVERSING:
         return Done()
-    answer = await hub.registry.channel(_payment(order).channel).reverse(merchant=merchant, out_trade_no=order.order_no)
+    answer = await hub.registry.channel(_payment(order).channel).reverse(merchant=merchant, out_trade_no=order.out_trade_no)
     if answer.status is not CloseStatus.CLOSED:
         return Retry(f"reverse: {answer.status} {answer.err_code or ''} {answer.message or ''}".strip())
     return await _mark_closed(hub=hub, order_no=order.order_no, expected=OrderState.REVERSING, reason="支付渠道已撤销")

@@ -8,7 +8,7 @@ from payhub.kernel.domain.errors import Conflict, NotFound
 from payhub.kernel.domain.fulfilment import FulfilmentStatus
 from payhub.kernel.domain.jobs import Done, Job, JobKind, JobOutcome, Retry
 from payhub.kernel.domain.money import require_fen
-from payhub.kernel.domain.orders import Order, OrderState
+from payhub.kernel.domain.orders import Order, OrderState, trade_no
 from payhub.kernel.domain.payments import RefundResult, RefundStatus
 from payhub.kernel.domain.refunds import Refund, RefundState
 from payhub.kernel.domain.tenancy import Operator, Role, require_role
@@ -113,7 +113,7 @@ async def refund_at_channel(*, hub: Hub, job: Job) -> JobOutcome:
             await book_refund(uow=uow, order=order, refund=refund, at=now)
             order.record_refunded(amount=refund.amount, at=now, actor=WORKER)
         else:
-            reason = f"渠道退款失败 {result.status}: {result.message or result.err_code or ''}".strip()
+            reason = f"渠道退款失败：{result.message or result.err_code or '渠道未说明原因'}，待人工退款"
             _to_manual(refund=refund, order=order, reason=reason, at=now)
         await uow.refunds.save(refund)
         await uow.orders.save(order)
@@ -141,8 +141,8 @@ async def _refund_unless_refunded(*, hub: Hub, refund: Refund, order: Order, mer
         if found.status is not RefundStatus.NOT_FOUND:
             return found
     return await channel.refund(
-        merchant=merchant, out_trade_no=order.order_no, out_refund_no=refund.refund_no, total_fee=order.amount,
-        refund_fee=refund.amount, op_user_id=str(refund.approved_by or "payhub"),
+        merchant=merchant, out_trade_no=trade_no(order_no=order.order_no, seq=paid.seq), out_refund_no=refund.refund_no,
+        total_fee=order.amount, refund_fee=refund.amount, op_user_id=str(refund.approved_by or "payhub"),
     )
 
 

@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from payhub.kernel.adapters.db.aggregates_repo import insert_aggregate, load_history, save_aggregate
+from payhub.kernel.adapters.db.bulk import upsert
 from payhub.kernel.adapters.db.errors import duplicate_as
-from payhub.kernel.adapters.db.tables import orders, payments, refunds, state_transitions
+from payhub.kernel.adapters.db.tables import orders, payments, receipt_originals, refunds, state_transitions
 from payhub.kernel.domain.errors import Conflict
 from payhub.kernel.domain.orders import Order, OrderState, Payment, PaymentStatus, PayMethod
 from payhub.kernel.domain.refunds import Refund, RefundState
@@ -101,6 +102,27 @@ def _transition(data: dict[str, Any]) -> Transition:
                       data["actor"], data["at"])
 
 
+def _filtered(query: sa.Select[Any], filters: OrderFilter) -> sa.Select[Any]:
+    """The query narrowed to the order list's filters."""
+    c = orders.c
+    query = query.where(c.merchant_id == filters.merchant_id)
+    if filters.terminal_id is not None:
+        query = query.where(c.terminal_id == filters.terminal_id)
+    if filters.operator_id is not None:
+        query = query.where(c.operator_id == filters.operator_id)
+    if filters.states:
+        query = query.where(c.state.in_(list(filters.states)))
+    if filters.fee_type:
+        query = query.where(c.product == filters.fee_type)
+    if filters.account_no:
+        query = query.where(c.account_no == filters.account_no)
+    if filters.created_from:
+        query = query.where(c.created_at >= filters.created_from)
+    if filters.created_to:
+        query = query.where(c.created_at < filters.created_to)
+    return query
+
+
 class SqlOrderRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -131,24 +153,16 @@ class SqlOrderRepository:
 
     async def search(self, *, filters: OrderFilter, limit: int, offset: int) -> list[Order]:
         c = orders.c
-        query = sa.select(orders).where(c.merchant_id == filters.merchant_id)
-        if filters.terminal_id is not None:
-            query = query.where(c.terminal_id == filters.terminal_id)
-        if filters.operator_id is not None:
-            query = query.where(c.operator_id == filters.operator_id)
-        if filters.states:
-            query = query.where(c.state.in_(list(filters.states)))
-        if filters.fee_type:
-            query = query.where(c.product == filters.fee_type)
-        if filters.account_no:
-            query = query.where(c.account_no == filters.account_no)
-        if filters.created_from:
-            query = query.where(c.created_at >= filters.created_from)
-        if filters.created_to:
-            query = query.where(c.created_at < filters.created_to)
         return await _orders_with_payments(
-            self._conn, query.order_by(c.created_at.desc(), c.id.desc()).limit(limit).offset(offset)
+            self._conn, _filtered(sa.select(orders), filters).order_by(c.created_at.desc(), c.id.desc())
+            .limit(limit).offset(offset)
         )
+
+    async def totals(self, *, filters: OrderFilter) -> tuple[int, int]:
+        row = (await self._conn.execute(
+            _filtered(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(orders.c.amount), 0)), filters)
+        )).one()
+        return int(row[0]), int(row[1])
 
     async def history(self, *, key: str) -> list[Transition]:
         return await load_history(self._conn, key=key)
@@ -198,6 +212,13 @@ class SqlOrderRepository:
             .where(c.merchant_id == merchant_id, c.operator_id == operator_id, p.paid_at >= start, p.paid_at < end)
             .order_by(p.paid_at, c.id)
         ))
+
+    async def claim_receipt_original(self, *, order_id: int, terminal_id: int, at: datetime) -> bool:
+        # one statement: of two racing prints, the database's primary key lets exactly one insert its row
+        stmt = upsert(self._conn, receipt_originals).values(
+            order_id=order_id, terminal_id=terminal_id, printed_at=at,
+        ).on_conflict_do_nothing(index_elements=["order_id"]).returning(receipt_originals.c.order_id)
+        return (await self._conn.execute(stmt)).first() is not None
 
 
 class SqlRefundRepository:

@@ -38,6 +38,7 @@ merchants = sa.Table(
     sa.Column("channel", sa.String(32), nullable=False),
     sa.Column("biller", sa.String(32), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("service_phone", sa.String(32), nullable=False, server_default=""),
     *_stamps(),
 )
 
@@ -165,6 +166,13 @@ payments = sa.Table(
     sa.UniqueConstraint("order_id", "seq"),
     sa.CheckConstraint("amount > 0", name="amount_positive"),
     sa.Index("ix_payments_merchant_paid", "merchant_id", "paid_at"),
+)
+
+receipt_originals = sa.Table(
+    "receipt_originals", metadata,  # an order's payment receipt printed as the original: every later print is a copy
+    sa.Column("order_id", Id, sa.ForeignKey("orders.id"), primary_key=True),
+    sa.Column("terminal_id", Id, sa.ForeignKey("terminals.id"), nullable=False),
+    sa.Column("printed_at", UtcDateTime, nullable=False),
 )
 
 refunds = sa.Table(

@@ -15,11 +15,12 @@ from payhub.kernel.adapters.db.tables import (
 from payhub.kernel.adapters.db.types import UtcDateTime
 from payhub.kernel.domain.errors import Conflict
 from payhub.kernel.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally
-from payhub.kernel.domain.tenancy import Merchant, Operator, OperatorSession, Role, Terminal
+from payhub.kernel.domain.tenancy import Merchant, Operator, OperatorSession, Role, StaffNames, Terminal
 
 
 def _merchant(row: Any) -> Merchant:
-    return Merchant(id=row.id, code=row.code, name=row.name, channel=row.channel, biller=row.biller, active=row.active)
+    return Merchant(id=row.id, code=row.code, name=row.name, channel=row.channel, biller=row.biller, active=row.active,
+                    service_phone=row.service_phone)
 
 
 def _operator(row: Any) -> Operator:
@@ -48,6 +49,18 @@ class SqlTenancyRepository:
         query = query.where(merchants.c.id == merchant_id) if merchant_id is not None else query.where(merchants.c.code == code)
         row = (await self._conn.execute(query)).first()
         return _merchant(row) if row else None
+
+    async def set_service_phone(self, *, merchant_id: int, phone: str, at: datetime) -> None:
+        await self._conn.execute(sa.update(merchants).where(merchants.c.id == merchant_id)
+                                 .values(service_phone=phone, updated_at=at))
+
+    async def names(self, *, merchant_id: int) -> StaffNames:
+        operator_rows = await self._conn.execute(
+            sa.select(operators.c.id, operators.c.display_name).where(operators.c.merchant_id == merchant_id))
+        terminal_rows = await self._conn.execute(
+            sa.select(terminals.c.id, terminals.c.name, terminals.c.code).where(terminals.c.merchant_id == merchant_id))
+        return StaffNames(operators={row.id: row.display_name for row in operator_rows},
+                          terminals={row.id: f"{row.name} {row.code}" for row in terminal_rows})
 
     async def add_terminal(self, *, merchant_id: int, code: str, name: str, key_sealed: str, at: datetime) -> Terminal:
         row = await self._insert(terminals, "终端", code, dict(

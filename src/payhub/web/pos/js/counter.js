@@ -8,8 +8,11 @@ import * as stored from "./storage.js";
 import { $, $$, busy, el, focusFirst, say, showOnly } from "./ui.js";
 
 const MODE_KEYS = { F6: "all", F7: "chosen", F8: "prepay" };
+// the hub answers a refused connection at once: an unavailable biller that took this long was reached and is slow
+const SLOW_BILLER_SECONDS = 3;
 let feeTypes = [];
 let chosen = null; // {feeType, arrears, mode}
+let lookup = null; // the arrears query under way: its AbortController
 
 const message = () => $('[data-name="account"] [data-message]');
 
@@ -30,6 +33,7 @@ export function renderFeeTypes() {
 
 /** Back to the first step with nothing chosen. */
 export function restart() {
+  lookup?.abort();
   chosen = null;
   showOnly("step", "fee");
   focusFirst($('[data-name="fee"]'));
@@ -66,6 +70,7 @@ export function bind() {
     $("#amount-form").hidden = true;
   });
   $("#account-back").addEventListener("click", restart);
+  $("#arrears-cancel").addEventListener("click", () => lookup?.abort());
   for (const button of $$("[data-mode]")) button.addEventListener("click", () => chooseMode(button.dataset.mode));
   $("#amount-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -73,17 +78,36 @@ export function bind() {
   });
 }
 
+/** Query the arrears, showing the seconds waited and a cancel; a slow billing system is named as such. */
 async function lookUp() {
   say(message(), "");
   const accountNo = $("#account-form").account_no.value.trim();
+  const controller = new AbortController();
+  const started = Date.now();
+  const waited = () => Math.floor((Date.now() - started) / 1000);
+  const tick = () => { $("#arrears-elapsed").textContent = t("arrears.querying", { seconds: waited() }); };
+  tick();
+  const timer = setInterval(tick, 1000);
+  lookup = controller;
+  $("#arrears-progress").hidden = false;
   try {
-    chosen.arrears = await api.arrears(chosen.feeType.code, accountNo);
+    chosen.arrears = await api.arrears(chosen.feeType.code, accountNo, controller.signal);
   } catch (error) {
-    say(message(), error.message);
+    say(message(), lookupProblem(error, waited()));
     $("#account-form").account_no.select();
     return;
+  } finally {
+    clearInterval(timer);
+    lookup = null;
+    $("#arrears-progress").hidden = true;
   }
   renderArrears();
+}
+
+function lookupProblem(error, seconds) {
+  if (error.name === "AbortError") return t("arrears.cancelled");
+  if (error.code === "BILLER_UNAVAILABLE" && seconds >= SLOW_BILLER_SECONDS) return t("arrears.slow", { seconds });
+  return error.message;
 }
 
 function renderArrears() {
@@ -196,7 +220,8 @@ export function onKey(event) {
     chooseMode(MODE_KEYS[event.key]);
   } else if (step === "account" && event.key === "Escape") {
     event.preventDefault();
-    restart();
+    if (lookup) lookup.abort();
+    else restart();
   } else {
     payment.onKey(event, step);
   }

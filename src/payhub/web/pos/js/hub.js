@@ -44,8 +44,7 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function send(method, address, body) {
-  const registration = stored.terminal.get();
+async function send(method, address, body, { registration = stored.terminal.get(), signal } = {}) {
   // sign the path and query exactly as fetch puts them on the wire (percent-encoded, dot segments resolved)
   const url = new URL(address, document.baseURI);
   const target = url.pathname + url.search;
@@ -55,16 +54,17 @@ async function send(method, address, body) {
   if (payload.length) headers["Content-Type"] = "application/json";
   const token = stored.session.get()?.token;
   if (token) headers.Authorization = `Bearer ${token}`;
-  return fetch(target, { method, headers, body: payload.length ? payload : undefined, cache: "no-store" });
+  return fetch(target, { method, headers, body: payload.length ? payload : undefined, cache: "no-store", signal });
 }
 
-/** Send until the network answers; then the hub's answer or a HubError. */
-export async function raw(method, path, { body, params } = {}) {
+/** Send until the network answers; then the hub's answer or a HubError. `registration` signs with a terminal and key
+ * not kept yet; an aborted `signal` ends the wait with its AbortError. */
+export async function raw(method, path, { body, params, registration, signal } = {}) {
   const target = targetOf(path, params);
   for (let attempt = 0; ; attempt += 1) {
     let response;
     try {
-      response = await send(method, target, body);
+      response = await send(method, target, body, { registration, signal });
     } catch (error) {
       if (!(error instanceof TypeError)) throw error;
       announceNetwork(false);
@@ -102,7 +102,10 @@ export const api = {
   login: (username, password) => call("POST", "/api/v1/session", { body: { username, password } }),
   logout: () => call("DELETE", "/api/v1/session"),
   feeTypes: () => call("GET", "/api/v1/fee-types"),
-  arrears: (feeType, accountNo) => call("GET", "/api/v1/arrears", { params: { fee_type: feeType, account_no: accountNo } }),
+  /** Proves a terminal code and key (not kept yet) to the hub: {terminal, terminal_name, merchant, merchant_name}. */
+  ping: (registration) => call("GET", "/api/v1/terminal/ping", { registration }),
+  arrears: (feeType, accountNo, signal) =>
+    call("GET", "/api/v1/arrears", { params: { fee_type: feeType, account_no: accountNo }, signal }),
   placeOrder: (request) => call("POST", "/api/v1/orders", { body: request }),
   order: (orderNo) => call("GET", `/api/v1/orders/${orderNo}`),
   /** The order once its version differs from seen (long-poll; answers unchanged after timeout seconds). */

@@ -32,7 +32,7 @@ function showDevices(devices) {
   badge.dataset.state = state;
   badge.textContent = devices === null
     ? t("device.agentDown")
-    : `${t("device.printer")}：${printer ? t(`device.${printer.state}`) : "—"}`;
+    : t("device.printerState", { state: printer ? t(`device.${printer.state}`) : "—" });
   badge.title = printer?.detail ?? "";
 }
 
@@ -74,19 +74,18 @@ function leaveApp() {
   focusFirst($('[data-name="login"]'));
 }
 
-function start() {
+async function start() {
   if (!canSign()) return showOnly("screen", "insecure");
-  session.registerFromAddress();
-  if (!stored.terminal.get()) {
-    showOnly("screen", "register");
-    return focusFirst($('[data-name="register"]'));
-  }
+  const fromLink = session.registrationFromAddress();
+  const problem = fromLink && (await session.register(fromLink));
+  if (problem) return session.showRegisterScreen(fromLink.terminal, problem);
+  if (!stored.terminal.get()) return session.showRegisterScreen();
   if (!stored.session.get()) return leaveApp();
   enterApp();
 }
 
 function onKeyDown(event) {
-  if (screen === null || session.isLocked() || document.querySelector("dialog[open]")) return;
+  if (screen === null || !stored.session.get() || session.isLocked() || document.querySelector("dialog[open]")) return;
   if (SHORTCUTS[event.key]) {
     event.preventDefault();
     navigate(SHORTCUTS[event.key]);
@@ -106,13 +105,15 @@ function bind() {
   counter.bind();
   payment.bind();
   payment.whenFinished(counter.restart);
+  // the idle lock never covers a live QR, a payment code in flight or a result not yet acknowledged
+  payment.whileAttending((attending) => (attending ? session.stopIdleLock() : session.startIdleLock()));
   orders.bind();
   shift.bind();
   settings.bind(async () => {
     await session.logOut();
     stored.terminal.set(null);
     location.reload();
-  });
+  }, start);
   for (const button of $$("[data-nav]")) button.addEventListener("click", () => navigate(button.dataset.nav));
   $("#lock-button").addEventListener("click", session.lock);
   $("#logout-button").addEventListener("click", async () => {

@@ -2,12 +2,12 @@
 // The open order's number stays in storage until its result has been seen, so a reload or a lost
 // network comes back to the same order instead of placing another.
 
-import { api } from "./hub.js";
+import { api, requestId } from "./hub.js";
 import { t } from "./i18n.js";
 import { clock, secondsUntil, walletOf, yuan, chinaTime } from "./money.js";
 import * as receipts from "./receipts.js";
 import * as stored from "./storage.js";
-import { $, busy, el, focusFirst, say, showOnly, walletName } from "./ui.js";
+import { $, $$, busy, el, focusFirst, say, showOnly, walletName } from "./ui.js";
 
 const OUTCOMES = {
   fulfilled: ["ok", "result.fulfilled"],
@@ -22,11 +22,24 @@ let current = null; // the order on screen
 let following = null; // the order no. being followed
 let countdown = null;
 let onFinished = () => {};
+let onAttention = () => {};
+let attending = false; // a QR, a payment code or a result the cashier has not acknowledged is on screen
 
 const stepMessage = (step) => $(`[data-name="${step}"] [data-message]`);
 
 export function whenFinished(callback) {
   onFinished = callback;
+}
+
+/** Call callback(true) when a payment or its result starts needing the cashier's eyes, callback(false) after. */
+export function whileAttending(callback) {
+  onAttention = callback;
+}
+
+function attend(needed) {
+  if (needed === attending) return;
+  attending = needed;
+  onAttention(needed);
 }
 
 /** Pick up the open order after a reload; false when there is none. */
@@ -48,6 +61,7 @@ export function show(order) {
     for (const name of ["pay", "qr", "code", "result"]) say(stepMessage(name), "");
   }
   showOnly("step", step);
+  attend(step !== "pay");
   if (step === "pay") focusFirst($('[data-name="pay"]'));
   if (step === "qr") showQr(order);
   if (step === "code") showCode(order, changedStep);
@@ -109,20 +123,23 @@ function showCode(order, fresh) {
   }
 }
 
+const qrExpired = (order) => order.state === "closed" && order.failure_code === "QR_EXPIRED";
+
 function showResult(order) {
   clearInterval(countdown);
   const [outcome, title] = OUTCOMES[order.state] ?? ["working", null];
   $("#result").dataset.outcome = outcome;
-  $("#result-title").textContent = title ? t(title) : t("result.working", { state: order.state_name });
+  $("#result-title").textContent = qrExpired(order) ? t("result.qrExpired")
+    : title ? t(title) : t("result.working", { state: order.state_name });
   const detail = order.state === "manual" ? t("result.manualHint") : order.failure_message ?? "";
-  $("#result-detail").textContent = order.state === "fulfilled" ? "" : detail;
+  $("#result-detail").textContent = order.state === "fulfilled" || qrExpired(order) ? "" : detail;
   const facts = [
     ["pay.orderNo", order.order_no],
     ["orders.feeType", t(`feeType.${order.fee_type}`)],
     ["account.label", order.account_no],
     ["arrears.customer", order.customer_name],
-    ["pay.amount", `¥ ${yuan(order.amount)}`],
-    ["orders.payWay", [t(`method.${order.pay_method}`), walletName(order.wallet)].filter(Boolean).join(" · ")],
+    [order.paid_at ? "pay.received" : "pay.amount", `¥ ${yuan(order.amount)}`],
+    ["orders.payWay", [order.pay_method && t(`method.${order.pay_method}`), walletName(order.wallet)].filter(Boolean).join(" · ")],
     ["orders.time", chinaTime(order.paid_at ?? order.created_at)],
   ];
   const shown = facts.filter(([, value]) => value);
@@ -130,6 +147,12 @@ function showResult(order) {
   const moneyMoved = Boolean(order.paid_at);
   $("#result-print").hidden = !moneyMoved;
   $("#result-browser-print").hidden = !moneyMoved;
+  const failed = order.state === "pay_failed";
+  $("#result-retry-code").hidden = !failed;
+  $("#result-retry-qr").hidden = !failed;
+  $("#result-new-qr").hidden = !qrExpired(order);
+  const advice = failed ? "result.payFailedSay" : qrExpired(order) ? "result.qrExpiredSay" : null;
+  say($("#result-say"), advice && t(advice), "info");
   $("#result-next").disabled = !order.final;
   if (order.final) {
     $("#result-next").focus();
@@ -153,7 +176,7 @@ async function payByQr() {
   try {
     show(await api.payByQr(current.order_no));
   } catch (error) {
-    say(stepMessage("pay"), error.message);
+    say(stepMessage(stepFor(current)), error.message);
   }
 }
 
@@ -187,6 +210,10 @@ async function submitCode() {
 }
 
 async function cancelOrder() {
+  if (current.state === "pay_failed") {
+    show(current); // another code was not sent after all: back to the refusal and its choices
+    return;
+  }
   try {
     show(await api.closeOrder(current.order_no));
   } catch (error) {
@@ -194,11 +221,32 @@ async function cancelOrder() {
   }
 }
 
+/** A QR expired: the same items as a new order (the biller checks them again), paid by a new QR. */
+async function newQr() {
+  const { fee_type, account_no, amount, bill_ids } = current;
+  try {
+    const order = await api.placeOrder({ fee_type, account_no, amount, bill_ids, out_trade_no: requestId("POS") });
+    stored.openOrder.set({ order_no: order.order_no, printed: false });
+    show(order);
+  } catch (error) {
+    say(stepMessage("result"), error.message);
+    return;
+  }
+  await payByQr();
+}
+
+function askToCancel() {
+  const dialog = $("#cancel-dialog");
+  dialog.returnValue = "";
+  dialog.showModal();
+}
+
 function next() {
   if (!current?.final) return;
   clearInterval(countdown);
   stored.openOrder.set(null);
   current = null;
+  attend(false);
   onFinished();
 }
 
@@ -215,13 +263,26 @@ export function bind() {
   $("#result-print").addEventListener("click", (event) => busy(event.currentTarget, printReceipt));
   $("#result-browser-print").addEventListener("click", () => receipts.printInBrowser(receipts.jobs.order(current.order_no)));
   $("#result-next").addEventListener("click", next);
+  $("#result-retry-code").addEventListener("click", chooseCode);
+  $("#result-retry-qr").addEventListener("click", (event) => busy(event.currentTarget, payByQr));
+  $("#result-new-qr").addEventListener("click", (event) => busy(event.currentTarget, newQr));
+  $("#cancel-dialog").addEventListener("close", () => {
+    if ($("#cancel-dialog").returnValue === "cancel") busy($('[data-name="pay"] .cancel-order'), cancelOrder);
+  });
+}
+
+/** The result's visible choice for a key (1: a QR, 2: another payment code), if any. */
+function resultChoice(key) {
+  return $$('[data-name="result"] [data-key]').find((button) => button.dataset.key === key && !button.hidden);
 }
 
 export function onKey(event, step) {
   if (step === "pay" && event.key === "1") $("#pay-qr").click();
   else if (step === "pay" && event.key === "2") $("#pay-code").click();
-  else if (["pay", "qr", "code"].includes(step) && event.key === "Escape") $(`[data-name="${step}"] .cancel-order`).click();
+  else if (step === "pay" && event.key === "Escape") askToCancel();
+  else if (["qr", "code"].includes(step) && event.key === "Escape") $(`[data-name="${step}"] .cancel-order`).click();
   else if (step === "result" && (event.key === "p" || event.key === "P") && !$("#result-print").hidden) $("#result-print").click();
+  else if (step === "result" && resultChoice(event.key)) resultChoice(event.key).click();
   else return;
   event.preventDefault();
 }

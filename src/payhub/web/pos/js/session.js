@@ -1,30 +1,67 @@
-// Terminal registration (once per browser), operator login and logout, and the idle lock.
+// Terminal registration (once per browser, its key proved by a signed ping first), operator login and logout,
+// and the idle lock.
 
 import { api } from "./hub.js";
 import { t } from "./i18n.js";
 import * as stored from "./storage.js";
-import { $, busy, focusFirst, say } from "./ui.js";
+import { $, busy, focusFirst, say, showOnly } from "./ui.js";
 
 const ACTIVITY_EVENTS = ["keydown", "pointerdown", "wheel", "touchstart"];
 let idleTimer = null;
 
-/** Take a setup link's #terminal=..&key=.. into storage and out of the address bar. */
-export function registerFromAddress() {
+/** A setup link's #terminal=..&key=.., taken out of the address bar; null when there is none. */
+export function registrationFromAddress() {
   const fields = new URLSearchParams(location.hash.slice(1));
-  if (!fields.get("terminal") || !fields.get("key")) return;
-  stored.terminal.set({ terminal: fields.get("terminal"), key: fields.get("key") });
+  if (!fields.get("terminal") || !fields.get("key")) return null;
   history.replaceState(null, "", location.pathname + location.search);
+  return { terminal: fields.get("terminal"), key: fields.get("key") };
+}
+
+const KEY_PROBLEMS = { BAD_SIGNATURE: "badKey", UNKNOWN_TERMINAL: "unknownTerminal" };
+
+/** What to tell the counter (on the `screen`: register or login) when the hub refuses the terminal's signature. */
+function keyProblem(error, terminal, screen) {
+  const problem = KEY_PROBLEMS[error.code];
+  return problem ? t(`${screen}.${problem}`, { terminal }) : error.message;
+}
+
+/** Keep the terminal code and key only once a signed ping proves them; the reason in words when it does not. */
+export async function register(registration) {
+  try {
+    await api.ping(registration);
+  } catch (error) {
+    return keyProblem(error, registration.terminal, "register");
+  }
+  stored.terminal.set(registration);
+  return null;
+}
+
+export function showRegisterScreen(terminal = "", problem = "") {
+  const form = $("#register-form");
+  form.terminal.value = terminal;
+  say($("[data-message]", form), problem);
+  showOnly("screen", "register");
+  (terminal ? form.key : form.terminal).focus();
 }
 
 export function bindRegisterForm(onRegistered) {
   const form = $("#register-form");
-  form.addEventListener("submit", (event) => {
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const terminal = form.terminal.value.trim();
     const key = form.key.value.trim();
-    if (!terminal || !key) return say($("[data-message]", form), t("register.missing"));
-    stored.terminal.set({ terminal, key });
+    const box = $("[data-message]", form);
+    if (!terminal || !key) return say(box, t("register.missing"));
+    say(box, t("register.checking"), "info");
+    const problem = await busy($("button.primary", form), () => register({ terminal, key }));
+    if (problem === undefined) return; // submitted again while the first submit was being checked
+    if (problem) {
+      say(box, problem);
+      form.key.select();
+      return;
+    }
     form.reset();
+    say(box, "");
     onRegistered();
   });
 }
@@ -41,7 +78,7 @@ export function bindLoginForm(onLoggedIn) {
         form.reset();
         onLoggedIn();
       } catch (error) {
-        say(box, error.message);
+        say(box, keyProblem(error, stored.terminal.get()?.terminal ?? "", "login"));
         form.password.select();
       }
     });
@@ -60,7 +97,7 @@ export function showLoginScreen() {
 
 export async function logOut() {
   try {
-    await api.logout();
+    if (stored.session.get()) await api.logout();
   } catch {
     // the session may have ended already; forget it either way
   }

@@ -1,4 +1,5 @@
 // Settings of this browser: the terminal agent's address, the idle lock, automatic printing; unregistering.
+// Reachable before login too (from the registration and login screens), so a terminal whose key fails can re-register.
 
 import * as agent from "./agent.js";
 import { t } from "./i18n.js";
@@ -13,10 +14,12 @@ export function enter() {
   form.autoPrint.checked = current.autoPrint;
   say($("[data-message]", form), "");
   $("#settings-terminal").textContent = stored.terminal.get()?.terminal ?? "";
+  $("#unregister-button").hidden = !stored.terminal.get();
+  $("#settings-back").hidden = Boolean(stored.session.get());
   form.agentUrl.focus();
 }
 
-export function bind(onUnregister) {
+export function bind(onUnregister, onBack) {
   const form = $("#settings-form");
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -27,4 +30,5 @@ export function bind(onUnregister) {
     say($("[data-message]", form), t("settings.saved"), "ok");
   });
   $("#unregister-button").addEventListener("click", onUnregister);
+  $("#settings-back").addEventListener("click", onBack);
 }

@@ -51,8 +51,11 @@ export function toast(text, kind = "info") {
   toastTimer = setTimeout(() => say(box, ""), 4000);
 }
 
+/** Focus root's autofocus element, else its first usable field or button; never a print button, where Enter
+ * would print once more. */
 export function focusFirst(root) {
-  const target = root.querySelector("[autofocus]:not([disabled])") ?? root.querySelector("input:not([disabled]), button:not([disabled])");
+  const target = root.querySelector("[autofocus]:not([disabled])")
+    ?? root.querySelector("input:not([disabled]), button:not([disabled]):not([hidden]):not([data-no-autofocus])");
   target?.focus();
 }
 
