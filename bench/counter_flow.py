@@ -834,7 +834,7 @@ def main(argv: list[str]) -> int:
         outcome = run_hub_and_load(args, server_url, db_url, run_dir)
         problems = outcome.log_problems
         lines = (report_load(outcome.load, args.clients) + report_audit(outcome.audit, outcome.unsettled)
-                 + report_database(outcome.database, outcome.audit.states.get("posted", 0)))
+                 + report_database(outcome.database, outcome.audit.states.get("fulfilled", 0)))
         lines.append(f"hub log: {len(problems)} ERROR/traceback lines" + (f"; first: {problems[0][:600]}" if problems else ""))
         print("\n".join(lines), flush=True)
         tps, summary, others = run_pgbench(recreate_database(server_url, PGBENCH_DATABASE), scale=args.pgbench_scale,

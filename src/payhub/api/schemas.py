@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from payhub.counter.domain.billing import Arrears
-from payhub.kernel.domain.messages import state_name
+from payhub.kernel.domain.messages import reason_name, state_name
 from payhub.counter.domain.bill_payment import prepaid_amount
 from payhub.kernel.domain.orders import FINAL_STATES, Order
 from payhub.kernel.domain.refunds import Refund
@@ -180,8 +180,9 @@ class TransitionOut(BaseModel):
     at: datetime
 
     @classmethod
-    def of(cls, t: Transition) -> TransitionOut:
-        return cls(key=t.key, from_state=t.from_state, to_state=t.to_state, reason=t.reason, actor=t.actor, at=t.at)
+    def of(cls, t: Transition, locale: str) -> TransitionOut:
+        return cls(key=t.key, from_state=t.from_state, to_state=t.to_state, reason=reason_name(t.reason, locale),
+                   actor=t.actor, at=t.at)
 
 
 class OrderDetailOut(OrderOut):

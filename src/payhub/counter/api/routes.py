@@ -121,7 +121,7 @@ async def get_order(
     locale = locale_of(request)
     return OrderDetailOut(
         **_out(detail.order, request).model_dump(),
-        history=[TransitionOut.of(t) for t in detail.history],
+        history=[TransitionOut.of(t, locale) for t in detail.history],
         refunds=[RefundOut.of(r, locale) for r in detail.refunds],
     )
 

@@ -160,6 +160,35 @@ KIND_STATE_NAMES: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
+# the hub's own fixed reasons for a move in an order's or refund's history; a reason with a channel's, biller's or
+# person's words in it stays as written
+REASONS: dict[str, str] = {
+    "扫付款码": "Payment code",
+    "扫付款码，重试": "Payment code, another try",
+    "收款二维码": "Collection QR",
+    "收款二维码，重试": "Collection QR, another try",
+    "支付渠道确认已支付": "The channel confirmed the payment",
+    "二维码过期未支付": "The QR expired unpaid",
+    "已交付": "Fulfilled",
+    "已全额退款": "Refunded in full",
+    "已冲正": "Reversed at the biller",
+    "支付渠道已退款": "The channel refunded",
+    "订单关闭后渠道报告已支付，需人工核实": "The channel reported a payment after the order closed; check by hand",
+    "支付渠道已关闭交易": "The channel closed the trade",
+    "支付渠道已关单": "The channel closed the order",
+    "支付渠道已撤销": "The channel reversed the payment",
+    "开始交付（入账）": "Fulfilment (posting) started",
+    "交付失败，自动退款": "Fulfilment refused, refunding automatically",
+    "订单过期未支付": "The order expired unpaid",
+    "柜台取消": "Cancelled at the counter",
+}
+
+
+def reason_name(reason: str, locale: str) -> str:
+    """A history reason in the locale: the hub's fixed reasons in English too, any other as written."""
+    return REASONS.get(reason, reason) if locale == "en" else reason
+
+
 def pick(table: dict[str, tuple[str, str]], key: str, locale: str) -> str:
     """The (Chinese, English) entry of a table in the locale; the key itself when the table lacks it."""
     zh, en = table.get(key, (key, key))

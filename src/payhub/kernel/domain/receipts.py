@@ -44,7 +44,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "business_date": ("营业日期", "Business date"),
     "by_fee_type": ("按缴费类型", "By fee type"),
     "by_pay_way": ("按支付方式", "By payment way"),
-    "by_wallet": ("按钱包", "By wallet"),
+    "by_wallet": ("按支付渠道", "By payment channel"),
     "collected": ("收款合计", "Collected"),
     "refunds": ("退款合计", "Refunds"),
     "net": ("净收款", "Net"),

@@ -24,8 +24,11 @@ export async function loadFeeTypes() {
 export function renderFeeTypes() {
   const box = $("#fee-types");
   box.replaceChildren(...feeTypes.map((fee, index) => {
-    const button = el("button", { type: "button", class: "primary", dataset: { fee: fee.code } },
-      currentLocale() === "en" ? fee.name_en : fee.name, " ", el("kbd", {}, String(index + 1)));
+    // 营业费 is not obvious to every customer: a tooltip, and the same words under the name for touch screens
+    const hint = fee.code === "business" ? t("feeType.businessHint") : undefined;
+    const button = el("button", { type: "button", class: "primary", title: hint, dataset: { fee: fee.code } },
+      currentLocale() === "en" ? fee.name_en : fee.name, " ", el("kbd", {}, String(index + 1)),
+      hint ? el("small", { class: "fee-hint" }, hint) : null);
     button.addEventListener("click", () => chooseFee(fee));
     return button;
   }));

@@ -115,7 +115,7 @@ const CATALOGUE = {
   "orders.state": ["状态", "State"],
   "orders.feeType": ["缴费类型", "Fee type"],
   "orders.account": ["户号", "Account no."],
-  "orders.mine": ["只看本终端本人", "This terminal and me only"],
+  "orders.mine": ["仅看本人（本机）", "Mine only (this terminal)"],
   "orders.search": ["查询", "Search"],
   "orders.csv": ["导出 CSV", "Export CSV"],
   "orders.xlsx": ["导出 Excel", "Export Excel"],
@@ -173,6 +173,7 @@ const CATALOGUE = {
   "feeType.water": ["水费", "Water"],
   "feeType.business": ["营业费", "Business fee"],
   "feeType.other": ["其他费用", "Other fees"],
+  "feeType.businessHint": ["营业费：开户、过户、换表等营业收费", "Business fees: opening an account, change of owner, meter replacement and other service charges"],
   "state.created": ["待支付", "Awaiting payment"],
   "state.paying": ["支付中", "Paying"],
   "state.paid": ["已支付，待入账", "Paid, posting pending"],
@@ -212,5 +213,6 @@ function translate(root) {
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll("[data-say-key]")) el.textContent = t(el.dataset.sayKey, JSON.parse(el.dataset.sayParams));
   document.title = t("app.title");
 }

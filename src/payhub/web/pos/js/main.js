@@ -50,6 +50,7 @@ function showUnprinted(jobs) {
 function refreshTexts() {
   counter.renderFeeTypes();
   orders.renderFilters();
+  shift.refresh();
   showDevices(agent.currentDevices());
   showUnprinted(stored.unprinted.list());
   const operator = stored.session.get()?.operator;

@@ -6,7 +6,7 @@ import { t } from "./i18n.js";
 import { chinaTime, chinaToday, parseYuan, yuan } from "./money.js";
 import * as receipts from "./receipts.js";
 import * as stored from "./storage.js";
-import { $, busy, el, say, walletName } from "./ui.js";
+import { $, busy, el, say, sayText, walletName } from "./ui.js";
 
 const STATES = ["fulfilled", "paying", "created", "pay_failed", "closed", "fulfil_failed", "refunding", "refunded", "manual"];
 const FEE_TYPES = ["gas", "water", "business", "other"];
@@ -218,7 +218,7 @@ async function submitRefund() {
 
 async function reprint() {
   const result = await receipts.print(receipts.jobs.order(shown.order_no, true));
-  say($("#detail-dialog [data-message]"), result.message, result.ok ? "ok" : "error");
+  sayText($("#detail-dialog [data-message]"), result.key, result.params, result.ok ? "ok" : "error");
 }
 
 export function bind() {

@@ -7,7 +7,7 @@ import { t } from "./i18n.js";
 import { clock, secondsUntil, walletOf, yuan, chinaTime } from "./money.js";
 import * as receipts from "./receipts.js";
 import * as stored from "./storage.js";
-import { $, $$, busy, el, focusFirst, say, showOnly, walletName } from "./ui.js";
+import { $, $$, busy, el, focusFirst, say, sayText, showOnly, walletName } from "./ui.js";
 
 const OUTCOMES = {
   fulfilled: ["ok", "result.fulfilled"],
@@ -169,7 +169,7 @@ async function printOnce(order) {
 
 async function printReceipt() {
   const result = await receipts.print(receipts.jobs.order(current.order_no));
-  say(stepMessage("result"), result.message, result.ok ? "ok" : "error");
+  sayText(stepMessage("result"), result.key, result.params, result.ok ? "ok" : "error");
 }
 
 async function payByQr() {

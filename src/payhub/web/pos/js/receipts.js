@@ -29,19 +29,19 @@ export const jobs = {
   shift: (date) => ({ kind: "shift", ref: date, copy: false, label: date }),
 };
 
-/** Print through the agent; returns the message to show. A failure is kept for printing again later. */
+/** Print through the agent; returns the message to show (and its catalogue key and params). A failure is kept for printing again later. */
 export async function print(job) {
   try {
     const receipt = await api.receipt(...source(job));
     await agent.print(receipt);
     stored.unprinted.remove(job);
     changed();
-    return { ok: true, message: t("print.done") };
+    return { ok: true, message: t("print.done"), key: "print.done", params: {} };
   } catch (error) {
     stored.unprinted.add({ ...job, copy: job.kind === "order" ? true : job.copy });
     changed();
     const reason = error.agentDown ? t("print.noAgent") : error.message;
-    return { ok: false, message: t("print.failed", { reason }) };
+    return { ok: false, message: t("print.failed", { reason }), key: "print.failed", params: { reason } };
   }
 }
 

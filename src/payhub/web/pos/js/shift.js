@@ -3,7 +3,7 @@
 import { api } from "./hub.js";
 import { chinaToday } from "./money.js";
 import * as receipts from "./receipts.js";
-import { $, busy, el, say } from "./ui.js";
+import { $, busy, el, say, sayText } from "./ui.js";
 
 const message = () => $('[data-name="shift"] [data-message]');
 
@@ -29,6 +29,11 @@ export function enter() {
   load();
 }
 
+/** After the language is switched: the summary shown again in the hub's words of that language. */
+export function refresh() {
+  if (!$('[data-name="shift"]').hidden) load();
+}
+
 export function bind() {
   $("#shift-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -36,6 +41,6 @@ export function bind() {
   });
   $("#shift-print").addEventListener("click", (event) => busy(event.currentTarget, async () => {
     const result = await receipts.print(receipts.jobs.shift($("#shift-form").date.value));
-    say(message(), result.message, result.ok ? "ok" : "error");
+    sayText(message(), result.key, result.params, result.ok ? "ok" : "error");
   }));
 }

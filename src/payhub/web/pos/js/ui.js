@@ -37,9 +37,17 @@ export async function busy(button, action) {
 
 /** Put a message in a data-message box: kind is "error", "ok" or "info"; empty text hides it. */
 export function say(box, text, kind = "error") {
+  delete box.dataset.sayKey;
   box.textContent = text ?? "";
   box.dataset.kind = kind;
   box.hidden = !text;
+}
+
+/** say() a text of the catalogue; it follows the language when the language is switched. */
+export function sayText(box, key, params = {}, kind = "error") {
+  say(box, t(key, params), kind);
+  box.dataset.sayKey = key;
+  box.dataset.sayParams = JSON.stringify(params);
 }
 
 let toastTimer = null;
