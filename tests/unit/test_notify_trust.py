@@ -62,7 +62,8 @@ async def test_a_notify_for_an_order_s_second_payment_finds_the_order(world: Wor
     assert world.entries("payment") == [order.order_no]
 
 
-async def test_a_paid_notify_naming_an_earlier_payment_only_makes_the_hub_ask(world: World):
+async def test_a_paid_notify_naming_an_earlier_payment_only_makes_the_hub_ask_and_alerts_operations(
+        world: World, caplog: pytest.LogCaptureFixture):
     order = await paying_by_code(world, PayStatus.FAILED, err_code="PAYERROR", message="支付被拒绝")
     await counter.pay_by_qr(hub=world.hub, actor=world.actor, order_no=order.order_no, client_ip="10.0.0.7")
 
@@ -70,3 +71,6 @@ async def test_a_paid_notify_naming_an_earlier_payment_only_makes_the_hub_ask(wo
 
     assert world.order(order.order_no).state is OrderState.PAYING
     world.pending(JobKind.POLL_PAYMENT, order.order_no)
+    [alert] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert alert.getMessage() == "paid notify for a superseded payment"
+    assert (alert.order_no, alert.out_trade_no) == (order.order_no, order.order_no)

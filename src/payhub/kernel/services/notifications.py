@@ -54,6 +54,11 @@ async def accept_notify(*, hub: Hub, channel: str, body: bytes) -> bool:
         async with hub.uow() as uow:
             fresh = await uow.orders.get(order_no=order_no)
             assert fresh is not None
+            if result.status is PayStatus.PAID and result.out_trade_no != fresh.out_trade_no:
+                # an earlier try of this order reports money taken: only the channel's statement can say whether
+                # the customer paid twice, so operations staff must look (the order follows its latest payment)
+                log.error("paid notify for a superseded payment", extra={
+                    "order_no": fresh.order_no, "out_trade_no": result.out_trade_no, "channel": channel})
             if _speaks_for_itself(result=result, order=fresh):
                 await apply_pay_result(uow=uow, order=fresh, result=result, at=hub.clock.now())
             elif fresh.state is OrderState.PAYING:
