@@ -1,15 +1,16 @@
 """Benchmark of the counter bill-payment flow, end to end against PostgreSQL, compared with pgbench TPC-B.
 
-    .venv/bin/python bench/counter_flow.py [--pg-url URL] [--clients 16] [--seconds 30] [--pgbench-seconds 30] [--quick]
+    .venv/bin/python bench/counter_flow.py [--pg-url URL] [--clients 16] [--seconds 30] [--pgbench-seconds 30]
+        [--hubs 1] [--workers 0] [--statements 8] [--quick]
 
-Starts (or, with --pg-url, uses) a PostgreSQL server; migrates and seeds a fresh database; runs the hub
-(uvicorn, embedded worker) and both sandboxes (SwiftPass + TCIS, answering at once) as separate processes on
-127.0.0.1; drives --clients terminals that each loop place order -> pay by payment code -> long-poll until
-final for --seconds; prints bill payments per second, the terminal API's latencies, the CPU and the
-PostgreSQL statements, transactions and round trips per payment (pg_stat_statements); checks that every
-order is posted and that the ledger balances; then runs pgbench TPC-B on another database of the same
-server and prints our figures as a ratio of its TPS, next to issue 9's targets. Not a test: it measures, and
-fails only on breakage.
+Starts (or, with --pg-url, uses) a PostgreSQL server; migrates and seeds a fresh database; runs the hub (uvicorn:
+one process with its embedded worker, or --hubs API processes on one port and --workers job workers) and both
+sandboxes (SwiftPass + TCIS, answering at once) as separate processes on 127.0.0.1; drives --clients terminals
+that each loop place order -> pay by payment code -> long-poll until final for --seconds; prints bill payments per
+second, the terminal API's latencies, the CPU and the PostgreSQL statements, transactions and round trips per
+payment (pg_stat_statements); checks that every order is posted and that the ledger balances; then runs pgbench
+TPC-B on another database of the same server and prints our figures as a ratio of its TPS, next to issue 9's
+targets. Not a test: it measures, and fails only on breakage.
 """
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +45,7 @@ from payhub.kernel.adapters.db.migrate import upgrade
 from payhub.bootstrap import build
 from payhub.config import Settings
 from payhub.entrypoints.terminal_client import TerminalClient
+from payhub.kernel.adapters.pg_notifications import JOBS_CHANNEL
 from payhub.kernel.domain.ledger import family_of
 from payhub.kernel.services import admin
 
@@ -71,6 +74,9 @@ SETTLE_TIMEOUT = 30.0
 KINDS = ("create", "pay", "poll")
 BACKENDS_GONE_TIMEOUT = 15.0
 QUICK_SECONDS = 15
+MAX_HUBS, MAX_WORKERS = 32, 16
+SIDE_CONNECTIONS = 2     # each hub-side process's PgNotifications: one LISTEN connection, one NOTIFY sender
+SPARE_CONNECTIONS = 10   # kept free for the bench's own connections (settle checks, audits, statistics)
 
 
 # ---------------------------------------------------------------- options and PostgreSQL
@@ -87,6 +93,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--pgbench-clients", type=int, default=8, help="pgbench -c (8)")
     parser.add_argument("--pgbench-jobs", type=int, default=2, help="pgbench -j (2)")
     parser.add_argument("--pgbench-scale", type=int, default=10, help="pgbench -i -s (10)")
+    parser.add_argument("--statements", type=int, default=8, help="how many of the most frequent statements to list (8)")
+    parser.add_argument("--hubs", type=int, default=1,
+                        help="hub API processes sharing the hub's port (SO_REUSEPORT), as `payhub serve --workers N` (1)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="job worker processes, as `payhub worker`; 0: the worker embedded in the one hub process. "
+                        "--hubs above 1 needs at least 1 (0)")
     parser.add_argument("--quick", action="store_true",
                         help=f"a short run for a shared machine: --seconds and --pgbench-seconds {QUICK_SECONDS}")
     args = parser.parse_args(argv)
@@ -94,6 +106,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.seconds, args.pgbench_seconds = QUICK_SECONDS, QUICK_SECONDS
     if not 1 <= args.clients <= 200 or not 1 <= args.seconds <= 600 or not 1 <= args.pgbench_seconds <= 600:
         parser.error("--clients must be 1..200, --seconds and --pgbench-seconds 1..600")
+    if not 1 <= args.hubs <= MAX_HUBS or not 0 <= args.workers <= MAX_WORKERS or args.statements < 0:
+        parser.error(f"--hubs must be 1..{MAX_HUBS}, --workers 0..{MAX_WORKERS}, --statements 0 or more")
+    if args.hubs > 1 and args.workers == 0:
+        parser.error("--hubs above 1 needs --workers 1 or more: the hub API processes then run without embedded "
+                     "workers, as behind `payhub serve --workers N` with PAYHUB_EMBEDDED_WORKER=false")
     return args
 
 
@@ -166,14 +183,76 @@ def free_port() -> int:
     """A port on the loopback interface nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
+        return int(probe.getsockname()[1])
 
 
-def settings_for(*, db_url: str, hub_port: int, sandbox_port: int) -> dict:
-    """Keyword arguments of Settings: the hub on hub_port, both sandboxes behind sandbox_port."""
+def plural(count: int, noun: str) -> str:
+    """'1 worker', '2 workers', '2 hub processes'."""
+    return f"{count} {noun}" + ("" if count == 1 else "es" if noun.endswith("s") else "s")
+
+
+@dataclass(frozen=True)
+class Topology:
+    """How the hub runs: one process with its embedded worker (workers 0), or hubs API processes on one port
+    beside workers job worker processes."""
+
+    hubs: int
+    workers: int
+
+    @property
+    def embedded(self) -> bool:
+        return self.workers == 0
+
+    @property
+    def processes(self) -> int:
+        return self.hubs + self.workers
+
+    def describe(self) -> str:
+        """How many processes of which kind, for the header."""
+        if self.embedded:
+            return "1 hub process with its embedded worker"
+        return f"{plural(self.hubs, 'hub API process')} + {plural(self.workers, 'worker process')}"
+
+    def who(self) -> str:
+        """Who sent the hub's statements, for captions."""
+        if self.embedded:
+            return "the hub with its embedded worker"
+        return f"the {plural(self.hubs, 'hub process')} and {plural(self.workers, 'worker')}"
+
+
+def connection_limit(url: str) -> int:
+    """Connections ordinary users may open on the server: max_connections less superuser_reserved_connections."""
+    with autocommit(url) as conn:
+        total = int(conn.exec_driver_sql("SHOW max_connections").scalar_one())
+        reserved = int(conn.exec_driver_sql("SHOW superuser_reserved_connections").scalar_one())
+    return total - reserved
+
+
+def pool_size_for(topology: Topology, limit: int) -> int:
+    """Settings.db_pool_size of each hub-side process: the default (20), unless all of them at their fullest would
+    pass the server's limit less SPARE_CONNECTIONS. Pools open connections only as requests and jobs need them, so
+    a pool larger than a process's share of the clients costs nothing; the cap only keeps many processes legal."""
+    default = int(Settings.model_fields["db_pool_size"].default)
+    share = (limit - SPARE_CONNECTIONS) // topology.processes - SIDE_CONNECTIONS
+    size = min(default, share * 4 // 5)  # size + size // 4 <= share: the engine's max_overflow is pool_size // 4
+    if size < 2:
+        raise SystemExit(f"{topology.describe()} need more connections than the server's {limit}: fewer processes")
+    return size
+
+
+def most_connections(topology: Topology, pool_size: int) -> int:
+    """The connections all hub-side processes may hold at once: pool, overflow and PgNotifications' two."""
+    return topology.processes * (pool_size + pool_size // 4 + SIDE_CONNECTIONS)
+
+
+def settings_for(*, db_url: str, hub_port: int, sandbox_port: int, pool_size: int | None = None,
+                 embedded_worker: bool = True) -> dict[str, Any]:
+    """Keyword arguments of Settings: the hub on hub_port, both sandboxes behind sandbox_port (pool_size None: the
+    default db_pool_size; bench/cards_consume.py calls this too)."""
     sandboxes = f"http://{LOOPBACK}:{sandbox_port}"
     return {
         "demo": False, "database_url": db_url, "secret_key": HUB_SECRET, "log_json": True,
+        "embedded_worker": embedded_worker, **({} if pool_size is None else {"db_pool_size": pool_size}),
         "public_url": f"http://{LOOPBACK}:{hub_port}", "host": LOOPBACK, "port": hub_port,
         "swiftpass": {"base_url": f"{sandboxes}/swiftpass", "accounts": {MERCHANT: {"mch_id": MCH_ID, "key": MD5_KEY}}},
         "tcis": {"base_url": f"{sandboxes}/tcis", "app_id": "payhub", "secret": TCIS_SECRET},
@@ -210,41 +289,111 @@ async def seed(settings: Settings, count: int) -> list[Till]:
 
 # ---------------------------------------------------------------- server processes
 
-def wait_until_answering(process: subprocess.Popen, url: str, log_path: Path) -> None:
-    """Return once url answers at all; fail with the log's tail if the process dies or takes too long."""
+def answers(url: str) -> bool:
+    """Whether url answers at all."""
+    with contextlib.suppress(httpx.TransportError):
+        httpx.get(url, timeout=1.0)
+        return True
+    return False
+
+
+def wait_until_ready(processes: list[tuple[subprocess.Popen[bytes], Path]], ready: Callable[[], bool], what: str) -> None:
+    """Return once ready(); fail with a log's tail if one of the processes dies, or if it takes too long."""
     deadline = time.monotonic() + SERVER_START_TIMEOUT
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-        with contextlib.suppress(httpx.TransportError):
-            httpx.get(url, timeout=1.0)
+        for process, log_path in processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"{what}: {log_path.name} exited with {process.returncode}:\n"
+                                   f"{log_path.read_text()[-3000:]}")
+        if ready():
             return
         time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {SERVER_START_TIMEOUT:.0f}s:\n{log_path.read_text()[-3000:]}")
+    tails = "\n".join(f"{log_path.name}:\n{log_path.read_text()[-1500:]}" for _, log_path in processes)
+    raise RuntimeError(f"{what} not ready within {SERVER_START_TIMEOUT:.0f}s:\n{tails}")
 
 
-def stop_process(process: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL if it has not exited after 15 s."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to all, then SIGKILL to those that have not exited 15 s later."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for process in processes:
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=15)
 
 
+def start_role(role: str, settings: dict[str, Any], log: IO[bytes]) -> subprocess.Popen[bytes]:
+    """bench/servers.py ROLE in its own process, logging to log."""
+    return subprocess.Popen([sys.executable, str(SERVERS), role, json.dumps(settings)],
+                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
 @contextlib.contextmanager
-def server_process(role: str, settings: dict, *, ready_url: str, log_path: Path) -> Iterator[subprocess.Popen]:
+def server_process(role: str, settings: dict[str, Any], *, ready_url: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """bench/servers.py ROLE in its own process, logging to log_path, stopped on exit."""
     with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, str(SERVERS), role, json.dumps(settings)],
-                                   stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        process = start_role(role, settings, log)
         try:
-            wait_until_answering(process, ready_url, log_path)
+            wait_until_ready([(process, log_path)], lambda: answers(ready_url), ready_url)
             yield process
         finally:
-            stop_process(process)
+            stop_processes([process])
+
+
+@dataclass(frozen=True)
+class HubProcesses:
+    """The hub's running processes: API servers (or the one hub with its embedded worker) and job workers."""
+
+    api: list[subprocess.Popen[bytes]]
+    workers: list[subprocess.Popen[bytes]]
+    logs: list[Path]
+
+    def pids(self) -> dict[str, list[int]]:
+        """Process ids by the name their CPU is reported under."""
+        named = {"hub": [process.pid for process in self.api]}
+        if self.workers:
+            named["worker"] = [process.pid for process in self.workers]
+        return named
+
+
+def listening_processes(engine: sa.Engine) -> int:
+    """Hub-side processes whose PgNotifications listen on the database (each has its LISTEN connection)."""
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = :listen"),
+            {"listen": f"LISTEN {JOBS_CHANNEL}"}).scalar_one())
+
+
+@contextlib.contextmanager
+def hub_processes(topology: Topology, settings: dict[str, Any], *, db_url: str, run_dir: Path) -> Iterator[HubProcesses]:
+    """The hub: role `hub`, or topology.hubs `hub-api` and topology.workers `worker` processes, stopped on exit;
+    ready once /healthz answers and every process listens (its lifespan or run_worker has started)."""
+    if topology.embedded:
+        roles = [("hub", "hub")]
+    else:
+        roles = ([("hub-api", f"hub-api-{n}") for n in range(1, topology.hubs + 1)]
+                 + [("worker", f"worker-{n}") for n in range(1, topology.workers + 1)])
+    started: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+    engine = sa.create_engine(db_url)
+    with contextlib.ExitStack() as logs:
+        try:
+            for role, name in roles:
+                log_path = run_dir / f"{name}.log"
+                started.append((role, start_role(role, settings, logs.enter_context(log_path.open("wb"))), log_path))
+            health = f"{settings['public_url']}/healthz"
+            wait_until_ready([(process, log_path) for _, process, log_path in started],
+                             lambda: answers(health) and listening_processes(engine) >= topology.processes,
+                             f"the hub ({topology.describe()})")
+            yield HubProcesses(api=[process for role, process, _ in started if role != "worker"],
+                               workers=[process for role, process, _ in started if role == "worker"],
+                               logs=[log_path for _, _, log_path in started])
+        finally:
+            engine.dispose()
+            stop_processes([process for _, process, _ in started])
 
 
 # ---------------------------------------------------------------- CPU accounting
@@ -396,13 +545,15 @@ class RoundTrips:
         lines = [f"  per {what}: statements {self.statements / units:.1f}, transactions {self.transactions / units:.1f} "
                  f"({self.rollbacks / units:.1f} rolled back), round trips {self.round_trips / units:.1f} "
                  "(statements + BEGIN + COMMIT/ROLLBACK)"]
-        lines += [f"    {n / units:6.2f}  {' '.join(query.split())[:110]}" for query, n in self.calls.most_common(top)]
+        lines += [f"    {n / units:6.2f}  {' '.join(query.split())[:160]}" for query, n in self.calls.most_common(top)]
         return lines
 
 
-def cpu_snapshot(pids: dict[str, int], postmaster: int | None) -> dict[str, float]:
-    """CPU seconds of each named process, of PostgreSQL (when local) and of the machine (busy, total)."""
-    snapshot = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
+def cpu_snapshot(pids: Mapping[str, int | list[int]], postmaster: int | None) -> dict[str, float]:
+    """CPU seconds of each named process or group of processes (summed), of PostgreSQL (when local) and of the
+    machine (busy, total)."""
+    snapshot = {name: sum(map(process_cpu_seconds, group if isinstance(group, list) else [group]))
+                for name, group in pids.items()}
     if postmaster is not None:
         snapshot["PostgreSQL"] = postgres_cpu_seconds(postmaster)
     snapshot["machine busy"], snapshot["machine total"] = machine_cpu_seconds()
@@ -421,7 +572,7 @@ class Stats:
 
     latencies: dict[str, list[float]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
     flow_seconds: list[float] = field(default_factory=list)
-    errors: Counter = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
     samples: list[str] = field(default_factory=list)
 
     def error(self, kind: str, detail: str) -> None:
@@ -436,7 +587,8 @@ class Stats:
 
 
 async def call(client: TerminalClient, stats: Stats, kind: str, method: str, path: str, *,
-               body: dict | None = None, params: dict | None = None, expect: int = 200) -> dict:
+               body: dict[str, Any] | None = None, params: dict[str, Any] | None = None,
+               expect: int = 200) -> dict[str, Any]:
     """One signed API call, timed; any transport error or unexpected status fails the flow."""
     started = time.perf_counter()
     try:
@@ -448,7 +600,8 @@ async def call(client: TerminalClient, stats: Stats, kind: str, method: str, pat
     if response.status_code != expect:
         stats.error(f"{kind}: HTTP {response.status_code}", f"{method} {path}: {response.status_code} {response.text[:400]}")
         raise FlowFailed
-    return response.json()
+    answer: dict[str, Any] = response.json()
+    return answer
 
 
 def amount_for(number: int) -> int:
@@ -607,13 +760,15 @@ def database_counters(url: str) -> dict[str, int]:
     return {name: int(value or 0) for name, value in zip(DB_COUNTERS, row)}
 
 
-def log_problems(log_path: Path) -> list[str]:
-    """The hub log's ERROR/CRITICAL lines and traceback headers."""
+def log_problems(log_paths: list[Path]) -> list[str]:
+    """The hub logs' ERROR/CRITICAL lines and traceback headers (prefixed with the log's name when several)."""
     problems = []
-    with log_path.open(encoding="utf-8", errors="replace") as log:
-        for line in log:
-            if '"level": "ERROR"' in line or '"level": "CRITICAL"' in line or line.startswith("Traceback"):
-                problems.append(line.strip())
+    for log_path in log_paths:
+        prefix = f"{log_path.name}: " if len(log_paths) > 1 else ""
+        with log_path.open(encoding="utf-8", errors="replace") as log:
+            for line in log:
+                if '"level": "ERROR"' in line or '"level": "CRITICAL"' in line or line.startswith("Traceback"):
+                    problems.append(prefix + line.strip())
     return problems
 
 
@@ -676,7 +831,7 @@ def latency_line(label: str, values: list[float]) -> str:
             f"  p99 {percentile(values, 99) * 1000:8.1f} ms  max {max(values, default=0) * 1000:8.1f} ms")
 
 
-def report_load(load: LoadResult, clients: int) -> list[str]:
+def report_load(load: LoadResult, clients: int, statements: int, topology: Topology) -> list[str]:
     """The load part of the report."""
     stats, elapsed = load.stats, load.elapsed
     flows = len(stats.flow_seconds)
@@ -702,13 +857,23 @@ def report_load(load: LoadResult, clients: int) -> list[str]:
                  + ", ".join(f"{name} {value / elapsed:.2f}" for name, value in ours.items())
                  + f", other processes on the machine {other_processes_cores(load):.2f}")
     if flows:
-        lines.append("  CPU per bill payment: " + ", ".join(
-            f"{name} {value / flows * 1000:.1f} ms" for name, value in ours.items() if name != "load generator"))
-    lines.append("PostgreSQL calls during the load (pg_stat_statements; the hub with its embedded worker):")
-    lines += (load.calls.per(flows, "bill payment") if load.calls is not None
+        per_payment = []
+        for name, value in ours.items():
+            if name != "load generator":
+                per_payment.append(f"{name} {value / flows * 1000:.1f} ms")
+            if name == "worker":
+                per_payment.append(f"hub + worker {hub_side_cpu(cpu) / flows * 1000:.1f} ms")
+        lines.append("  CPU per bill payment: " + ", ".join(per_payment))
+    lines.append(f"PostgreSQL calls during the load (pg_stat_statements; {topology.who()}):")
+    lines += (load.calls.per(flows, "bill payment", top=statements) if load.calls is not None
               else ["  not counted: pg_stat_statements is not loaded on this server"])
     lines += [f"  sample error: {sample}" for sample in stats.samples[:5]]
     return lines
+
+
+def hub_side_cpu(cpu: dict[str, float]) -> float:
+    """CPU seconds of all the hub's Python: its API processes and its workers (or the one with the embedded worker)."""
+    return cpu["hub"] + cpu.get("worker", 0.0)
 
 
 def other_processes_cores(load: LoadResult) -> float:
@@ -738,21 +903,23 @@ def report_ratio(load: LoadResult, tps: float, summary: str, others: float, args
         f"  bill payments/s / pgbench TPS = {payments:.1f} / {tps:.1f} = {payments / tps:.4f}"
         f"   (one bill payment costs as much as {tps / payments if payments else math.inf:.1f} TPC-B transactions)",
         f"  API requests/s  / pgbench TPS = {requests:.1f} / {tps:.1f} = {requests / tps:.4f}",
-        *report_targets(load, payments / tps, others, args.clients),
+        *report_targets(load, payments / tps, others, args.clients, Topology(args.hubs, args.workers)),
     ]
 
 
-def report_targets(load: LoadResult, ratio: float, pgbench_others: float, clients: int) -> list[str]:
+def report_targets(load: LoadResult, ratio: float, pgbench_others: float, clients: int, topology: Topology) -> list[str]:
     """This run against issue 9's targets for the counter flow."""
     flows = len(load.stats.flow_seconds)
     round_trips = f"{load.calls.round_trips / flows:.1f}" if load.calls is not None and flows else "-"
-    hub_cpu = f"{load.cpu['hub'] / flows * 1000:.1f} ms" if flows else "-"
+    hub_cpu = f"{hub_side_cpu(load.cpu) / flows * 1000:.1f} ms" if flows else "-"
+    whose = "hub with embedded worker" if topology.embedded else "hub API + worker processes"
     return [
         "issue 9 targets (this run / target):",
-        f"  bill payments/s / pgbench TPS   {ratio:10.4f}   >= 0.05",
-        f"  round trips per payment         {round_trips:>10}   <= 15",
-        f"  hub CPU per payment             {hub_cpu:>10}   <= 8 ms",
-        f"  whole-flow p99 at {clients:>3} clients   {percentile(load.stats.flow_seconds, 99) * 1000:7.0f} ms   <= 300 ms at 16",
+        f"  {'bill payments/s / pgbench TPS':<50}{ratio:10.4f}   >= 0.05",
+        f"  {'round trips per payment':<50}{round_trips:>10}   <= 15",
+        f"  {f'hub CPU per payment ({whose})':<50}{hub_cpu:>10}   <= 8 ms",
+        f"  {f'whole-flow p99 at {clients} clients':<50}{percentile(load.stats.flow_seconds, 99) * 1000:7.0f} ms"
+        "   <= 300 ms at 16",
         f"  other processes on the machine: {other_processes_cores(load):.2f} cores during the load, "
         f"{pgbench_others:.2f} during pgbench (compare runs only when both are near 0)",
     ]
@@ -773,20 +940,27 @@ class Outcome:
 
 def run_hub_and_load(args: argparse.Namespace, server_url: str, db_url: str, run_dir: Path) -> Outcome:
     """Migrate and seed, start the sandboxes and the hub, drive the load, let the hub settle, stop, audit."""
+    topology = Topology(args.hubs, args.workers)
+    limit = connection_limit(db_url)
+    pool_size = pool_size_for(topology, limit)
     hub_port, sandbox_port = free_port(), free_port()
-    settings = settings_for(db_url=db_url, hub_port=hub_port, sandbox_port=sandbox_port)
+    settings = settings_for(db_url=db_url, hub_port=hub_port, sandbox_port=sandbox_port, pool_size=pool_size,
+                            embedded_worker=topology.embedded)
     upgrade(url=db_url)
     tills = asyncio.run(seed(Settings(**settings), args.clients))
     hub_url = f"http://{LOOPBACK}:{hub_port}"
-    hub_log = run_dir / "hub.log"
     counters_before = database_counters(db_url)
     with server_process("sandboxes", settings, ready_url=f"http://{LOOPBACK}:{sandbox_port}/",
                         log_path=run_dir / "sandboxes.log") as sandboxes, \
-            server_process("hub", settings, ready_url=f"{hub_url}/healthz", log_path=hub_log) as hub:
-        pids = {"hub": hub.pid, "sandboxes": sandboxes.pid, "load generator": os.getpid()}
+            hub_processes(topology, settings, db_url=db_url, run_dir=run_dir) as hub:
+        pids = {**hub.pids(), "sandboxes": [sandboxes.pid], "load generator": [os.getpid()]}
         postmaster = local_postmaster(db_url)
-        print(f"hub {hub_url} (pid {hub.pid}), sandboxes :{sandbox_port} (pid {sandboxes.pid}); "
-              f"{args.clients} terminals seeded; logs in {run_dir}", flush=True)
+        listed = "; ".join(f"{name} pid{'s' if len(group) > 1 else ''} {', '.join(map(str, group))}"
+                           for name, group in hub.pids().items())
+        print(f"hub {hub_url}: {topology.describe()} ({listed}); DB pool {pool_size} + {pool_size // 4} overflow "
+              f"per process, at most {most_connections(topology, pool_size)} of the server's {limit} connections; "
+              f"sandboxes :{sandbox_port} (pid {sandboxes.pid}); {args.clients} terminals seeded; logs in {run_dir}",
+              flush=True)
         counted = statement_stats_available(server_url)
 
         def snapshot() -> Sample:
@@ -806,16 +980,19 @@ def run_hub_and_load(args: argparse.Namespace, server_url: str, db_url: str, run
     finally:
         engine.dispose()
     delta = {name: counters_after[name] - counters_before[name] for name in DB_COUNTERS}
-    return Outcome(load, result, unsettled, delta, log_problems(hub_log))
+    return Outcome(load, result, unsettled, delta, log_problems(hub.logs))
 
 
-def report_database(delta: dict[str, int], posted: int) -> list[str]:
+def report_database(delta: dict[str, int], posted: int, topology: Topology) -> list[str]:
     """What the hub asked of PostgreSQL over its whole life (start, warm-up, load, settling), per posted order."""
-    per = (lambda value: f"{value / posted:.1f}") if posted else (lambda value: "-")
+    def per(value: int) -> str:
+        return f"{value / posted:.1f}" if posted else "-"
+
     transactions = delta["xact_commit"] + delta["xact_rollback"]
     rows = delta["tup_inserted"] + delta["tup_updated"] + delta["tup_deleted"]
+    whose = "the hub over its" if topology.embedded else f"{topology.who()} over their"
     return [
-        f"PostgreSQL work of the hub over its whole life, {posted} orders posted (pg_stat_database):",
+        f"PostgreSQL work of {whose} whole life, {posted} orders posted (pg_stat_database):",
         f"  transactions {transactions} ({per(transactions)} per order; {delta['xact_commit']} commits, "
         f"{delta['xact_rollback']} rollbacks); rows written {rows} ({per(rows)} per order); "
         f"connections opened {delta['sessions']} ({per(delta['sessions'])} per order)",
@@ -825,17 +1002,20 @@ def report_database(delta: dict[str, int], posted: int) -> list[str]:
 def main(argv: list[str]) -> int:
     """Run everything and print the report; exit 1 when the flows failed or the books do not balance."""
     args = parse_args(argv)
+    topology = Topology(args.hubs, args.workers)
     run_dir = Path(tempfile.mkdtemp(prefix="payhub-bench-"))
     began = time.monotonic()
     with postgres_server(args.pg_url) as server_url:
         db_url = recreate_database(server_url, HUB_DATABASE)
         print(f"PostgreSQL {server_version(db_url)} at {make_url(db_url).host}:{make_url(db_url).port}, "
-              f"{os.cpu_count()} CPUs", flush=True)
+              f"{os.cpu_count()} CPUs; hub: {topology.describe()}", flush=True)
         outcome = run_hub_and_load(args, server_url, db_url, run_dir)
         problems = outcome.log_problems
-        lines = (report_load(outcome.load, args.clients) + report_audit(outcome.audit, outcome.unsettled)
-                 + report_database(outcome.database, outcome.audit.states.get("fulfilled", 0)))
-        lines.append(f"hub log: {len(problems)} ERROR/traceback lines" + (f"; first: {problems[0][:600]}" if problems else ""))
+        lines = (report_load(outcome.load, args.clients, args.statements, topology)
+                 + report_audit(outcome.audit, outcome.unsettled)
+                 + report_database(outcome.database, outcome.audit.states.get("fulfilled", 0), topology))
+        logs = "hub log" if topology.embedded else f"hub logs ({topology.processes} files)"
+        lines.append(f"{logs}: {len(problems)} ERROR/traceback lines" + (f"; first: {problems[0][:600]}" if problems else ""))
         print("\n".join(lines), flush=True)
         tps, summary, others = run_pgbench(recreate_database(server_url, PGBENCH_DATABASE), scale=args.pgbench_scale,
                                    clients=args.pgbench_clients, jobs=args.pgbench_jobs, seconds=args.pgbench_seconds)

@@ -240,7 +240,7 @@ CARD_SKIPS = {
 class _DatabaseAway:
     """A unit-of-work factory whose database never answers."""
 
-    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+    def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> UnitOfWork:
         raise ConnectionError("the card database does not answer")
 
 

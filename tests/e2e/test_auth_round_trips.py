@@ -79,17 +79,59 @@ async def _refused_within(call: Any, *, code: str, seconds: float) -> None:
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 async def test_a_replay_to_another_hub_process_is_refused(hub: Harness) -> None:
     async with second_process(hub) as other:
-        sent: dict[str, Any] = {}
-
-        async def keep(request: Any) -> None:
-            sent.update(headers=dict(request.headers), url=str(request.url))
-
-        hub.http.event_hooks["request"].append(keep)
+        sent = keep_sent(hub)
         assert (await hub.terminal.request("GET", "/api/v1/fee-types")).status_code == 200
         replayed = await other.http.get(sent["url"], headers=sent["headers"])
         assert replayed.status_code == 401 and replayed.json()["error"]["code"] == "REPLAYED_REQUEST"
         again = await hub.http.get(sent["url"], headers=sent["headers"])  # refused in memory this time
         assert again.status_code == 401 and again.json()["error"]["code"] == "REPLAYED_REQUEST"
+
+
+def keep_sent(hub: Harness) -> dict[str, Any]:
+    """The headers, URL and body of the terminal's last request, as sent over the wire."""
+    sent: dict[str, Any] = {}
+
+    async def keep(request: Any) -> None:
+        sent.update(headers=dict(request.headers), url=str(request.url), body=request.content)
+
+    hub.http.event_hooks["request"].append(keep)
+    return sent
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_write_stores_its_nonce_in_its_own_transaction(hub: Harness) -> None:
+    sent = keep_sent(hub)
+    order = await hub.place(account_no="10010001", amount=100)
+    nonce = sent["headers"]["x-payhub-nonce"]
+    async with hub.container.database.write.connect() as conn:
+        nonce_tx = (await conn.execute(sa.text("SELECT xmin::text FROM terminal_nonces WHERE nonce = :n"),
+                                       {"n": nonce})).scalar_one()
+        order_tx = (await conn.execute(sa.text("SELECT xmin::text FROM orders WHERE order_no = :o"),
+                                       {"o": order["order_no"]})).scalar_one()
+    assert nonce_tx == order_tx
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_write_replayed_to_another_process_is_refused_and_writes_nothing(hub: Harness) -> None:
+    async with second_process(hub) as other:
+        sent = keep_sent(hub)
+        await hub.place(account_no="10010001", amount=100)
+        async with hub.container.database.write.connect() as conn:
+            orders_before = (await conn.execute(sa.text("SELECT count(*) FROM orders"))).scalar_one()
+        replayed = await other.http.post(sent["url"], headers=sent["headers"], content=sent["body"])
+        assert replayed.status_code == 401 and replayed.json()["error"]["code"] == "REPLAYED_REQUEST"
+        async with hub.container.database.write.connect() as conn:
+            assert (await conn.execute(sa.text("SELECT count(*) FROM orders"))).scalar_one() == orders_before
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_write_that_commits_nothing_still_cannot_be_replayed(hub: Harness) -> None:
+    async with second_process(hub) as other:
+        sent = keep_sent(hub)
+        refused = await hub.terminal.request("POST", "/api/v1/orders", body={"fee_type": "gas"})
+        assert refused.status_code == 422, refused.text
+        replayed = await other.http.post(sent["url"], headers=sent["headers"], content=sent["body"])
+        assert replayed.status_code == 401 and replayed.json()["error"]["code"] == "REPLAYED_REQUEST"
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)

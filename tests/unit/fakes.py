@@ -585,7 +585,7 @@ class FakeUnitOfWorkFactory:
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
 
-    def __call__(self, *, read_only: bool = False) -> FakeUnitOfWork:
+    def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> FakeUnitOfWork:
         return FakeUnitOfWork(self.db, read_only=read_only)
 
 

@@ -390,7 +390,10 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> UnitOfWork:
+        """A unit of work; read_only ones may read a replica; autocommit ones (and read-only ones) send each
+        statement on its own on PostgreSQL and need commit() only for SQLite."""
+        ...
 
 
 class SmsGateway(Protocol):

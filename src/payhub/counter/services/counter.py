@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from payhub.counter.domain.bill_payment import KIND, BillPayment, product_name
 from payhub.counter.domain.billing import Arrears
 from payhub.counter.domain.reversals import bills_paid
-from payhub.kernel.domain.errors import Conflict, InvalidInput, NotFound, StaleState, Unavailable
+from payhub.kernel.domain.errors import Conflict, Contention, InvalidInput, NotFound, StaleState, Unavailable
 from payhub.counter.domain.fees import FeeType, parse_fee_type
 from payhub.kernel.domain.jobs import JobKind
 from payhub.kernel.domain.money import require_fen, yuan
@@ -18,7 +18,7 @@ from payhub.kernel.domain.payments import Capability, PayResult, PayStatus
 from payhub.kernel.domain.wallets import Wallet, mask_code, wallet_of
 from payhub.kernel.ports import ChannelRefused, ChannelUnavailable, PaymentChannel
 from payhub.counter.ports import BillerAccountUnknown, BillerUnavailable
-from payhub.kernel.services.auth import Actor
+from payhub.kernel.services.auth import Actor, known_merchant
 from payhub.counter.services.context import CounterHub
 from payhub.kernel.services.context import Hub
 from payhub.kernel.services.order_waits import until_changed
@@ -51,9 +51,7 @@ async def lookup_arrears(*, hub: CounterHub, actor: Actor, fee_type: str, accoun
         raise InvalidInput("NO_ARREARS_QUERY")
     if not account_no.strip():
         raise InvalidInput("ACCOUNT_REQUIRED")
-    async with hub.uow(read_only=True) as uow:
-        merchant = await uow.tenancy.merchant(merchant_id=actor.merchant_id)
-    assert merchant is not None
+    merchant = await known_merchant(hub=hub, merchant_id=actor.merchant_id)
     try:
         return await hub.billers.biller(merchant.biller).query_arrears(account_no=account_no.strip(), fee_type=kind)
     except BillerAccountUnknown:
@@ -91,9 +89,7 @@ async def create_order(*, hub: CounterHub, actor: Actor, request: NewOrder) -> O
                                    request_hash=content_hash)
     if existing is not None:
         return existing
-    async with hub.uow(read_only=True) as uow:
-        merchant = await uow.tenancy.merchant(merchant_id=actor.merchant_id)
-    assert merchant is not None
+    merchant = await known_merchant(hub=hub, merchant_id=actor.merchant_id)
     kind = parse_fee_type(request.fee_type)
     amount = require_fen(request.amount)
     account_no = request.account_no.strip()
@@ -133,10 +129,7 @@ async def _channel_for(*, hub: Hub, order: Order) -> tuple[str, PaymentChannel]:
     if order.payment is not None:
         name = order.payment.channel
     else:
-        async with hub.uow(read_only=True) as uow:
-            merchant = await uow.tenancy.merchant(merchant_id=order.merchant_id)
-        assert merchant is not None
-        name = merchant.channel
+        name = (await known_merchant(hub=hub, merchant_id=order.merchant_id)).channel
     return name, hub.registry.channel(name)
 
 
@@ -294,10 +287,7 @@ def _body(order: Order) -> str:
 
 
 async def _merchant_code(*, hub: Hub, merchant_id: int) -> str:
-    async with hub.uow(read_only=True) as uow:
-        merchant = await uow.tenancy.merchant(merchant_id=merchant_id)
-    assert merchant is not None
-    return merchant.code
+    return (await known_merchant(hub=hub, merchant_id=merchant_id)).code
 
 
 async def pay_by_code(*, hub: Hub, actor: Actor, order_no: str, auth_code: str, client_ip: str) -> Order:
@@ -314,7 +304,7 @@ async def pay_by_code(*, hub: Hub, actor: Actor, order_no: str, auth_code: str, 
                                           masked=masked, wallet=wallet.value):
         try:
             result = await _send_code(hub=hub, actor=actor, order=order, auth_code=auth_code, client_ip=client_ip)
-            return await _take_answer(hub=hub, actor=actor, order_no=order_no, result=result)
+            return await _take_answer(hub=hub, actor=actor, order=order, result=result)
         finally:
             hub.attempts.end(order_no)
     order = await _after_first_attempt(hub=hub, actor=actor, order_no=order_no)
@@ -331,7 +321,7 @@ async def _resume_code(*, hub: Hub, actor: Actor, order: Order, auth_code: str, 
     if result.status is PayStatus.NOT_FOUND and hub.clock.now() < payment.deadline:
         # the same out_trade_no: should the first one still turn up, the channel takes only one of them
         result = await _send_code(hub=hub, actor=actor, order=order, auth_code=auth_code, client_ip=client_ip)
-    return await _take_answer(hub=hub, actor=actor, order_no=order.order_no, result=result)
+    return await _take_answer(hub=hub, actor=actor, order=order, result=result)
 
 
 async def _send_code(*, hub: Hub, actor: Actor, order: Order, auth_code: str, client_ip: str) -> PayResult:
@@ -342,12 +332,16 @@ async def _send_code(*, hub: Hub, actor: Actor, order: Order, auth_code: str, cl
     )
 
 
-async def _take_answer(*, hub: Hub, actor: Actor, order_no: str, result: PayResult) -> Order:
-    """Apply the channel's answer about a payment code; an unclear one is polled in the background."""
+async def _take_answer(*, hub: Hub, actor: Actor, order: Order, result: PayResult) -> Order:
+    """Apply the channel's answer about a payment code to the order as this request last read or saved it (read
+    again only when a guarded save finds it moved); an unclear answer is polled in the background."""
+    order_no = order.order_no
+    known: Order | None = order
 
     async def take() -> Order:
+        nonlocal known
         async with hub.uow() as uow:
-            fresh = await uow.orders.get(order_no=order_no)
+            fresh, known = known or await uow.orders.get(order_no=order_no), None
             assert fresh is not None
             moved = await apply_pay_result(uow=uow, order=fresh, result=result, at=hub.clock.now())
             if not moved and result.status in (PayStatus.PENDING, PayStatus.UNKNOWN, PayStatus.NOT_FOUND):
@@ -358,7 +352,7 @@ async def _take_answer(*, hub: Hub, actor: Actor, order_no: str, result: PayResu
         return fresh
 
     try:
-        fresh = await retrying(take, on=(StaleState,), tries=_SAVE_TRIES, pause=0)
+        fresh = await retrying(take, on=(StaleState, Contention), tries=_SAVE_TRIES, pause=0)
     except StaleState:
         return await get_order(hub=hub, actor=actor, order_no=order_no)
     hub.signals.publish(order_no)

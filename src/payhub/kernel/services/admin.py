@@ -47,6 +47,7 @@ async def set_service_phone(*, hub: Hub, merchant_code: str, phone: str) -> Merc
     async with hub.uow() as uow:
         await uow.tenancy.set_service_phone(merchant_id=merchant.id, phone=phone, at=hub.clock.now())
         await uow.commit()
+    hub.auth_cache.merchants.forget(merchant.id)
     return dataclasses.replace(merchant, service_phone=phone)
 
 

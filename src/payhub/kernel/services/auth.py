@@ -14,7 +14,9 @@ from payhub.kernel.domain.errors import Forbidden, Unauthorized
 from payhub.kernel.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally, minutes_left
 from payhub.kernel.domain.tenancy import Merchant, Operator, Role, Terminal, require_role
 from payhub.kernel.ports import UnitOfWork
+from payhub.kernel.services import request_nonces
 from payhub.kernel.services.auth_cache import KnownSession, KnownTerminal
+from payhub.kernel.services.request_nonces import PendingNonce
 from payhub.kernel.services.context import Hub
 
 log = logging.getLogger(__name__)
@@ -62,26 +64,19 @@ async def _known_terminal(*, hub: Hub, code: str) -> KnownTerminal | None:
     return await hub.auth_cache.terminals.through(code, load)
 
 
-async def _use_nonce(*, hub: Hub, terminal: Terminal, nonce: str, timestamp: int, now: datetime) -> None:
-    """Refuse a nonce used before: at once when this process let it in, else by the database's unique key."""
+def _take_nonce(*, hub: Hub, terminal: Terminal, nonce: str, timestamp: int, now: datetime) -> PendingNonce:
+    """Refuse a nonce this process let in before; the database's unique key refuses one let in elsewhere when
+    the nonce is stored."""
     window = hub.policy.signature_window_seconds
     if not hub.auth_cache.nonces.take(terminal_id=terminal.id, nonce=nonce, usable_until=timestamp + window,
                                       now=now.timestamp()):
         raise Unauthorized("REPLAYED_REQUEST")
-    try:
-        async with hub.uow() as uow:
-            fresh = await uow.tenancy.use_nonce(
-                merchant_id=terminal.merchant_id, terminal_id=terminal.id, nonce=nonce, at=now)
-            await uow.commit()
-    except BaseException:
-        hub.auth_cache.nonces.give_back(terminal_id=terminal.id, nonce=nonce)
-        raise
-    if not fresh:
-        raise Unauthorized("REPLAYED_REQUEST")
+    return PendingNonce(merchant_id=terminal.merchant_id, terminal_id=terminal.id, nonce=nonce, at=now)
 
 
-async def authenticate_terminal(*, hub: Hub, request: SignedRequest) -> Terminal:
-    """The registered terminal that signed this request, or Unauthorized (bad signature, stale, replayed)."""
+async def admit_terminal(*, hub: Hub, request: SignedRequest) -> tuple[Terminal, PendingNonce]:
+    """The registered terminal that signed this request and its nonce, not yet stored; Unauthorized when the
+    signature is bad, stale or the nonce was seen by this process."""
     if not (request.terminal_code and request.timestamp and request.nonce and request.signature):
         raise Unauthorized("SIGNATURE_REQUIRED")
     if not terminal_signature.NONCE.fullmatch(request.nonce):
@@ -101,8 +96,26 @@ async def authenticate_terminal(*, hub: Hub, request: SignedRequest) -> Terminal
         timestamp=request.timestamp, nonce=request.nonce, body=request.body,
     ):
         raise Unauthorized("BAD_SIGNATURE")
-    await _use_nonce(hub=hub, terminal=known.terminal, nonce=request.nonce, timestamp=int(request.timestamp), now=now)
-    return known.terminal
+    return known.terminal, _take_nonce(hub=hub, terminal=known.terminal, nonce=request.nonce,
+                                       timestamp=int(request.timestamp), now=now)
+
+
+async def store_nonce(*, hub: Hub, nonce: PendingNonce) -> None:
+    """Store an admitted request's nonce on its own; Unauthorized when another process let it in (a replay)."""
+    try:
+        await request_nonces.store_alone(uow=hub.uow, nonce=nonce)
+    except BaseException:
+        if not nonce.stored:  # never recorded: a retry of the same request may use it
+            hub.auth_cache.nonces.give_back(terminal_id=nonce.terminal_id, nonce=nonce.nonce)
+        raise
+
+
+async def authenticate_terminal(*, hub: Hub, request: SignedRequest) -> Terminal:
+    """The registered terminal that signed this request, its nonce stored; Unauthorized (bad signature, stale,
+    replayed)."""
+    terminal, nonce = await admit_terminal(hub=hub, request=request)
+    await store_nonce(hub=hub, nonce=nonce)
+    return terminal
 
 
 async def forget_expired(*, hub: Hub) -> int:
@@ -280,9 +293,18 @@ async def approve_as(*, hub: Hub, actor: Actor, needed: Role, username: str | No
     return approver
 
 
+async def known_merchant(*, hub: Hub, merchant_id: int) -> Merchant:
+    """A merchant the hub knows by id (from a terminal, an actor or an order), from this process's memory while
+    fresh."""
+    async def load() -> Merchant | None:
+        async with hub.uow(read_only=True) as uow:
+            return await uow.tenancy.merchant(merchant_id=merchant_id)
+
+    merchant = await hub.auth_cache.merchants.through(merchant_id, load)
+    assert merchant is not None, "merchant ids come from foreign keys"
+    return merchant
+
+
 async def terminal_merchant(*, hub: Hub, terminal: Terminal) -> Merchant:
     """The merchant of a terminal whose signature was checked (a signed ping proves the key before it is kept)."""
-    async with hub.uow(read_only=True) as uow:
-        merchant = await uow.tenancy.merchant(merchant_id=terminal.merchant_id)
-    assert merchant is not None, "a terminal's merchant is a foreign key"
-    return merchant
+    return await known_merchant(hub=hub, merchant_id=terminal.merchant_id)

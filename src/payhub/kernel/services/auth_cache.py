@@ -1,6 +1,6 @@
 """What authentication remembers in one hub process, so that a signed request costs no database read.
 
-Terminals (with their unsealed keys) and operator sessions are kept for at most `fresh_seconds` after the read
+Terminals (with their unsealed keys), operator sessions and merchants are kept for at most `fresh_seconds` after the read
 that found them started, so a change made by any process (a logout, a disabled terminal or operator, a new key)
 is seen everywhere within that time without messages between processes; this process forgets at once what it
 changes itself. Nonces are remembered until their request's timestamp leaves the signature window, so a replay
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from payhub.kernel.domain.tenancy import Operator, Terminal
+from payhub.kernel.domain.tenancy import Merchant, Operator, Terminal
 
 V = TypeVar("V")
 
@@ -123,10 +123,11 @@ class Nonces:
 
 
 class AuthCache:
-    """One process's memory of terminals, sessions and nonces (see the module docstring)."""
+    """One process's memory of terminals, sessions, merchants and nonces (see the module docstring)."""
 
     def __init__(self, *, fresh_seconds: float = 1.0, size: int = 100_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.terminals: _Fresh[KnownTerminal] = _Fresh(fresh_seconds=fresh_seconds, size=size, clock=clock)
         self.sessions: _Fresh[KnownSession] = _Fresh(fresh_seconds=fresh_seconds, size=size, clock=clock)
+        self.merchants: _Fresh[Merchant] = _Fresh(fresh_seconds=fresh_seconds, size=size, clock=clock)
         self.nonces = Nonces(size=size)

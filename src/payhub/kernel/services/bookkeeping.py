@@ -19,8 +19,9 @@ def _paid_through(order: Order) -> str:
 
 
 async def book_payment(*, uow: UnitOfWork, order: Order, at: datetime) -> None:
-    """Payment confirmed: the channel holds the money; the hub owes it to the order's fulfilment."""
-    await uow.ledger.book(entry=transfer(
+    """Payment confirmed: the channel holds the money; the hub owes it to the order's fulfilment. Called after the
+    guarded save of the order's move to paid, which happens once: that is the entry's idempotency."""
+    await uow.ledger.post(entry=transfer(
         merchant_id=order.merchant_id, kind="payment", ref=order.order_no,
         debit=channel_clearing(_paid_through(order)).shard(order.order_no),
         credit=unposted_receipts().shard(order.order_no), amount=order.amount,
@@ -29,8 +30,9 @@ async def book_payment(*, uow: UnitOfWork, order: Order, at: datetime) -> None:
 
 
 async def book_fulfilment(*, uow: UnitOfWork, order: Order, payable: AccountSpec, at: datetime) -> None:
-    """Fulfilled: the money is now owed onward (to the biller, to the shop)."""
-    await uow.ledger.book(entry=transfer(
+    """Fulfilled: the money is now owed onward (to the biller, to the shop). Called after the guarded save of the
+    order's move to fulfilled, which happens once: that is the entry's idempotency."""
+    await uow.ledger.post(entry=transfer(
         merchant_id=order.merchant_id, kind="posting", ref=order.order_no,
         debit=unposted_receipts().shard(order.order_no), credit=payable.shard(order.order_no), amount=order.amount,
         memo=f"fulfilled {order.order_no}",

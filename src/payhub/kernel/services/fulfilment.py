@@ -11,7 +11,7 @@ from payhub.kernel.domain.refunds import Refund, RefundState
 from payhub.kernel.ports import Fulfiller, UnitOfWork
 from payhub.kernel.services.bookkeeping import book_fulfilment
 from payhub.kernel.services.context import Hub
-from payhub.kernel.services.far_calls import apply_answer, order_of
+from payhub.kernel.services.far_calls import apply_answer
 
 FULFILMENT = "fulfilment"
 RETRY_PAUSE = timedelta(seconds=30)
@@ -42,14 +42,18 @@ async def fulfil(*, hub: Hub, job: Job) -> JobOutcome:
     async def apply(uow: UnitOfWork, fresh: Order, now: datetime) -> JobOutcome | None:
         if outcome.status is FulfilmentStatus.DONE:
             fresh.mark_fulfilled(ref=outcome.ref, fulfilled_at=outcome.at or now, actor=FULFILMENT, at=now)
+            await uow.orders.save(fresh)  # guarded: a racing duplicate stops here, before the journal
             await book_fulfilment(uow=uow, order=fresh, payable=fulfiller.payable(order=fresh), at=now)
-            await uow.orders.save(fresh)
         else:
             recoveries.append(await _recover(uow=uow, fulfiller=fulfiller, order=fresh, outcome=outcome, at=now))
         return None
 
-    answer = await apply_answer(hub=hub, reload=lambda uow: order_of(uow, order.order_no), apply=apply,
-                                signal=order.order_no, still=lambda fresh: fresh.state is OrderState.FULFILLING)
+    async def as_read(_: UnitOfWork) -> Order:
+        # not read again: should it have moved meanwhile, the guarded save raises StaleState and the job runs again
+        return order
+
+    answer = await apply_answer(hub=hub, reload=as_read, apply=apply, signal=order.order_no,
+                                still=lambda fresh: fresh.state is OrderState.FULFILLING)
     if recoveries == [Recovery.RETRY] and isinstance(answer, Done):
         return RunAgain(at=hub.clock.now() + RETRY_PAUSE)  # the same job fulfils again: a re-sale
     return answer

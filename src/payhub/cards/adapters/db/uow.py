@@ -19,5 +19,5 @@ class SqlCardUnitOfWork(SqlUnitOfWork):
 
 
 class SqlCardUnitOfWorkFactory(SqlUnitOfWorkFactory):
-    def __call__(self, *, read_only: bool = False) -> SqlCardUnitOfWork:
-        return SqlCardUnitOfWork(self.database, read_only=read_only)
+    def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> SqlCardUnitOfWork:
+        return SqlCardUnitOfWork(self.database, read_only=read_only, autocommit=autocommit)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from payhub.kernel.domain.errors import StaleState
 from payhub.kernel.domain.transitions import StateMachine, Transition
+from payhub.kernel.adapters.db.bulk import upsert
 from payhub.kernel.adapters.db.tables import state_transitions
 
 NOT_COLUMNS = {"saved_state", "transitions", "id"}
@@ -32,13 +33,27 @@ def to_row(aggregate: Any, table: sa.Table) -> dict[str, Any]:
 
 async def insert_aggregate(conn: AsyncConnection, table: sa.Table, aggregate: StateMachine, **extra: Any) -> None:
     """Insert a new aggregate and remember its id and saved state."""
+    if not await insert_aggregate_unless(conn, table, aggregate, taken=(), **extra):
+        raise AssertionError("an insert without ON CONFLICT inserted nothing")
+
+
+async def insert_aggregate_unless(conn: AsyncConnection, table: sa.Table, aggregate: StateMachine, *,
+                                  taken: tuple[str, ...], **extra: Any) -> bool:
+    """Insert a new aggregate unless its `taken` columns' unique key is already used (then False, nothing
+    written, the transaction still usable: ON CONFLICT DO NOTHING, no savepoint); remember its id and state."""
     row = to_row(aggregate, table) | extra
     row["updated_at"] = row.get("updated_at") or row["created_at"]
-    result = await conn.execute(sa.insert(table).values(**row).returning(table.c.id))
-    aggregate.id = result.scalar_one()
+    insert = upsert(conn, table).values(**row)
+    if taken:
+        insert = insert.on_conflict_do_nothing(index_elements=list(taken))
+    found = (await conn.execute(insert.returning(table.c.id))).scalar()
+    if found is None:
+        return False
+    aggregate.id = found
     aggregate.updated_at = row["updated_at"]
     await _record(conn, aggregate)
     aggregate.saved_state = aggregate.state
+    return True
 
 
 async def save_aggregate(conn: AsyncConnection, table: sa.Table, aggregate: StateMachine) -> None:

@@ -50,7 +50,9 @@ class SqlLedgerRepository:
             ledger_accounts.c.merchant_id == merchant_id, ledger_accounts.c.code.in_(codes)
         )
         found = dict(list(await self._conn.execute(query)))
-        missing = [spec for spec in specs if spec.code not in found]
+        # by code: concurrent first postings in different processes (each its own set order) open their
+        # accounts in the same order, so one waits for the other instead of deadlocking on the unique key
+        missing = sorted((spec for spec in specs if spec.code not in found), key=lambda spec: spec.code)
         for spec in missing:
             await self.open_account(merchant_id=merchant_id, spec=spec, at=at)
         if missing:

@@ -8,7 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from payhub.kernel.adapters.db.aggregates_repo import insert_aggregate, load_history, save_aggregate
+from payhub.kernel.adapters.db.aggregates_repo import (
+    insert_aggregate, insert_aggregate_unless, load_history, save_aggregate,
+)
 from payhub.kernel.adapters.db.bulk import upsert
 from payhub.kernel.adapters.db.errors import duplicate_as
 from payhub.kernel.adapters.db.tables import orders, payments, receipt_originals, refunds, state_transitions
@@ -128,9 +130,9 @@ class SqlOrderRepository:
         self._conn = conn
 
     async def add(self, order: Order) -> None:
-        async with duplicate_as(self._conn, Conflict("DUPLICATE", what="订单", key=order.terminal_order_no)):
-            await insert_aggregate(self._conn, orders, order)
-            await _save_payments(self._conn, order)
+        if not await insert_aggregate_unless(self._conn, orders, order, taken=("terminal_id", "terminal_order_no")):
+            raise Conflict("DUPLICATE", what="订单", key=order.terminal_order_no)
+        await _save_payments(self._conn, order)
 
     async def get(self, *, order_no: str) -> Order | None:
         return await _one_with_payments(self._conn, orders.c.order_no == order_no)

@@ -2,7 +2,11 @@
 
 A read-only unit of work on PostgreSQL runs each statement on its own (autocommit): under READ COMMITTED each
 statement of a transaction sees its own snapshot anyway, so BEGIN…ROLLBACK only cost two round trips. SQLite keeps
-its deferred BEGIN, which is what gives several reads one snapshot there.
+its deferred BEGIN, which is what gives several reads one snapshot there. An autocommit unit of work does the same
+on the primary, for a lone write that needs no transaction around it.
+
+The first commit while a signed request is served also stores that request's nonce (see
+kernel/services/request_nonces.py): the replay of a write fails on the nonce's unique key and writes nothing.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from payhub.kernel.adapters.db.orders_repo import SqlOrderRepository, SqlRefundR
 from payhub.kernel.adapters.db.tenancy_repo import SqlTenancyRepository
 from payhub.kernel.domain.errors import Contention
 from payhub.kernel.ports import JobRepository, LedgerRepository, OrderRepository, RefundRepository, TenancyRepository
+from payhub.kernel.services import request_nonces
 
 
 class SqlUnitOfWork:
@@ -30,14 +35,15 @@ class SqlUnitOfWork:
     ledger: LedgerRepository
     tenancy: TenancyRepository
 
-    def __init__(self, database: Database, *, read_only: bool = False) -> None:
+    def __init__(self, database: Database, *, read_only: bool = False, autocommit: bool = False) -> None:
         self._engine = database.read if read_only else database.write
         self._read_only = read_only
+        self._autocommit = read_only or autocommit
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self._conn = await self._engine.connect()
-        if self._read_only and self._engine.dialect.name == "postgresql":
+        if self._autocommit and self._engine.dialect.name == "postgresql":
             await self._conn.execution_options(isolation_level="AUTOCOMMIT")
         await self._conn.begin()
         self.orders = SqlOrderRepository(self._conn)
@@ -67,12 +73,22 @@ class SqlUnitOfWork:
         assert self._conn is not None
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
-        await self._conn.commit()
+        nonce = request_nonces.unstored()
+        if nonce is None:
+            await self._conn.commit()
+            return
+        nonce.storing = True
+        try:
+            await request_nonces.insert(tenancy=self.tenancy, nonce=nonce)
+            await self._conn.commit()
+        finally:
+            nonce.storing = False
+        nonce.stored = True
 
 
 class SqlUnitOfWorkFactory:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.database, read_only=read_only)
+    def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.database, read_only=read_only, autocommit=autocommit)
