@@ -39,7 +39,7 @@ async def finish(store: UnitOfWorkFactory, job: Job, outcome: Done | Retry | Run
     return kept
 
 
-ON_JOBS = re.compile(r'^(SELECT .*? FROM|INSERT INTO|UPDATE|DELETE FROM) "?jobs\b')
+ON_JOBS = re.compile(r'^(WITH \w+ AS \()?(SELECT .*? FROM|INSERT INTO|UPDATE|DELETE FROM) "?jobs\b')
 
 
 @contextmanager
@@ -209,3 +209,20 @@ async def test_dropping_a_pending_job_leaves_nothing_to_claim_and_spares_a_runni
         assert await uow.jobs.queue_stats(now=NOW) == (0, 0.0)
     await enqueue(store, merchant_id, "PENDING", seconds=10)  # a dropped job can be enqueued again
     assert [j.ref for j in await claim(store, seconds=10)] == ["PENDING"]
+
+
+async def test_handing_over_drops_the_pending_job_and_enqueues_the_next_in_one_statement(
+        store: UnitOfWorkFactory) -> None:
+    merchant_id = (await add_tenant(store)).merchant.id
+    await enqueue(store, merchant_id, "O1", kind=JobKind.POLL_PAYMENT, seconds=5)
+    await enqueue(store, merchant_id, "O2", kind=JobKind.POLL_PAYMENT, seconds=5)
+    with statements_on_jobs(store) as seen:
+        async with store() as uow:
+            await uow.jobs.hand_over(merchant_id=merchant_id, ref="O1", dropping=JobKind.POLL_PAYMENT, kind=POST,
+                                     run_at=NOW)
+            await uow.commit()
+
+    claimed = await claim(store, seconds=10)
+    assert [(j.kind, j.ref) for j in claimed] == [(POST.value, "O1"), (JobKind.POLL_PAYMENT.value, "O2")]
+    if isinstance(store, SqlUnitOfWorkFactory) and store.database.dialect == "postgresql":
+        assert len(seen) == 1, seen

@@ -32,11 +32,11 @@ async def two(pg_url: str) -> AsyncIterator[tuple[PgNotifications, PgNotificatio
 
 async def _woken_within(signals: PgNotifications, order_no: str, action: Callable[[], None]) -> float:
     """Seconds from action() until a waiter on order_no in signals returns."""
-    waiter = asyncio.create_task(signals.wait(order_no, timeout=5))
-    await asyncio.sleep(0.05)
-    started = time.monotonic()
-    action()
-    await waiter
+    with signals.watch(order_no) as watch:
+        await watch.next_signal(timeout=0.2)  # the wake-up every (re)connection gives: signals may have been missed
+        started = time.monotonic()
+        action()
+        await watch.next_signal(timeout=5)
     return time.monotonic() - started
 
 
@@ -53,8 +53,8 @@ async def test_a_lost_listening_connection_comes_back_and_wakes_its_waiters(
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                       "WHERE query LIKE 'LISTEN%%' AND datname = current_database()")
     # the waiters re-read after the reconnection (a signal may have been missed meanwhile)
-    waiter = asyncio.create_task(second.wait("P2", timeout=5))
-    await asyncio.wait_for(waiter, timeout=4)
+    with second.watch("P2") as watch:
+        await asyncio.wait_for(watch.next_signal(timeout=5), timeout=4)
     await asyncio.sleep(0.2)
     assert await _woken_within(second, "P3", lambda: first.publish("P3")) < 0.1
 

@@ -16,6 +16,8 @@ import copy
 import dataclasses
 import itertools
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -319,6 +321,10 @@ class FakeJobs:
         stored = self._db.jobs.get((kind.value, ref))
         if stored is not None and stored.state is JobState.PENDING:
             self._writes.put(self._db.jobs, (kind.value, ref), replace(stored, state=JobState.DONE))
+
+    async def hand_over(self, *, merchant_id: int, ref: str, dropping: JobType, kind: JobType, run_at: datetime) -> None:
+        await self.drop_pending(kind=dropping, ref=ref, now=run_at)
+        await self.enqueue(merchant_id=merchant_id, kind=kind, ref=ref, run_at=run_at)
 
     async def finish(self, *, job: Job, outcome: JobOutcome, now: datetime) -> bool:
         stored = self._db.jobs.get((job.kind, job.ref))
@@ -767,7 +773,13 @@ class FakeSignals:
     def publish(self, order_no: str) -> None:
         self.published.append(order_no)
 
-    async def wait(self, order_no: str, *, timeout: float) -> None:
+    @contextmanager
+    def watch(self, order_no: str) -> Iterator[FakeWatch]:
+        yield FakeWatch()
+
+
+class FakeWatch:
+    async def next_signal(self, *, timeout: float) -> None:
         return None
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -250,6 +251,10 @@ class JobRepository(Protocol):
         """Mark a pending job done unrun, as its work became needless (a running one finishes on its own)."""
         ...
 
+    async def hand_over(self, *, merchant_id: int, ref: str, dropping: JobType, kind: JobType, run_at: datetime) -> None:
+        """drop_pending(dropping) and enqueue(kind) for the same ref, in one statement where the database can."""
+        ...
+
     async def finish(self, *, job: Job, outcome: JobOutcome, now: datetime) -> bool:
         """Record the outcome if the job is still this claim's; False if someone else owns it now."""
         ...
@@ -471,12 +476,22 @@ class PasswordHasher(Protocol):
     def needs_rehash(self, password_hash: str) -> bool: ...
 
 
+class OrderWatch(Protocol):
+    """A waiter's subscription to one order's signals, taken before it looks, so none is missed meanwhile."""
+
+    async def next_signal(self, *, timeout: float) -> None:
+        """Return once a signal came since the last return (at once if one already did), or after timeout s."""
+        ...
+
+
 class OrderSignals(Protocol):
     """Wakes whoever waits on an order (long-poll, server-sent events) when it changes."""
 
     def publish(self, order_no: str) -> None: ...
 
-    async def wait(self, order_no: str, *, timeout: float) -> None: ...
+    def watch(self, order_no: str) -> AbstractContextManager[OrderWatch]:
+        """Signals of the order from now until the block ends."""
+        ...
 
 
 class JobWakeups(Protocol):

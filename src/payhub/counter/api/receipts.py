@@ -39,7 +39,7 @@ class Rendering:
         return receipt
 
 
-def rendering(request: Request, copy: Copy = False, format: Format = "json", paper_mm: Paper = "80") -> Rendering:
+async def rendering(request: Request, copy: Copy = False, format: Format = "json", paper_mm: Paper = "80") -> Rendering:
     return Rendering(copy=copy, format=format, paper_mm=int(paper_mm), locale=locale_of(request))
 
 

@@ -70,7 +70,7 @@ def _day_start(day: date | None) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=CHINA) if day else None
 
 
-def order_filters(
+async def order_filters(
     actor: ActorDep,
     date_from: Annotated[Day | None, Query(description="first day (China time), inclusive")] = None,
     date_to: Annotated[Day | None, Query(description="last day (China time), inclusive")] = None,

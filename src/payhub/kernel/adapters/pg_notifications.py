@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from contextlib import AbstractContextManager
 
 import psycopg
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
-from payhub.kernel.adapters.signals import LocalOrderSignals
+from payhub.kernel.adapters.signals import LocalOrderSignals, LocalWatch
 
 log = logging.getLogger(__name__)
 ORDERS_CHANNEL = "payhub_orders"
@@ -69,8 +70,8 @@ class PgNotifications:
             self._outbox.add(order_no)
             self._outbox_ready.set()
 
-    async def wait(self, order_no: str, *, timeout: float) -> None:
-        await self._local.wait(order_no, timeout=timeout)
+    def watch(self, order_no: str) -> AbstractContextManager[LocalWatch]:
+        return self._local.watch(order_no)
 
     # --- JobWakeups -------------------------------------------------------------------------------------------
 

@@ -2,33 +2,46 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
+from collections.abc import Iterator
+
+
+class LocalWatch:
+    """One waiter's signals of one order: set by publish, cleared as the waiter takes it."""
+
+    def __init__(self) -> None:
+        self.signalled = asyncio.Event()
+
+    async def next_signal(self, *, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.signalled.wait(), timeout=timeout)
+        self.signalled.clear()
 
 
 class LocalOrderSignals:
     def __init__(self) -> None:
-        self._events: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._watches: dict[str, set[LocalWatch]] = defaultdict(set)
 
     def publish(self, order_no: str) -> None:
-        for event in self._events.get(order_no, ()):
-            event.set()
+        for watch in self._watches.get(order_no, ()):
+            watch.signalled.set()
 
     def publish_all(self) -> None:
         """Wake every waiter (they re-read the database), e.g. after signals from elsewhere may have been missed."""
-        for waiters in self._events.values():
-            for event in waiters:
-                event.set()
+        for watches in self._watches.values():
+            for watch in watches:
+                watch.signalled.set()
 
-    async def wait(self, order_no: str, *, timeout: float) -> None:
-        event = asyncio.Event()
-        self._events[order_no].add(event)
+    @contextlib.contextmanager
+    def watch(self, order_no: str) -> Iterator[LocalWatch]:
+        watch = LocalWatch()
+        self._watches[order_no].add(watch)
         try:
-            await asyncio.wait_for(event.wait(), timeout=timeout)
-        except TimeoutError:
-            pass
+            yield watch
         finally:
-            waiters = self._events.get(order_no)
-            if waiters is not None:
-                waiters.discard(event)
-                if not waiters:
-                    del self._events[order_no]
+            watches = self._watches.get(order_no)
+            if watches is not None:
+                watches.discard(watch)
+                if not watches:
+                    del self._watches[order_no]

@@ -54,7 +54,7 @@ async def run_job(*, hub: Hub, job: Job) -> JobOutcome:
     except Exception as error:  # noqa: BLE001 - one job's bug must not stop the worker
         log.exception("job failed", extra={"job_kind": job.kind, "order_no": job.ref})
         outcome = Retry(f"{type(error).__name__}: {error}")
-    async with hub.uow() as uow:
+    async with hub.uow(autocommit=True) as uow:  # one statement: no transaction around it
         owned = await uow.jobs.finish(job=job, outcome=outcome, now=hub.clock.now())
         await uow.commit()
     if owned and isinstance(outcome, Retry) and job.attempts >= job.max_attempts:
@@ -66,7 +66,7 @@ async def run_job(*, hub: Hub, job: Job) -> JobOutcome:
 async def run_due_jobs(*, hub: Hub, limit: int = 16) -> int:
     """Claim and run the jobs that are due now, concurrently; returns how many ran."""
     now = hub.clock.now()
-    async with hub.uow() as uow:
+    async with hub.uow(autocommit=True) as uow:  # one statement: no transaction around it
         jobs = await uow.jobs.claim(now=now, lease_until=now + timedelta(seconds=hub.policy.job_lease_seconds), limit=limit)
         await uow.commit()
     await asyncio.gather(*(run_job(hub=hub, job=job) for job in jobs))

@@ -22,9 +22,9 @@ async def apply_pay_result(*, uow: UnitOfWork, order: Order, result: PayResult, 
             await uow.orders.save(order)
             if confirmed:
                 await book_payment(uow=uow, order=order, at=at)
-                await uow.jobs.enqueue(merchant_id=order.merchant_id, kind=JobKind.FULFIL, ref=order.order_no, run_at=at)
                 # paid: nothing left to ask the channel (a poll already running finds the order paid)
-                await uow.jobs.drop_pending(kind=JobKind.POLL_PAYMENT, ref=order.order_no, now=at)
+                await uow.jobs.hand_over(merchant_id=order.merchant_id, ref=order.order_no,
+                                         dropping=JobKind.POLL_PAYMENT, kind=JobKind.FULFIL, run_at=at)
             return True
         if state is OrderState.CLOSED:
             order.to_manual(reason="订单关闭后渠道报告已支付，需人工核实", at=at, actor=CHANNEL)

@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import dataclasses
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from payhub.kernel.domain.errors import StaleState
 from payhub.kernel.domain.transitions import StateMachine, Transition
+from payhub.kernel.adapters.db import driver
 from payhub.kernel.adapters.db.bulk import upsert
+from payhub.kernel.adapters.db.driver import psycopg_of
 from payhub.kernel.adapters.db.tables import state_transitions
 
 NOT_COLUMNS = {"saved_state", "transitions", "id"}
@@ -43,10 +47,13 @@ async def insert_aggregate_unless(conn: AsyncConnection, table: sa.Table, aggreg
     written, the transaction still usable: ON CONFLICT DO NOTHING, no savepoint); remember its id and state."""
     row = to_row(aggregate, table) | extra
     row["updated_at"] = row.get("updated_at") or row["created_at"]
-    insert = upsert(conn, table).values(**row)
-    if taken:
-        insert = insert.on_conflict_do_nothing(index_elements=list(taken))
-    found = (await conn.execute(insert.returning(table.c.id))).scalar()
+    if psycopg_of(conn) is not None:
+        found = await driver.insert_returning_id(conn, table, row, taken=taken)
+    else:
+        insert = upsert(conn, table).values(**row)
+        if taken:
+            insert = insert.on_conflict_do_nothing(index_elements=list(taken))
+        found = (await conn.execute(insert.returning(table.c.id))).scalar()
     if found is None:
         return False
     aggregate.id = found
@@ -59,31 +66,30 @@ async def insert_aggregate_unless(conn: AsyncConnection, table: sa.Table, aggreg
 async def save_aggregate(conn: AsyncConnection, table: sa.Table, aggregate: StateMachine) -> None:
     """UPDATE … WHERE state = :expected AND version = :version; StaleState if another writer got there first.
 
-    On PostgreSQL the update and the record of its moves are one statement (the moves are inserted only when
-    the guarded update found its row); SQLite, in process, runs them one after the other."""
+    On PostgreSQL the update and the record of its moves are one statement run on psycopg directly (the moves are
+    inserted only when the guarded update found its row); SQLite, in process, runs them one after the other."""
     row = to_row(aggregate, table)
     row["version"] = aggregate.version + 1
     if aggregate.transitions:
         row["updated_at"] = aggregate.transitions[-1].at
-    guarded = (
-        sa.update(table)
-        .where(table.c.id == aggregate.id)
-        .where(table.c.state == str(aggregate.saved_state))
-        .where(table.c.version == aggregate.version)
-        .values(**row)
-    )
-    if aggregate.transitions and conn.dialect.name == "postgresql":
-        moved = guarded.returning(table.c.id).cte("moved")
+    if aggregate.transitions and psycopg_of(conn) is not None:
         moves = _transition_rows(aggregate)
-        recorded = (await conn.execute(
-            sa.insert(state_transitions).from_select(list(moves[0]), _if_found(moved, moves))
-            .returning(state_transitions.c.id)
-        )).all()
+        recorded = (await driver.execute(conn, sql=_guarded_move(table, tuple(row)), params={
+            **{f"s_{name}": driver.bind(table.c[name], value) for name, value in row.items()},
+            "w_id": aggregate.id, "w_state": str(aggregate.saved_state), "w_version": aggregate.version,
+            **{f"t_{name}": [move[name] for move in moves] for name in _MOVE_COLUMNS},
+        })).rows
         if len(recorded) != len(moves):
             raise StaleState(aggregate.aggregate, aggregate.key)
         aggregate.transitions = []
     else:
-        result = await conn.execute(guarded)
+        result = await conn.execute(
+            sa.update(table)
+            .where(table.c.id == aggregate.id)
+            .where(table.c.state == str(aggregate.saved_state))
+            .where(table.c.version == aggregate.version)
+            .values(**row)
+        )
         if result.rowcount != 1:
             raise StaleState(aggregate.aggregate, aggregate.key)
         await _record(conn, aggregate)
@@ -91,15 +97,22 @@ async def save_aggregate(conn: AsyncConnection, table: sa.Table, aggregate: Stat
     aggregate.saved_state = aggregate.state
 
 
-def _if_found(moved: sa.CTE, moves: list[dict[str, Any]]) -> sa.Select[Any] | sa.CompoundSelect[Any]:
-    """The moves as rows to insert, present only when the guarded update (moved) found its row."""
-    found = sa.exists(sa.select(moved.c.id))
-    selects = [
-        sa.select(*(sa.literal(value, state_transitions.c[name].type).label(name) for name, value in move.items()))
-        .where(found)
-        for move in moves
-    ]
-    return selects[0] if len(selects) == 1 else sa.union_all(*selects)
+_MOVE_COLUMNS = ("merchant_id", "aggregate", "aggregate_key", "from_state", "to_state", "reason", "actor", "at")
+
+
+@cache
+def _guarded_move(table: sa.Table, columns: tuple[str, ...]) -> str:
+    """The guarded update of an aggregate's row and the insert of its moves (found only when the update found its
+    row), as one statement for psycopg; the moves come as one array per column, so one text serves any number."""
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    sets = ", ".join(f"{name} = %(s_{name})s" for name in columns)
+    moves = ", ".join(f"%(t_{name})s::{state_transitions.c[name].type.compile(dialect=dialect)}[]"
+                      for name in _MOVE_COLUMNS)
+    names = ", ".join(_MOVE_COLUMNS)
+    return (f"WITH moved AS (UPDATE {table.name} SET {sets} WHERE id = %(w_id)s AND state = %(w_state)s"
+            f" AND version = %(w_version)s RETURNING id) "
+            f"INSERT INTO state_transitions ({names}) SELECT {names} FROM unnest({moves}) AS v({names})"
+            f" WHERE EXISTS (SELECT 1 FROM moved) RETURNING id")
 
 
 def _transition_rows(aggregate: StateMachine) -> list[dict[str, Any]]:

@@ -11,6 +11,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeDecorator
 
+from payhub.kernel.adapters.db import driver
+from payhub.kernel.adapters.db.driver import psycopg_of
+
 
 def upsert(conn: AsyncConnection, table: sa.Table) -> Any:
     """INSERT … ON CONFLICT for the connection's engine (SQLite ≥ 3.24 and PostgreSQL)."""
@@ -53,11 +56,22 @@ def _unnest(table: sa.Table, columns: tuple[str, ...], dialect: sa.Dialect) -> s
 
 
 async def insert_rows(conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT the rows (all with the same keys), set-based on either engine."""
-    if is_postgres(conn):
+    """INSERT the rows (all with the same keys), set-based on either engine (on psycopg's driver directly)."""
+    if psycopg_of(conn) is not None:
+        columns = tuple(rows[0])
+        await driver.execute(conn, sql=_driver_insert(table, columns, conn.dialect),
+                             params=arrays(conn, table, list(columns), rows))
+    elif is_postgres(conn):
         await unnest_insert(conn, table, rows)
     else:
         await conn.execute(sa.insert(table), rows)
+
+
+@cache
+def _driver_insert(table: sa.Table, columns: tuple[str, ...], dialect: sa.Dialect) -> str:
+    casts = ", ".join(f"%({name})s::{table.c[name].type.compile(dialect=dialect)}[]" for name in columns)
+    return (f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(columns)} "
+            f"FROM unnest({casts}) AS v({', '.join(columns)})")
 
 
 async def unnest_insert(conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]], *,

@@ -7,7 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from payhub.kernel.adapters.db import driver
 from payhub.kernel.adapters.db.bulk import upsert
+from payhub.kernel.adapters.db.driver import psycopg_of
 from payhub.kernel.adapters.db.tables import jobs
 from payhub.kernel.adapters.db.types import UtcDateTime
 from payhub.kernel.domain.jobs import (
@@ -17,26 +19,66 @@ from payhub.kernel.domain.jobs import (
 _OPEN = (JobState.PENDING.value, JobState.RUNNING.value)
 
 
+def _enqueuing(conn: AsyncConnection, *, merchant_id: int, kind: JobType, ref: str, run_at: datetime) -> Any:
+    """One statement: a pending job moves to run_at, a done or parked one starts afresh, a running one keeps running
+    (its handler reads the aggregate's newest state when it finishes)."""
+    insert = upsert(conn, jobs).values(
+        merchant_id=merchant_id, kind=kind.value, ref=ref, state=JobState.PENDING.value, attempts=0,
+        max_attempts=kind.max_attempts, run_at=run_at, created_at=run_at, updated_at=run_at,
+    )
+    return insert.on_conflict_do_update(
+        index_elements=[jobs.c.kind, jobs.c.ref],
+        set_={
+            "state": JobState.PENDING.value,
+            "attempts": sa.case((jobs.c.state == JobState.PENDING.value, jobs.c.attempts), else_=0),
+            "run_at": insert.excluded.run_at, "lease_until": None, "updated_at": insert.excluded.updated_at,
+        },
+        where=jobs.c.state != JobState.RUNNING.value,
+    )
+
+
+# the statements of every payment, for psycopg: what _enqueuing and _dropping build, written out once
+_ENQUEUE = (
+    "INSERT INTO jobs (merchant_id, kind, ref, state, attempts, max_attempts, run_at, created_at, updated_at)"
+    " VALUES (%(merchant_id)s, %(kind)s, %(ref)s, %(pending)s, 0, %(max_attempts)s, %(run_at)s, %(run_at)s,"
+    " %(run_at)s) ON CONFLICT (kind, ref) DO UPDATE SET state = %(pending)s,"
+    " attempts = CASE WHEN jobs.state = %(pending)s THEN jobs.attempts ELSE 0 END, run_at = excluded.run_at,"
+    " lease_until = NULL, updated_at = excluded.updated_at WHERE jobs.state <> %(running)s")
+_HAND_OVER = (
+    "WITH dropped AS (UPDATE jobs SET state = %(done)s, updated_at = %(run_at)s WHERE kind = %(drop_kind)s"
+    " AND ref = %(ref)s AND state = %(pending)s) " + _ENQUEUE)
+_FINISH = "UPDATE jobs SET {sets} WHERE id = %(w_id)s AND state = %(w_state)s AND attempts = %(w_attempts)s"
+
+
+def _enqueue_params(*, merchant_id: int, kind: JobType, ref: str, run_at: datetime) -> dict[str, Any]:
+    return {"merchant_id": merchant_id, "kind": kind.value, "ref": ref, "run_at": run_at,
+            "max_attempts": kind.max_attempts, "pending": JobState.PENDING.value, "running": JobState.RUNNING.value}
+
+
+def _dropping(*, kind: JobType, ref: str, now: datetime) -> sa.Update:
+    return (sa.update(jobs).where(jobs.c.kind == kind.value).where(jobs.c.ref == ref)
+            .where(jobs.c.state == JobState.PENDING.value).values(state=JobState.DONE.value, updated_at=now))
+
+
 class SqlJobRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def enqueue(self, *, merchant_id: int, kind: JobType, ref: str, run_at: datetime) -> None:
-        # one statement: a pending job moves to run_at, a done or parked one starts afresh, a running one keeps running
-        # (its handler reads the aggregate's newest state when it finishes)
-        insert = upsert(self._conn, jobs).values(
-            merchant_id=merchant_id, kind=kind.value, ref=ref, state=JobState.PENDING.value, attempts=0,
-            max_attempts=kind.max_attempts, run_at=run_at, created_at=run_at, updated_at=run_at,
-        )
-        await self._conn.execute(insert.on_conflict_do_update(
-            index_elements=[jobs.c.kind, jobs.c.ref],
-            set_={
-                "state": JobState.PENDING.value,
-                "attempts": sa.case((jobs.c.state == JobState.PENDING.value, jobs.c.attempts), else_=0),
-                "run_at": insert.excluded.run_at, "lease_until": None, "updated_at": insert.excluded.updated_at,
-            },
-            where=jobs.c.state != JobState.RUNNING.value,
-        ))
+        if psycopg_of(self._conn) is not None:  # in every paying transaction: the driver's path
+            await driver.execute(self._conn, sql=_ENQUEUE, params=_enqueue_params(
+                merchant_id=merchant_id, kind=kind, ref=ref, run_at=run_at))
+            return
+        await self._conn.execute(_enqueuing(self._conn, merchant_id=merchant_id, kind=kind, ref=ref, run_at=run_at))
+
+    async def hand_over(self, *, merchant_id: int, ref: str, dropping: JobType, kind: JobType, run_at: datetime) -> None:
+        if psycopg_of(self._conn) is None:
+            await self.drop_pending(kind=dropping, ref=ref, now=run_at)
+            await self.enqueue(merchant_id=merchant_id, kind=kind, ref=ref, run_at=run_at)
+            return
+        await driver.execute(self._conn, sql=_HAND_OVER, params={
+            **_enqueue_params(merchant_id=merchant_id, kind=kind, ref=ref, run_at=run_at),
+            "drop_kind": dropping.value, "done": JobState.DONE.value})
 
     async def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[Job]:
         due = sa.or_(
@@ -56,10 +98,7 @@ class SqlJobRepository:
         return sorted(claimed, key=lambda job: (job.run_at, job.id))  # RETURNING keeps no order
 
     async def drop_pending(self, *, kind: JobType, ref: str, now: datetime) -> None:
-        await self._conn.execute(
-            sa.update(jobs).where(jobs.c.kind == kind.value).where(jobs.c.ref == ref)
-            .where(jobs.c.state == JobState.PENDING.value).values(state=JobState.DONE.value, updated_at=now)
-        )
+        await self._conn.execute(_dropping(kind=kind, ref=ref, now=now))
 
     async def finish(self, *, job: Job, outcome: JobOutcome, now: datetime) -> bool:
         values: dict[str, Any] = {"updated_at": now, "lease_until": None}
@@ -74,6 +113,11 @@ class SqlJobRepository:
             case Retry(error=error):
                 values |= {"state": JobState.PENDING.value, "last_error": error[:2000],
                            "run_at": now + backoff(attempt=job.attempts)}
+        if psycopg_of(self._conn) is not None:  # once per job run: the driver's path
+            sets = ", ".join(f"{name} = %({name})s" for name in sorted(values))
+            return (await driver.execute(self._conn, sql=_FINISH.format(sets=sets), params={
+                **values, "w_id": job.id, "w_state": JobState.RUNNING.value, "w_attempts": job.attempts,
+            })).rowcount == 1
         result = await self._conn.execute(
             sa.update(jobs)
             .where(jobs.c.id == job.id)

@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from payhub.kernel.adapters.db import bulk
+from payhub.kernel.adapters.db import bulk, driver
+from payhub.kernel.adapters.db.driver import DriverQuery
 from payhub.kernel.adapters.db.errors import is_unique_violation
 from payhub.kernel.adapters.db.tables import journal_entries, journal_legs, ledger_accounts
 from payhub.kernel.domain.errors import NotFound
@@ -21,6 +23,16 @@ from payhub.kernel.domain.ledger_batch import AccountState, LegRow, Postings
 # transaction) is noticed when locking by id and resolved again
 _ids: weakref.WeakKeyDictionary[Any, dict[tuple[int, str], int]] = weakref.WeakKeyDictionary()
 _LEG_COLUMNS = tuple(f.name for f in fields(LegRow))
+_ACCOUNT_STATES = sa.select(
+    ledger_accounts.c.id, ledger_accounts.c.merchant_id, ledger_accounts.c.code, ledger_accounts.c.balance,
+    ledger_accounts.c.version, ledger_accounts.c.normal_side, ledger_accounts.c.non_negative,
+).order_by(ledger_accounts.c.id)
+_LOCK = DriverQuery(_ACCOUNT_STATES.where(
+    ledger_accounts.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger)))).with_for_update())
+_UPDATE_BALANCES = (
+    "UPDATE ledger_accounts AS a SET balance = v.balance, version = v.new_version FROM "
+    "unnest(%(id)s::BIGINT[], %(version)s::BIGINT[], %(balance)s::BIGINT[], %(new_version)s::BIGINT[]) "
+    "AS v(id, version, balance, new_version) WHERE a.id = v.id AND a.version = v.version")
 
 
 def _leg_values(leg: LegRow) -> dict[str, Any]:
@@ -89,18 +101,19 @@ class SqlLedgerRepository:
             cache.update({(merchant_id, code): id_ for code, id_ in found.items()})
         a = ledger_accounts.c
         wanted = {cache[merchant_id, spec.code]: spec.code for spec in specs}
-        lock = sa.select(a.id, a.merchant_id, a.code, a.balance, a.version, a.normal_side, a.non_negative) \
-            .where(bulk.among(self._conn, a.id, sorted(wanted))).order_by(a.id)
         if bulk.is_postgres(self._conn):
-            lock = lock.with_for_update()
-        rows = (await self._conn.execute(lock)).all()
-        if len(rows) != len(wanted) or any((row.merchant_id, wanted[row.id]) != (merchant_id, row.code) for row in rows):
+            rows = await _LOCK.rows(self._conn, ids=sorted(wanted))
+        else:
+            rows = (await self._conn.execute(_ACCOUNT_STATES.where(a.id.in_(sorted(wanted))))).all()
+        if len(rows) != len(wanted) or any(
+                (row._mapping[a.merchant_id], wanted[row._mapping[a.id]]) != (merchant_id, row._mapping[a.code])
+                for row in rows):
             for spec in specs:
                 cache.pop((merchant_id, spec.code), None)
             return await self.lock_accounts(merchant_id=merchant_id, specs=specs, at=at)
-        return {row.code: AccountState(id=row.id, balance=row.balance, version=row.version,
-                                       normal_side=NormalSide(row.normal_side), non_negative=row.non_negative)
-                for row in rows}
+        return {m[a.code]: AccountState(id=m[a.id], balance=m[a.balance], version=m[a.version],
+                                        normal_side=NormalSide(m[a.normal_side]), non_negative=m[a.non_negative])
+                for m in (row._mapping for row in rows)}
 
     async def write_postings(self, *, postings: Postings, at: datetime) -> None:
         """Write what Postings applied to accounts locked by lock_accounts: balances, legs, entries (set-based).
@@ -115,18 +128,14 @@ class SqlLedgerRepository:
                     "created_at": at} for entry_id, e in zip(postings.entry_ids, postings.entries, strict=True)]
         if bulk.is_postgres(self._conn):
             values = {key: [row[key] for row in changed] for key in changed[0]}
-            result = await self._conn.execute(sa.text(
-                "UPDATE ledger_accounts AS a SET balance = v.balance, version = v.new_version FROM "
-                "unnest(CAST(:id AS BIGINT[]), CAST(:version AS BIGINT[]), CAST(:balance AS BIGINT[]), "
-                "CAST(:new_version AS BIGINT[])) AS v(id, version, balance, new_version) "
-                "WHERE a.id = v.id AND a.version = v.version"), values)
+            updated = (await driver.execute(self._conn, sql=_UPDATE_BALANCES, params=values)).rowcount
         else:
             a = ledger_accounts.c
-            result = await self._conn.execute(
+            updated = (await self._conn.execute(
                 sa.update(ledger_accounts).where(a.id == sa.bindparam("b_id"), a.version == sa.bindparam("b_version"))
                 .values(balance=sa.bindparam("b_balance"), version=sa.bindparam("b_new_version")),
-                [{f"b_{k}": v for k, v in row.items()} for row in changed])
-        if result.rowcount != len(changed):
+                [{f"b_{k}": v for k, v in row.items()} for row in changed])).rowcount
+        if updated != len(changed):
             raise RuntimeError("ledger accounts changed under their lock")
         await bulk.insert_rows(self._conn, journal_legs, [_leg_values(leg) for leg in postings.legs])
         await bulk.insert_rows(self._conn, journal_entries, entries)

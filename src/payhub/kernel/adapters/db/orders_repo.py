@@ -8,10 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from payhub.kernel.adapters.db import driver
 from payhub.kernel.adapters.db.aggregates_repo import (
     insert_aggregate, insert_aggregate_unless, load_history, save_aggregate,
 )
 from payhub.kernel.adapters.db.bulk import upsert
+from payhub.kernel.adapters.db.driver import DriverQuery, psycopg_of
 from payhub.kernel.adapters.db.errors import duplicate_as
 from payhub.kernel.adapters.db.tables import orders, payments, receipt_originals, refunds, state_transitions
 from payhub.kernel.domain.errors import Conflict
@@ -54,12 +56,25 @@ async def _orders_with_payments(conn: AsyncConnection, query: sa.Select[Any]) ->
     return [_order_of(data, by_order.get(data["id"], [])) for data in found]
 
 
-async def _one_with_payments(conn: AsyncConnection, where: sa.ColumnElement[bool]) -> Order | None:
+_WITH_PAYMENTS = sa.select(orders, payments).select_from(orders).outerjoin(payments, payments.c.order_id == orders.c.id)
+_BY_ORDER_NO = DriverQuery(_WITH_PAYMENTS.where(orders.c.order_no == sa.bindparam("order_no")))
+_BY_TERMINAL_ORDER_NO = DriverQuery(_WITH_PAYMENTS.where(
+    orders.c.terminal_id == sa.bindparam("terminal_id"), orders.c.terminal_order_no == sa.bindparam("terminal_order_no")))
+# an order's view in one round trip: each refund row carries the moves of the order and of that refund
+_VIEW = DriverQuery(
+    sa.select(orders, payments, refunds, state_transitions)
+    .select_from(orders)
+    .outerjoin(payments, payments.c.order_id == orders.c.id)
+    .outerjoin(refunds, refunds.c.order_id == orders.c.id)
+    .outerjoin(state_transitions, state_transitions.c.aggregate_key.in_([orders.c.order_no, refunds.c.refund_no]))
+    .where(orders.c.order_no == sa.bindparam("order_no"))
+    .order_by(refunds.c.seq, state_transitions.c.id)
+)
+
+
+async def _one_with_payments(conn: AsyncConnection, query: DriverQuery, **params: Any) -> Order | None:
     """One order and its payments in one round trip."""
-    rows = (await conn.execute(
-        sa.select(orders, payments).select_from(orders).outerjoin(payments, payments.c.order_id == orders.c.id)
-        .where(where)
-    )).all()
+    rows = await query.rows(conn, **params)
     if not rows:
         return None
     found = [_payment_of(_columns(row, payments)) for row in rows if row._mapping[payments.c.id] is not None]
@@ -70,15 +85,20 @@ async def _save_payments(conn: AsyncConnection, order: Order) -> None:
     """Insert new payments and update changed ones (payments are replaced, never changed in place)."""
     saved = {payment.id: payment for payment in order.saved_payments}
     kept: list[Payment] = []
+    fast = psycopg_of(conn) is not None
     for payment in order.payments:
         if payment.id is None:
-            new_id = (await conn.execute(
-                sa.insert(payments).values(**_payment_row(order, payment)).returning(payments.c.id)
-            )).scalar_one()
+            row = _payment_row(order, payment)
+            new_id = (await driver.insert_returning_id(conn, payments, row) if fast else (await conn.execute(
+                sa.insert(payments).values(**row).returning(payments.c.id))).scalar_one())
+            assert new_id is not None
             payment = dataclasses.replace(payment, id=new_id)
         elif saved.get(payment.id) != payment:
-            await conn.execute(sa.update(payments).where(payments.c.id == payment.id)
-                               .values(**_payment_row(order, payment)))
+            row = _payment_row(order, payment)
+            if fast:
+                await driver.update_by_id(conn, payments, payment.id, row)
+            else:
+                await conn.execute(sa.update(payments).where(payments.c.id == payment.id).values(**row))
         kept.append(payment)
     order.payments = order.saved_payments = tuple(kept)
 
@@ -135,12 +155,11 @@ class SqlOrderRepository:
         await _save_payments(self._conn, order)
 
     async def get(self, *, order_no: str) -> Order | None:
-        return await _one_with_payments(self._conn, orders.c.order_no == order_no)
+        return await _one_with_payments(self._conn, _BY_ORDER_NO, order_no=order_no)
 
     async def by_terminal_order_no(self, *, terminal_id: int, terminal_order_no: str) -> Order | None:
-        return await _one_with_payments(
-            self._conn, sa.and_(orders.c.terminal_id == terminal_id, orders.c.terminal_order_no == terminal_order_no)
-        )
+        return await _one_with_payments(self._conn, _BY_TERMINAL_ORDER_NO, terminal_id=terminal_id,
+                                        terminal_order_no=terminal_order_no)
 
     async def save(self, order: Order) -> None:
         await save_aggregate(self._conn, orders, order)
@@ -170,17 +189,8 @@ class SqlOrderRepository:
         return await load_history(self._conn, key=key)
 
     async def view(self, *, order_no: str) -> OrderView | None:
-        # one round trip: each refund row carries the moves of the order and of that refund
-        o, p, r, t = orders.c, payments.c, refunds.c, state_transitions.c
-        rows = (await self._conn.execute(
-            sa.select(orders, payments, refunds, state_transitions)
-            .select_from(orders)
-            .outerjoin(payments, p.order_id == o.id)
-            .outerjoin(refunds, r.order_id == o.id)
-            .outerjoin(state_transitions, t.aggregate_key.in_([o.order_no, r.refund_no]))
-            .where(o.order_no == order_no)
-            .order_by(r.seq, t.id)
-        )).all()
+        p, r, t = payments.c, refunds.c, state_transitions.c
+        rows = await _VIEW.rows(self._conn, order_no=order_no)
         if not rows:
             return None
         found_payments: dict[int, Payment] = {}

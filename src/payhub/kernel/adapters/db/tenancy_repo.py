@@ -7,7 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from payhub.kernel.adapters.db import driver
 from payhub.kernel.adapters.db.bulk import upsert
+from payhub.kernel.adapters.db.driver import psycopg_of
 from payhub.kernel.adapters.db.errors import duplicate_as
 from payhub.kernel.adapters.db.tables import (
     merchants, operator_sessions, operators, sign_in_audit, sign_in_counters, terminal_nonces, terminals,
@@ -28,6 +30,10 @@ def _operator(row: Any) -> Operator:
         id=row.id, merchant_id=row.merchant_id, username=row.username, display_name=row.display_name,
         role=Role(row.role), active=row.active,
     )
+
+
+_USE_NONCE = ("INSERT INTO terminal_nonces (merchant_id, terminal_id, nonce, seen_at) VALUES (%s, %s, %s, %s)"
+              " ON CONFLICT (terminal_id, nonce) DO NOTHING RETURNING nonce")
 
 
 class SqlTenancyRepository:
@@ -111,6 +117,9 @@ class SqlTenancyRepository:
 
     async def use_nonce(self, *, merchant_id: int, terminal_id: int, nonce: str, at: datetime) -> bool:
         # one statement, no savepoint: a nonce already there inserts nothing and returns no row
+        if psycopg_of(self._conn) is not None:  # every signed request makes this statement: the driver's path
+            return bool((await driver.execute(self._conn, sql=_USE_NONCE,
+                                              params=(merchant_id, terminal_id, nonce, at))).rows)
         stmt = upsert(self._conn, terminal_nonces).values(
             merchant_id=merchant_id, terminal_id=terminal_id, nonce=nonce, seen_at=at,
         ).on_conflict_do_nothing(index_elements=["terminal_id", "nonce"]).returning(terminal_nonces.c.nonce)
