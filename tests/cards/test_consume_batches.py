@@ -70,6 +70,21 @@ async def test_daily_limits_hold_inside_a_batch(world: CardWorld) -> None:
     assert (await check_ledger(world.container.database))[f"card:{card}"] == 4_100
 
 
+async def test_a_daily_limit_set_during_the_day_counts_what_was_spent_before_it(world: CardWorld) -> None:
+    card, other = await world.open_card(1), await world.open_card(2)
+    for each in (card, other):
+        await _fund(world, each, 5_000)
+    batcher = ConsumeBatcher()
+    assert await _outcomes([_consume(world, batcher, card, "EARLY", 800)]) == ["ok"]
+    await card_limits.set_limit(hub=world.hub, merchant_id=world.merchant_id, subject="card:*", per_txn=None,
+                                per_day=1_000)
+    assert await _outcomes([_consume(world, batcher, card, "LATE", 300)]) == ["LIMIT_PER_DAY"]
+    assert await _outcomes([_consume(world, batcher, card, "FITS", 200),
+                            _consume(world, batcher, other, "OTHER", 1_000)]) == ["ok", "ok"]
+    world.clock.advance(hours=24)
+    assert await _outcomes([_consume(world, batcher, card, "NEXT DAY", 1_000)]) == ["ok"]
+
+
 async def test_many_batches_on_one_hot_merchant_keep_the_books(world: CardWorld) -> None:
     cards = [await world.open_card(n, phone=f"139000000{n:02d}") for n in range(1, 13)]
     for card in cards:

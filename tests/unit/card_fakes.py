@@ -7,6 +7,7 @@ work left without commit() keeps none of their writes. Aggregates handed out are
 from __future__ import annotations
 
 import copy
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -376,6 +377,18 @@ class FakeCardMoney(_CardStore):
                 self._writes.put(self._t.usage, (merchant_id, subject, day), 0)
             used[subject] = self._t.usage[(merchant_id, subject, day)]
         return used
+
+    async def catch_up_usage(self, *, merchant_id: int, subject: str, day: date) -> None:
+        scope, _, name = subject.partition(":")
+        spent: dict[str, int] = defaultdict(int)
+        for tx in self._t.txs.values():
+            key = tx.card_no if scope == "card" else tx.card_merchant_code
+            if (tx.merchant_id, tx.business_date, tx.kind) == (merchant_id, day, "consume") and name in ("*", key):
+                spent[f"{scope}:{key}"] += tx.amount
+        for subject_key, total in spent.items():
+            key = (merchant_id, subject_key, day)
+            if self._t.usage.get(key, 0) < total:
+                self._writes.put(self._t.usage, key, total)
 
     async def add_usage(self, *, merchant_id: int, day: date, amounts: dict[str, int]) -> None:
         for subject, amount in amounts.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from payhub.cards.domain.limits import Limits, usage_key
+from payhub.cards.domain.money import business_date
 from payhub.cards.domain.rows import LimitSetting
 from payhub.cards.domain.cards import check_card_no
 from payhub.kernel.domain.errors import InvalidInput
@@ -26,9 +27,13 @@ async def set_limit(*, hub: CardHub, merchant_id: int, subject: str, per_txn: in
     for value in (per_txn, per_day):
         if value is not None and value < 0:
             raise InvalidInput("VALIDATION", detail="limits are fen >= 0")
+    now = hub.clock.now()
     async with hub.uow() as uow:
         await uow.cards.set_limit(merchant_id=merchant_id, subject=_subject(subject), limits=Limits(per_txn, per_day),
-                                  at=hub.clock.now())
+                                  at=now)
+        if per_day is not None:  # what was spent today before the limit counts against it
+            await uow.card_money.catch_up_usage(merchant_id=merchant_id, subject=subject,
+                                                day=business_date(now, hub.cards.business_tz))
         await uow.commit()
 
 

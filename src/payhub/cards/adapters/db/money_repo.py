@@ -18,6 +18,7 @@ from payhub.cards.adapters.db.tables import (
 )
 from payhub.kernel.adapters.db.bulk import upsert
 from payhub.kernel.adapters.db.errors import duplicate_as
+from payhub.cards.domain.limits import usage_key
 from payhub.cards.domain.recharges import RechargeOrder, RechargeState
 from payhub.cards.domain.replacements import CardReplacement, ReplacementState
 from payhub.cards.domain.rows import CardEvent, CardTx, CustodySettlement, RechargeSum, Refunded
@@ -202,6 +203,23 @@ class SqlCardMoneyRepository:
         ).values(used=u.used + sa.bindparam("b_amount"))
         await self._conn.execute(stmt, [{"b_subject": r["subject"], "b_amount": r["used"]} for r in rows])
 
+    async def catch_up_usage(self, *, merchant_id: int, subject: str, day: date) -> None:
+        t, u = card_transactions.c, card_usage.c
+        scope, _, name = subject.partition(":")
+        who = t.card_no if scope == "card" else t.card_merchant_code
+        spent = sa.select(who, sa.func.sum(t.amount)).where(
+            t.merchant_id == merchant_id, t.business_date == day, t.kind == "consume").group_by(who)
+        if name != "*":
+            spent = spent.where(who == name)
+        rows = [{"merchant_id": merchant_id, "subject": usage_key(scope, key), "business_date": day, "used": int(total)}
+                for key, total in await self._conn.execute(spent)]
+        if not rows:
+            return
+        stmt = upsert(self._conn, card_usage)
+        await self._conn.execute(stmt.on_conflict_do_update(
+            index_elements=["merchant_id", "subject", "business_date"],
+            set_={"used": sa.case((u.used < stmt.excluded.used, stmt.excluded.used), else_=u.used)},
+        ), rows)
     # --- events (the push outbox) -------------------------------------------------------------------------
 
     async def add_event(self, *, merchant_id: int, event_id: str, type: str, tx_no: str | None, payload: str,
