@@ -5,9 +5,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from payhub.kernel.adapters.db import bulk
 from payhub.kernel.adapters.db.aggregates_repo import insert_aggregate, save_aggregate
+from payhub.kernel.adapters.db.driver import DriverQuery
 from payhub.cards.adapters.db.tables import (
     card_limits, card_merchants, card_pool, card_programs, cards, funds_accounts, members, sms_codes,
 )
@@ -34,6 +37,26 @@ def _card(row: Any) -> Card:
 def _account(row: Any) -> FundsAccount:
     return FundsAccount(row.id, row.merchant_id, row.account_no, row.holder_name, row.phone, row.password_hash,
                         row.wrong_tries, row.password_version, row.created_at)
+
+
+# the statements of every consume, compiled once for psycopg (kernel/adapters/db/driver.py)
+_PAYING_MERCHANT = DriverQuery(
+    sa.select(card_merchants.c.id, card_merchants.c.code, card_merchants.c.name, card_merchants.c.active,
+              card_merchants.c.pinless_offline_max, card_programs.c.push_url)
+    .select_from(card_merchants.outerjoin(card_programs, card_programs.c.merchant_id == card_merchants.c.merchant_id))
+    .where(card_merchants.c.merchant_id == sa.bindparam("merchant_id"), card_merchants.c.code == sa.bindparam("code")))
+_LIMITS = DriverQuery(sa.select(card_limits).where(
+    card_limits.c.merchant_id == sa.bindparam("merchant_id"),
+    card_limits.c.subject == sa.any_(sa.bindparam("subjects", type_=postgresql.ARRAY(sa.String)))))
+_LOCKED_CARDS = (
+    sa.select(cards.c.id, cards.c.card_no, cards.c.state, cards.c.account_id, cards.c.ledger_account_id,
+              funds_accounts.c.password_version, funds_accounts.c.wrong_tries)
+    .join(funds_accounts, funds_accounts.c.id == cards.c.account_id)
+    .where(cards.c.merchant_id == sa.bindparam("merchant_id"))
+    .order_by(cards.c.id)
+)
+_LOCK_CARDS = DriverQuery(_LOCKED_CARDS.where(
+    cards.c.card_no == sa.any_(sa.bindparam("card_nos", type_=postgresql.ARRAY(sa.String)))).with_for_update(of=cards))
 
 
 class SqlCardRepository:
@@ -63,13 +86,8 @@ class SqlCardRepository:
 
     async def card_merchant(self, *, merchant_id: int, code: str) -> PayingMerchant | None:
         """The card merchant with its issuer's push settings (one round trip on the money path)."""
-        m, p = card_merchants.c, card_programs.c
-        row = (await self._conn.execute(
-            sa.select(m.id, m.code, m.name, m.active, m.pinless_offline_max, p.push_url)
-            .select_from(card_merchants.outerjoin(card_programs, p.merchant_id == m.merchant_id))
-            .where(m.merchant_id == merchant_id, m.code == code)
-        )).first()
-        return PayingMerchant(**row._mapping) if row else None
+        rows = await _PAYING_MERCHANT.rows(self._conn, merchant_id=merchant_id, code=code)
+        return PayingMerchant(**rows[0]._mapping) if rows else None
 
     async def set_pinless_offline(self, *, merchant_id: int, code: str, max_amount: int | None, at: datetime) -> bool:
         """Set the card merchant's cap on offline consumes without the pay password (None: none); False if unknown."""
@@ -89,8 +107,11 @@ class SqlCardRepository:
         await self._conn.execute(stmt.on_conflict_do_update(index_elements=["merchant_id", "subject"], set_=values))
 
     async def limits(self, *, merchant_id: int, subjects: list[str]) -> dict[str, Limits]:
-        rows = await self._conn.execute(sa.select(card_limits).where(
-            card_limits.c.merchant_id == merchant_id, card_limits.c.subject.in_(subjects)))
+        if bulk.is_postgres(self._conn):
+            rows = await _LIMITS.rows(self._conn, merchant_id=merchant_id, subjects=subjects)
+        else:
+            rows = (await self._conn.execute(sa.select(card_limits).where(
+                card_limits.c.merchant_id == merchant_id, card_limits.c.subject.in_(subjects)))).all()
         return {r.subject: Limits(r.per_txn, r.per_day) for r in rows}
 
     async def all_limits(self, *, merchant_id: int) -> list[LimitSetting]:
@@ -159,16 +180,12 @@ class SqlCardRepository:
 
     async def lock_cards(self, *, merchant_id: int, card_nos: list[str]) -> dict[str, LockedCard]:
         """Lock the cards' rows in id order; with each: state, funds account and its password version."""
-        c, a = cards.c, funds_accounts.c
-        query = (
-            sa.select(c.id, c.card_no, c.state, c.account_id, c.ledger_account_id, a.password_version, a.wrong_tries)
-            .join(funds_accounts, a.id == c.account_id)
-            .where(c.merchant_id == merchant_id, c.card_no.in_(card_nos))
-            .order_by(c.id)
-        )
-        if self._conn.dialect.name == "postgresql":
-            query = query.with_for_update(of=cards)
-        return {r.card_no: LockedCard(**r._mapping) for r in await self._conn.execute(query)}
+        if bulk.is_postgres(self._conn):
+            rows = await _LOCK_CARDS.rows(self._conn, merchant_id=merchant_id, card_nos=card_nos)
+        else:  # SQLite: one writer at a time, nothing to lock
+            rows = (await self._conn.execute(_LOCKED_CARDS.where(cards.c.card_no.in_(card_nos)),
+                                             {"merchant_id": merchant_id})).all()
+        return {r.card_no: LockedCard(**r._mapping) for r in rows}
 
     async def card_view(self, *, merchant_id: int, card_no: str) -> CardView | None:
         """The card with its holder and balance (no password needed)."""

@@ -2,21 +2,24 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from payhub.kernel.adapters.db import bulk
+from payhub.kernel.adapters.db import bulk, driver
 from payhub.kernel.adapters.db.aggregates_repo import insert_aggregate, save_aggregate
 from payhub.cards.adapters.db.tables import (
     card_events, card_replacements, card_transactions, card_usage, custody_settlements, recharge_orders,
     suspicious_cases,
 )
 from payhub.kernel.adapters.db.bulk import upsert
+from payhub.kernel.adapters.db.driver import DriverQuery
+from payhub.kernel.adapters.db.types import UtcDateTime
 from payhub.kernel.adapters.db.errors import duplicate_as
 from payhub.cards.domain.limits import usage_key
 from payhub.cards.domain.recharges import RechargeOrder, RechargeState
@@ -62,6 +65,21 @@ def _new_event(event: CardEvent) -> dict[str, Any]:
             "payload": event.payload, "created_at": event.created_at}
 
 
+# the statements of every consume, compiled once for psycopg (kernel/adapters/db/driver.py)
+_TXS_BY_OUT_NOS = DriverQuery(sa.select(card_transactions).where(
+    card_transactions.c.merchant_id == sa.bindparam("merchant_id"),
+    card_transactions.c.card_merchant_id == sa.bindparam("card_merchant_id"),
+    card_transactions.c.kind == sa.bindparam("kind"),
+    card_transactions.c.out_no == sa.any_(sa.bindparam("out_nos", type_=postgresql.ARRAY(sa.String)))))
+_RECENT_BY_CARD = DriverQuery(
+    sa.select(card_transactions.c.card_no, sa.func.count().label("count")).where(
+        card_transactions.c.merchant_id == sa.bindparam("merchant_id"),
+        card_transactions.c.card_no == sa.any_(sa.bindparam("card_nos", type_=postgresql.ARRAY(sa.String))),
+        card_transactions.c.kind == sa.bindparam("kind"),
+        card_transactions.c.created_at >= sa.bindparam("since", type_=UtcDateTime),
+    ).group_by(card_transactions.c.card_no))
+
+
 class SqlCardMoneyRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -79,9 +97,9 @@ class SqlCardMoneyRepository:
         """claim_tx for many rows in one statement; the out_nos inserted."""
         t, values = card_transactions, [_stored(row) for row in rows]
         if bulk.is_postgres(self._conn):
-            result = await bulk.unnest_insert(self._conn, t, values, suffix=(
+            inserted = await bulk.unnest_insert(self._conn, t, values, suffix=(
                 "ON CONFLICT (merchant_id, card_merchant_id, kind, out_no) DO NOTHING RETURNING out_no"))
-            return set(result.scalars())
+            return {out_no for out_no, in inserted}
         stmt = upsert(self._conn, t).on_conflict_do_nothing(
             index_elements=["merchant_id", "card_merchant_id", "kind", "out_no"]).returning(t.c.out_no)
         return set((await self._conn.execute(stmt, values)).scalars())
@@ -90,8 +108,13 @@ class SqlCardMoneyRepository:
                              out_nos: list[str]) -> dict[str, CardTx]:
         """tx_by_out_no for many numbers in one statement, by out_no."""
         t = card_transactions.c
-        rows = await self._conn.execute(sa.select(card_transactions).where(
-            t.merchant_id == merchant_id, t.card_merchant_id == card_merchant_id, t.kind == kind, bulk.among(self._conn, t.out_no, out_nos)))
+        if bulk.is_postgres(self._conn):
+            rows = await _TXS_BY_OUT_NOS.rows(self._conn, merchant_id=merchant_id, card_merchant_id=card_merchant_id,
+                                              kind=kind, out_nos=out_nos)
+        else:
+            rows = (await self._conn.execute(sa.select(card_transactions).where(
+                t.merchant_id == merchant_id, t.card_merchant_id == card_merchant_id, t.kind == kind,
+                t.out_no.in_(out_nos)))).all()
         return {r.out_no: CardTx(**r._mapping) for r in rows}
 
     async def tx_by_out_no(self, *, merchant_id: int, card_merchant_id: int, kind: str, out_no: str) -> CardTx | None:
@@ -153,10 +176,14 @@ class SqlCardMoneyRepository:
                                    since: datetime) -> dict[str, int]:
         """count_recent for many cards in one statement (cards without any are left out)."""
         t = card_transactions.c
-        rows = await self._conn.execute(sa.select(t.card_no, sa.func.count()).where(
-            t.merchant_id == merchant_id, bulk.among(self._conn, t.card_no, card_nos), t.kind == kind, t.created_at >= since,
-        ).group_by(t.card_no))
-        return {card_no: int(count) for card_no, count in rows}
+        if bulk.is_postgres(self._conn):
+            rows = await _RECENT_BY_CARD.rows(self._conn, merchant_id=merchant_id, card_nos=card_nos, kind=kind,
+                                              since=since)
+        else:
+            rows = (await self._conn.execute(sa.select(t.card_no, sa.func.count().label("count")).where(
+                t.merchant_id == merchant_id, t.card_no.in_(card_nos), t.kind == kind, t.created_at >= since,
+            ).group_by(t.card_no))).all()
+        return {r.card_no: int(r.count) for r in rows}
 
     async def recharges_by_day(self, *, merchant_id: int, day: date) -> list[RechargeSum]:
         """Recharges of one business day, summed by funding and collection shard."""
@@ -173,16 +200,16 @@ class SqlCardMoneyRepository:
         """Lock the day's usage rows of the subjects (created at 0 if new), in subject order; used by subject."""
         u = card_usage
         rows = [{"merchant_id": merchant_id, "subject": subject, "business_date": day, "used": 0} for subject in sorted(subjects)]
-        found: sa.CursorResult[str, int]
+        found: Sequence[Any]
         if bulk.is_postgres(self._conn):
             found = await bulk.unnest_insert(self._conn, u, rows, suffix=(
                 "ORDER BY subject ON CONFLICT (merchant_id, subject, business_date) "
                 "DO UPDATE SET used = card_usage.used RETURNING subject, used"))
         else:
             stmt = upsert(self._conn, u)
-            found = await self._conn.execute(stmt.on_conflict_do_update(
+            found = (await self._conn.execute(stmt.on_conflict_do_update(
                 index_elements=["merchant_id", "subject", "business_date"], set_={"used": u.c.used},
-            ).returning(u.c.subject, u.c.used), rows)
+            ).returning(u.c.subject, u.c.used), rows)).all()
         return {subject: int(used) for subject, used in found}
 
     async def add_usage(self, *, merchant_id: int, day: date, amounts: dict[str, int]) -> None:
@@ -193,10 +220,10 @@ class SqlCardMoneyRepository:
             return
         if bulk.is_postgres(self._conn):
             values = bulk.arrays(self._conn, card_usage, ["subject", "used"], rows)
-            await self._conn.execute(sa.text(
+            await driver.execute(self._conn, sql=(
                 f"UPDATE card_usage AS u SET used = u.used + v.used FROM {bulk.unnest(self._conn, card_usage, ['subject', 'used'])} "
-                "WHERE u.merchant_id = :merchant_id AND u.business_date = :day AND u.subject = v.subject"),
-                values | {"merchant_id": merchant_id, "day": day})
+                "WHERE u.merchant_id = %(merchant_id)s AND u.business_date = %(day)s AND u.subject = v.subject"),
+                params=values | {"merchant_id": merchant_id, "day": day})
             return
         stmt = sa.update(card_usage).where(
             u.merchant_id == merchant_id, u.business_date == day, u.subject == sa.bindparam("b_subject"),

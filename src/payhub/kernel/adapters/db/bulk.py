@@ -3,6 +3,7 @@ the text is the same whatever the number of rows and psycopg prepares it once (e
 statement per row, a multi-row VALUES a new long text per batch size). On SQLite, in process: executemany."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -12,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeDecorator
 
 from payhub.kernel.adapters.db import driver
-from payhub.kernel.adapters.db.driver import psycopg_of
 
 
 def upsert(conn: AsyncConnection, table: sa.Table) -> Any:
@@ -22,13 +22,6 @@ def upsert(conn: AsyncConnection, table: sa.Table) -> Any:
 
 def is_postgres(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "postgresql"
-
-
-def among(conn: AsyncConnection, column: sa.ColumnElement[Any], values: list[Any]) -> sa.ColumnElement[bool]:
-    """column IN values; on PostgreSQL `= ANY(array)`, one statement text (prepared once) for any number of values."""
-    if is_postgres(conn):
-        return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type)))
-    return column.in_(values)
 
 
 def arrays(conn: AsyncConnection, table: sa.Table, columns: list[str],
@@ -45,39 +38,29 @@ def arrays(conn: AsyncConnection, table: sa.Table, columns: list[str],
 
 
 def unnest(conn: AsyncConnection, table: sa.Table, columns: list[str]) -> str:
-    """unnest(CAST(:a AS type[]), …) over the columns' arrays, as a FROM item v with the columns' names."""
+    """unnest(%(a)s::type[], …) over the columns' arrays, as a FROM item v with the columns' names (for psycopg)."""
     return _unnest(table, tuple(columns), conn.dialect)
 
 
 @cache
 def _unnest(table: sa.Table, columns: tuple[str, ...], dialect: sa.Dialect) -> str:
-    casts = ", ".join(f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in columns)
+    casts = ", ".join(f"%({name})s::{table.c[name].type.compile(dialect=dialect)}[]" for name in columns)
     return f"unnest({casts}) AS v({', '.join(columns)})"
 
 
 async def insert_rows(conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT the rows (all with the same keys), set-based on either engine (on psycopg's driver directly)."""
-    if psycopg_of(conn) is not None:
-        columns = tuple(rows[0])
-        await driver.execute(conn, sql=_driver_insert(table, columns, conn.dialect),
-                             params=arrays(conn, table, list(columns), rows))
-    elif is_postgres(conn):
+    """INSERT the rows (all with the same keys), set-based on either engine."""
+    if is_postgres(conn):
         await unnest_insert(conn, table, rows)
     else:
         await conn.execute(sa.insert(table), rows)
 
 
-@cache
-def _driver_insert(table: sa.Table, columns: tuple[str, ...], dialect: sa.Dialect) -> str:
-    casts = ", ".join(f"%({name})s::{table.c[name].type.compile(dialect=dialect)}[]" for name in columns)
-    return (f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(columns)} "
-            f"FROM unnest({casts}) AS v({', '.join(columns)})")
-
-
 async def unnest_insert(conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]], *,
-                        suffix: str = "") -> sa.CursorResult[Any]:
-    """PostgreSQL: INSERT the rows from unnest(); suffix: an ON CONFLICT and/or RETURNING clause."""
+                        suffix: str = "") -> Sequence[tuple[Any, ...]]:
+    """PostgreSQL, on psycopg directly: INSERT the rows from unnest(); suffix: an ON CONFLICT and/or RETURNING
+    clause, whose rows come back."""
     columns = list(rows[0])
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM " \
           f"{unnest(conn, table, columns)} {suffix}"
-    return await conn.execute(sa.text(sql), arrays(conn, table, columns, rows))
+    return (await driver.execute(conn, sql=sql, params=arrays(conn, table, columns, rows))).rows

@@ -28,13 +28,45 @@ from payhub.kernel.adapters.db.types import UtcDateTime
 _DIALECT: sa.Dialect = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
 
 
+class _Positions:
+    """Where each selected column sits in a row: by column object, and by name where the name is unambiguous."""
+
+    def __init__(self, columns: Sequence[Any]) -> None:
+        names = [column.key for column in columns]
+        self.by_key: dict[Any, int] = {column: i for i, column in enumerate(columns)}
+        self.names = [name for name in names if names.count(name) == 1]
+        self.by_key.update({name: names.index(name) for name in self.names})
+
+
+class _RowMapping(Mapping[Any, Any]):
+    __slots__ = ("_positions", "_values")
+
+    def __init__(self, positions: _Positions, values: Sequence[Any]) -> None:
+        self._positions, self._values = positions, values
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._values[self._positions.by_key[key]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._positions.names)
+
+    def __len__(self) -> int:
+        return len(self._positions.names)
+
+
 class DriverRow:
-    """A result row as the repositories read SQLAlchemy's: values by column object."""
+    """A result row as the repositories read SQLAlchemy's: `row._mapping[column or name]`, `row.name`."""
 
     __slots__ = ("_mapping",)
 
-    def __init__(self, mapping: Mapping[Any, Any]) -> None:
+    def __init__(self, mapping: _RowMapping) -> None:
         self._mapping = mapping
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._mapping[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def psycopg_of(conn: AsyncConnection) -> PsycopgConnection[Any] | None:
@@ -51,8 +83,9 @@ class DriverQuery:
     def __init__(self, statement: sa.Select[Any]) -> None:
         self._statement = statement
         self._sql = str(statement.compile(dialect=_DIALECT))
-        self._columns: Sequence[Any] = list(statement.selected_columns)
-        self._utc = [i for i, column in enumerate(self._columns) if isinstance(column.type, UtcDateTime)]
+        columns = list(statement.selected_columns)
+        self._positions = _Positions(columns)
+        self._utc = [i for i, column in enumerate(columns) if isinstance(column.type, UtcDateTime)]
 
     async def rows(self, conn: AsyncConnection, **params: Any) -> Sequence[Any]:
         """The rows, each with `_mapping` by selected column."""
@@ -65,7 +98,7 @@ class DriverQuery:
             with _as_sqlalchemy_errors(self._sql, params):
                 await cursor.execute(self._sql, params)
                 found = await cursor.fetchall()
-        return [DriverRow(dict(zip(self._columns, self._utc_values(row), strict=True))) for row in found]
+        return [DriverRow(_RowMapping(self._positions, self._utc_values(row))) for row in found]
 
     def _utc_values(self, row: Sequence[Any]) -> list[Any]:
         values = list(row)
