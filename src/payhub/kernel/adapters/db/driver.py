@@ -1,18 +1,21 @@
 """The hottest statements on PostgreSQL, run on psycopg directly (issue 9).
 
 Through SQLAlchemy a statement costs the hub about half a millisecond of Python (building it, its cache key,
-the execution context, two greenlet hops, result processing); psycopg alone about a tenth of that. A `DriverQuery`
-is a Core SELECT compiled once for psycopg and then run on the unit of work's own psycopg connection, inside its
-transaction, its rows shaped like SQLAlchemy's (`row._mapping[column]`) so that the repositories map them with the
-same code. SQLite keeps the SQLAlchemy path: `DriverQuery.rows` takes it whenever the connection is not psycopg's.
+the execution context, two greenlet hops, result processing); psycopg alone about a tenth of that. Every statement
+here runs on the unit of work's own psycopg connection, inside its transaction (or in its autocommit):
+`DriverQuery` is a Core SELECT compiled once, its rows shaped like SQLAlchemy's (`row._mapping[column]`, by
+unambiguous name, as attributes) so that the repositories map them with the same code; `execute`,
+`insert_returning_id` and `update_by_id` run written-out statements with values converted as their column types
+convert them. psycopg's errors are raised as SQLAlchemy's, and the engine's before_cursor_execute listeners hear
+of every statement. SQLite keeps the SQLAlchemy path (`DriverQuery.rows` takes it on any other driver).
 """
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import psycopg
@@ -22,6 +25,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeDecorator
 
 from payhub.kernel.adapters.db.types import UtcDateTime
 
@@ -110,8 +114,12 @@ class DriverQuery:
 
 
 def bind(column: sa.Column[Any], value: Any) -> Any:
-    """A column's value as psycopg takes it (JSON documents wrapped; aware datetimes go as they are)."""
-    return Jsonb(value) if isinstance(column.type, sa.JSON) and value is not None else value
+    """A column's value as psycopg takes it: the column type's own conversion (UTC datetimes, naive ones refused),
+    JSON documents wrapped."""
+    kind = column.type
+    if isinstance(kind, TypeDecorator):
+        value = kind.process_bind_param(value, _DIALECT)
+    return Jsonb(value) if isinstance(kind, sa.JSON) and value is not None else value
 
 
 @cache
