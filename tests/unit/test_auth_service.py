@@ -27,8 +27,15 @@ def signed(*, key: str = KEY, nonce: str = "n-1", timestamp: int | str = int(STA
     return replace(request, **changes)
 
 
+async def admitted(hub: Hub, request: auth.SignedRequest) -> Terminal:
+    """What SignedRequests does for a read: admit the request, then store its nonce on its own."""
+    terminal, nonce = await auth.admit_terminal(hub=hub, request=request)
+    await auth.store_nonce(hub=hub, nonce=nonce)
+    return terminal
+
+
 async def authenticate(world: World, request: auth.SignedRequest):
-    return await auth.authenticate_terminal(hub=world.hub, request=request)
+    return await admitted(world.hub, request)
 
 
 async def test_a_correctly_signed_request_names_its_terminal(world: World):
@@ -163,7 +170,7 @@ async def test_a_replay_to_another_process_is_refused_by_the_database(world: Wor
     await authenticate(world, signed())
 
     with pytest.raises(Unauthorized) as refused:
-        await auth.authenticate_terminal(hub=another_process(world, Ticks()), request=signed())
+        await admitted(another_process(world, Ticks()), signed())
     assert refused.value.code == "REPLAYED_REQUEST"
 
 
@@ -196,11 +203,11 @@ async def test_a_logout_elsewhere_ends_the_session_here_once_this_process_copy_i
 async def test_a_disabled_terminal_is_refused_once_this_process_copy_is_a_second_old(world: World):
     ticks = Ticks()
     here = another_process(world, ticks)
-    await auth.authenticate_terminal(hub=here, request=signed())
+    await admitted(here, signed())
     terminal, sealed = world.db.terminals["POS-7"]
     world.db.terminals["POS-7"] = (replace(terminal, active=False), sealed)
 
     ticks.now += 1.0
     with pytest.raises(Unauthorized) as refused:
-        await auth.authenticate_terminal(hub=here, request=signed(nonce="n-2"))
+        await admitted(here, signed(nonce="n-2"))
     assert refused.value.code == "UNKNOWN_TERMINAL"

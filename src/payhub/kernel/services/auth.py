@@ -110,14 +110,6 @@ async def store_nonce(*, hub: Hub, nonce: PendingNonce) -> None:
         raise
 
 
-async def authenticate_terminal(*, hub: Hub, request: SignedRequest) -> Terminal:
-    """The registered terminal that signed this request, its nonce stored; Unauthorized (bad signature, stale,
-    replayed)."""
-    terminal, nonce = await admit_terminal(hub=hub, request=request)
-    await store_nonce(hub=hub, nonce=nonce)
-    return terminal
-
-
 async def forget_expired(*, hub: Hub) -> int:
     """Delete nonces too old to be replayed and sign-in counters that no longer count or lock; how many went."""
     now = hub.clock.now()
