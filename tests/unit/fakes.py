@@ -779,8 +779,8 @@ class FakeSignals:
 
 
 class FakeWatch:
-    async def next_signal(self, *, timeout: float) -> None:
-        return None
+    async def next_signal(self, *, timeout: float) -> bool:
+        return False
 
 
 class PlainSealer:

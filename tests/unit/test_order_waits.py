@@ -1,11 +1,14 @@
-"""A long-poll wakes on the order's signal, also on one that comes while it is still looking at the order."""
+"""A long-poll wakes on the order's signal, also on one that comes while it is still looking at the order; a change
+to a state the hub moves on from by itself waits a moment for the next one."""
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 
+import pytest
+
 from payhub.kernel.adapters.signals import LocalOrderSignals
-from payhub.kernel.services.order_waits import until_changed
+from payhub.kernel.services.order_waits import SETTLE_SECONDS, until_changed
 
 from .world import World
 
@@ -24,7 +27,8 @@ async def test_a_signal_sent_while_the_waiter_looks_wakes_it_at_once(world: Worl
 
     loop = asyncio.get_running_loop()
     started = loop.time()
-    seen = await until_changed(hub=hub, order_no="P1", seen_version=1, timeout=5, look=look, version=lambda v: v)
+    seen = await until_changed(hub=hub, order_no="P1", seen_version=1, timeout=5, look=look, version=lambda v: v,
+                              moving_on=lambda v: False)
     assert seen == 2
     assert loop.time() - started < 0.5  # not the one-second fallback look
 
@@ -40,5 +44,40 @@ async def test_without_a_signal_the_waiter_looks_again_every_second_until_its_ti
 
     loop = asyncio.get_running_loop()
     started = loop.time()
-    assert await until_changed(hub=hub, order_no="P1", seen_version=1, timeout=1.5, look=look, version=lambda v: v) == 1
+    assert await until_changed(hub=hub, order_no="P1", seen_version=1, timeout=1.5, look=look, version=lambda v: v,
+                              moving_on=lambda v: False) == 1
     assert 1.4 < loop.time() - started < 2.0 and looks == 3
+
+
+async def test_a_change_the_hub_moves_on_from_is_answered_with_the_next_change_that_follows_at_once(world: World):
+    signals = LocalOrderSignals()
+    hub = dataclasses.replace(world.hub, signals=signals)
+    states = iter(["paid", "fulfilling", "fulfilled"])
+    looks: list[str] = []
+
+    async def look() -> tuple[int, str]:
+        state = next(states)
+        looks.append(state)
+        if state != "fulfilled":  # the worker's next move commits right after this look
+            asyncio.get_running_loop().call_later(0.02, signals.publish, "P1")
+        return len(looks) + 1, state
+
+    seen = await until_changed(hub=hub, order_no="P1", seen_version=1, timeout=5, look=look,
+                               version=lambda v: v[0], moving_on=lambda v: v[1] in ("paid", "fulfilling"))
+    assert seen == (4, "fulfilled") and looks == ["paid", "fulfilling", "fulfilled"]
+
+
+@pytest.mark.parametrize(("timeout", "answered_after"), [(5, SETTLE_SECONDS), (0, 0.0)])
+async def test_without_a_next_change_the_moving_on_state_is_answered_after_the_settle_time_within_the_timeout(
+        world: World, timeout: float, answered_after: float):
+    hub = dataclasses.replace(world.hub, signals=LocalOrderSignals())
+
+    async def look() -> tuple[int, str]:
+        return 2, "fulfilling"
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    seen = await until_changed(hub=hub, order_no="P1", seen_version=1, timeout=timeout, look=look,
+                               version=lambda v: v[0], moving_on=lambda v: v[1] == "fulfilling")
+    assert seen == (2, "fulfilling")
+    assert answered_after - 0.05 < loop.time() - started < answered_after + 0.2

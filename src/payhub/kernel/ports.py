@@ -479,8 +479,8 @@ class PasswordHasher(Protocol):
 class OrderWatch(Protocol):
     """A waiter's subscription to one order's signals, taken before it looks, so none is missed meanwhile."""
 
-    async def next_signal(self, *, timeout: float) -> None:
-        """Return once a signal came since the last return (at once if one already did), or after timeout s."""
+    async def next_signal(self, *, timeout: float) -> bool:
+        """True once a signal came since the last return (at once if one already did); False after timeout s."""
         ...
 
 

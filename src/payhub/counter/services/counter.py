@@ -13,7 +13,7 @@ from payhub.kernel.domain.errors import Conflict, Contention, InvalidInput, NotF
 from payhub.counter.domain.fees import FeeType, parse_fee_type
 from payhub.kernel.domain.jobs import JobKind
 from payhub.kernel.domain.money import require_fen, yuan
-from payhub.kernel.domain.orders import Order, OrderState, Payment, PayMethod
+from payhub.kernel.domain.orders import MOVING_ON_STATES, Order, OrderState, Payment, PayMethod
 from payhub.kernel.domain.payments import Capability, PayResult, PayStatus
 from payhub.kernel.domain.wallets import Wallet, mask_code, wallet_of
 from payhub.kernel.ports import ChannelRefused, ChannelUnavailable, PaymentChannel
@@ -85,12 +85,13 @@ def _due_for(*, arrears: Arrears, amount: int, bill_ids: tuple[str, ...]) -> int
 async def create_order(*, hub: CounterHub, actor: Actor, request: NewOrder) -> Order:
     """Place an order; the same terminal order no. with the same content returns the first order."""
     content_hash = request.content_hash()
-    existing = await earlier_order(hub=hub, actor=actor, terminal_order_no=request.terminal_order_no,
-                                   request_hash=content_hash)
-    if existing is not None:
-        return existing
-    merchant = await known_merchant(hub=hub, merchant_id=actor.merchant_id)
     kind = parse_fee_type(request.fee_type)
+    if kind.has_arrears:  # a retry must not be checked against bills its first request has paid meanwhile
+        existing = await earlier_order(hub=hub, actor=actor, terminal_order_no=request.terminal_order_no,
+                                       request_hash=content_hash)
+        if existing is not None:
+            return existing
+    merchant = await known_merchant(hub=hub, merchant_id=actor.merchant_id)
     amount = require_fen(request.amount)
     account_no = request.account_no.strip()
     if not account_no:
@@ -386,7 +387,8 @@ async def wait_for_change(*, hub: Hub, actor: Actor, order_no: str, seen_version
     """The order once its version differs from seen_version, or as it is when timeout seconds have passed."""
     return await until_changed(hub=hub, order_no=order_no, seen_version=seen_version, timeout=timeout,
                                look=lambda: get_order(hub=hub, actor=actor, order_no=order_no),
-                               version=lambda order: order.version)
+                               version=lambda order: order.version,
+                               moving_on=lambda order: order.state in MOVING_ON_STATES)
 
 
 FEE_TYPES = [

@@ -13,10 +13,12 @@ class LocalWatch:
     def __init__(self) -> None:
         self.signalled = asyncio.Event()
 
-    async def next_signal(self, *, timeout: float) -> None:
+    async def next_signal(self, *, timeout: float) -> bool:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.signalled.wait(), timeout=timeout)
+        signalled = self.signalled.is_set()
         self.signalled.clear()
+        return signalled
 
 
 class LocalOrderSignals:

@@ -67,6 +67,8 @@ ORDER_TRANSITIONS: dict[StrEnum, frozenset[StrEnum]] = {
 }
 FINAL_STATES = frozenset({S.FULFILLED, S.PAY_FAILED, S.CLOSED, S.REFUNDED, S.MANUAL})
 PAID_STATES = frozenset({S.PAID, S.FULFILLING, S.FULFILLED, S.FULFIL_FAILED, S.REFUNDING, S.REFUNDED})
+# the hub itself is moving the order on (a queued job or a far call under way): the next move usually follows at once
+MOVING_ON_STATES = frozenset({S.PAID, S.FULFILLING, S.CLOSING, S.REVERSING, S.REFUNDING})
 
 
 def trade_no(*, order_no: str, seq: int) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from payhub.kernel.domain.errors import NotFound
-from payhub.kernel.domain.orders import Order
+from payhub.kernel.domain.orders import MOVING_ON_STATES, Order
 from payhub.kernel.domain.refunds import Refund
 from payhub.kernel.domain.tenancy import StaffNames
 from payhub.kernel.domain.transitions import Transition
@@ -68,4 +68,5 @@ async def detail_once_changed(*, hub: Hub, actor: Actor, order_no: str, seen_ver
     """order_detail once the order's version differs from seen_version, or when timeout seconds have passed."""
     return await until_changed(hub=hub, order_no=order_no, seen_version=seen_version, timeout=timeout,
                                look=lambda: order_detail(hub=hub, actor=actor, order_no=order_no),
-                               version=lambda detail: detail.order.version)
+                               version=lambda detail: detail.order.version,
+                               moving_on=lambda detail: detail.order.state in MOVING_ON_STATES)

@@ -37,14 +37,20 @@ def arrays(conn: AsyncConnection, table: sa.Table, columns: list[str],
     return found
 
 
-def unnest(conn: AsyncConnection, table: sa.Table, columns: list[str]) -> str:
-    """unnest(%(a)s::type[], …) over the columns' arrays, as a FROM item v with the columns' names (for psycopg)."""
-    return _unnest(table, tuple(columns), conn.dialect)
+def unnest(conn: AsyncConnection, table: sa.Table, columns: list[str], *, prefix: str = "") -> str:
+    """unnest(%(a)s::type[], …) over the columns' arrays, as a FROM item v with the columns' names (for psycopg);
+    prefix goes before each parameter's name, for two tables' arrays in one statement."""
+    return unnest_for(conn.dialect, table, columns, prefix=prefix)
+
+
+def unnest_for(dialect: sa.Dialect, table: sa.Table, columns: list[str], *, prefix: str = "") -> str:
+    """unnest() as above, for a dialect (statements built once per dialect)."""
+    return _unnest(table, tuple(columns), dialect, prefix)
 
 
 @cache
-def _unnest(table: sa.Table, columns: tuple[str, ...], dialect: sa.Dialect) -> str:
-    casts = ", ".join(f"%({name})s::{table.c[name].type.compile(dialect=dialect)}[]" for name in columns)
+def _unnest(table: sa.Table, columns: tuple[str, ...], dialect: sa.Dialect, prefix: str) -> str:
+    casts = ", ".join(f"%({prefix}{name})s::{table.c[name].type.compile(dialect=dialect)}[]" for name in columns)
     return f"unnest({casts}) AS v({', '.join(columns)})"
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import weakref
+from functools import cache
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -29,10 +30,27 @@ _ACCOUNT_STATES = sa.select(
 ).order_by(ledger_accounts.c.id)
 _LOCK = DriverQuery(_ACCOUNT_STATES.where(
     ledger_accounts.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger)))).with_for_update())
+_ENTRY_COLUMNS = ["id", "merchant_id", "kind", "ref", "memo", "created_at"]
 _UPDATE_BALANCES = (
-    "UPDATE ledger_accounts AS a SET balance = v.balance, version = v.new_version FROM "
-    "unnest(%(id)s::BIGINT[], %(version)s::BIGINT[], %(balance)s::BIGINT[], %(new_version)s::BIGINT[]) "
-    "AS v(id, version, balance, new_version) WHERE a.id = v.id AND a.version = v.version")
+    "UPDATE ledger_accounts AS a SET balance = b.balance, version = b.new_version FROM "
+    "unnest(%(b_id)s::BIGINT[], %(b_version)s::BIGINT[], %(b_balance)s::BIGINT[], %(b_new_version)s::BIGINT[]) "
+    "AS b(id, version, balance, new_version) WHERE a.id = b.id AND a.version = b.version RETURNING a.id")
+
+
+@cache
+def _write_postings_sql(dialect: sa.Dialect) -> str:
+    """Balances, legs and entries in one statement (PostgreSQL). The entries' WHERE reads the legs' CTE through an
+    InitPlan, which runs it to completion before the first entry is inserted: the entry guard's trigger (a volatile
+    function) then sees every leg, as it would have after a statement of their own."""
+    legs = ", ".join(_LEG_COLUMNS)
+    entries = ", ".join(_ENTRY_COLUMNS)
+    return (
+        f"WITH balances AS ({_UPDATE_BALANCES}), "
+        f"legs AS (INSERT INTO journal_legs ({legs}) SELECT {legs} FROM "
+        f"{bulk.unnest_for(dialect, journal_legs, list(_LEG_COLUMNS), prefix='leg_')} RETURNING entry_id) "
+        f"INSERT INTO journal_entries ({entries}) SELECT {entries} FROM "
+        f"{bulk.unnest_for(dialect, journal_entries, _ENTRY_COLUMNS, prefix='entry_')} "
+        "WHERE (SELECT count(*) FROM legs) = %(legs)s RETURNING (SELECT count(*) FROM balances)")
 
 
 def _leg_values(leg: LegRow) -> dict[str, Any]:
@@ -116,28 +134,33 @@ class SqlLedgerRepository:
                 for m in (row._mapping for row in rows)}
 
     async def write_postings(self, *, postings: Postings, at: datetime) -> None:
-        """Write what Postings applied to accounts locked by lock_accounts: balances, legs, entries (set-based).
-
-        Legs go first and entries last: the database's guards check each entry against its legs on insert.
-        """
+        """Write what Postings applied to accounts locked by lock_accounts: balances, legs, entries (set-based; one
+        statement on PostgreSQL). Legs go first and entries last: the database's guards check each entry against its
+        legs on insert."""
         if not postings.entries:
             return
         changed = [{"id": s.id, "version": s.read_version, "balance": s.balance, "new_version": s.version}
                    for s in postings.changed()]
         entries = [{"id": entry_id, "merchant_id": e.merchant_id, "kind": e.kind, "ref": e.ref, "memo": e.memo,
                     "created_at": at} for entry_id, e in zip(postings.entry_ids, postings.entries, strict=True)]
+        legs = [_leg_values(leg) for leg in postings.legs]
         if bulk.is_postgres(self._conn):
-            values = {key: [row[key] for row in changed] for key in changed[0]}
-            updated = (await driver.execute(self._conn, sql=_UPDATE_BALANCES, params=values)).rowcount
-        else:
-            a = ledger_accounts.c
-            updated = (await self._conn.execute(
-                sa.update(ledger_accounts).where(a.id == sa.bindparam("b_id"), a.version == sa.bindparam("b_version"))
-                .values(balance=sa.bindparam("b_balance"), version=sa.bindparam("b_new_version")),
-                [{f"b_{k}": v for k, v in row.items()} for row in changed])).rowcount
+            params: dict[str, Any] = {f"b_{key}": [row[key] for row in changed] for key in changed[0]}
+            params |= {f"leg_{k}": v for k, v in bulk.arrays(self._conn, journal_legs, list(_LEG_COLUMNS), legs).items()}
+            params |= {f"entry_{k}": v for k, v in bulk.arrays(self._conn, journal_entries, _ENTRY_COLUMNS, entries).items()}
+            params["legs"] = len(legs)
+            written = (await driver.execute(self._conn, sql=_write_postings_sql(self._conn.dialect), params=params)).rows
+            if len(written) != len(entries) or written[0][0] != len(changed):
+                raise RuntimeError("ledger accounts changed under their lock")
+            return
+        a = ledger_accounts.c
+        updated = (await self._conn.execute(
+            sa.update(ledger_accounts).where(a.id == sa.bindparam("b_id"), a.version == sa.bindparam("b_version"))
+            .values(balance=sa.bindparam("b_balance"), version=sa.bindparam("b_new_version")),
+            [{f"b_{k}": v for k, v in row.items()} for row in changed])).rowcount
         if updated != len(changed):
             raise RuntimeError("ledger accounts changed under their lock")
-        await bulk.insert_rows(self._conn, journal_legs, [_leg_values(leg) for leg in postings.legs])
+        await bulk.insert_rows(self._conn, journal_legs, legs)
         await bulk.insert_rows(self._conn, journal_entries, entries)
 
     async def account_id(self, *, merchant_id: int, spec: AccountSpec, at: datetime) -> int:
