@@ -41,6 +41,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from payhub.kernel.adapters.db.engine import most_connections as engine_connections
 from payhub.kernel.adapters.db.migrate import upgrade
 from payhub.bootstrap import build
 from payhub.config import Settings
@@ -233,16 +234,16 @@ def pool_size_for(topology: Topology, limit: int) -> int:
     pass the server's limit less SPARE_CONNECTIONS. Pools open connections only as requests and jobs need them, so
     a pool larger than a process's share of the clients costs nothing; the cap only keeps many processes legal."""
     default = int(Settings.model_fields["db_pool_size"].default)
-    share = (limit - SPARE_CONNECTIONS) // topology.processes - SIDE_CONNECTIONS
-    size = min(default, share * 4 // 5)  # size + size // 4 <= share: the engine's max_overflow is pool_size // 4
-    if size < 2:
+    size = next((size for size in range(default, 1, -1)
+                 if most_connections(topology, size) <= limit - SPARE_CONNECTIONS), None)
+    if size is None:
         raise SystemExit(f"{topology.describe()} need more connections than the server's {limit}: fewer processes")
     return size
 
 
 def most_connections(topology: Topology, pool_size: int) -> int:
-    """The connections all hub-side processes may hold at once: pool, overflow and PgNotifications' two."""
-    return topology.processes * (pool_size + pool_size // 4 + SIDE_CONNECTIONS)
+    """The connections all hub-side processes may hold at once: both engines' pools and PgNotifications' two."""
+    return topology.processes * (engine_connections(pool_size) + SIDE_CONNECTIONS)
 
 
 def settings_for(*, db_url: str, hub_port: int, sandbox_port: int, pool_size: int | None = None,
@@ -957,7 +958,7 @@ def run_hub_and_load(args: argparse.Namespace, server_url: str, db_url: str, run
         postmaster = local_postmaster(db_url)
         listed = "; ".join(f"{name} pid{'s' if len(group) > 1 else ''} {', '.join(map(str, group))}"
                            for name, group in hub.pids().items())
-        print(f"hub {hub_url}: {topology.describe()} ({listed}); DB pool {pool_size} + {pool_size // 4} overflow "
+        print(f"hub {hub_url}: {topology.describe()} ({listed}); DB pool size {pool_size} "
               f"per process, at most {most_connections(topology, pool_size)} of the server's {limit} connections; "
               f"sandboxes :{sandbox_port} (pid {sandboxes.pid}); {args.clients} terminals seeded; logs in {run_dir}",
               flush=True)

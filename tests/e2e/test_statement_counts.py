@@ -1,4 +1,5 @@
-"""Reading an order costs one statement, outside any transaction on PostgreSQL, and never repeats a statement."""
+"""Reading an order costs one statement, outside any transaction on PostgreSQL, and never repeats a statement; a
+fulfilment finishes its job in the transaction that books it."""
 from __future__ import annotations
 
 import asyncio
@@ -9,6 +10,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 
 from tests.support.harness import WECHAT, Harness
 from tests.support.statements import listening, one_line
@@ -109,3 +111,30 @@ async def test_a_long_poll_looks_once_then_once_per_signal_and_answers_once_the_
     assert_outside_transactions(hub, polled)
     first_look = reads(polled)[0]
     assert repeated(polled) == [(first_look.sql, first_look.parameters)], polled  # only the look itself repeats
+
+
+async def test_a_fulfilment_finishes_its_job_in_the_transaction_that_books_it(hub: Harness) -> None:
+    order = await hub.place(fee_type="other", account_no="10010001", amount=2500)
+    paid = await hub.call("POST", f"/api/v1/orders/{order['order_no']}/pay/code", {"auth_code": WECHAT})
+    assert paid["state"] == "paid"
+    by_connection: dict[Any, list[str]] = {}  # each unit of work's statements, COMMIT included
+
+    def record(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        by_connection.setdefault(conn, []).append(one_line(statement))
+
+    def committed(conn: Any) -> None:
+        by_connection.setdefault(conn, []).append("COMMIT")
+
+    engine = hub.container.database.write.sync_engine
+    sa.event.listen(engine, "commit", committed)
+    try:
+        with listening((engine, hub.container.database.read.sync_engine), record):
+            await hub.run_jobs()
+    finally:
+        sa.event.remove(engine, "commit", committed)
+    assert (await hub.order(order["order_no"]))["state"] == "fulfilled"
+    finishing = [statements for statements in by_connection.values()
+                 if any(s.startswith("UPDATE jobs SET") and "last_error" in s for s in statements)]
+    assert len(finishing) == 1, by_connection  # the fulfil job's, and no second one from the runner
+    statements = finishing[0]
+    assert any("journal_entries" in s for s in statements) and statements[-1] == "COMMIT", statements

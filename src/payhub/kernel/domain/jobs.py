@@ -1,7 +1,7 @@
 """Durable jobs (the outbox): what must happen at a far system, retried with backoff, parked after the last try."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -84,7 +84,10 @@ class ParkedJob:
 
 @dataclass(frozen=True, slots=True)
 class Done:
-    """The job's effect happened (or is known to be unnecessary)."""
+    """The job's effect happened (or is known to be unnecessary). recorded: the handler finished the job in the
+    transaction of its effect, so the runner has nothing more to write."""
+
+    recorded: bool = field(default=False, compare=False)  # bookkeeping for the runner: still the same outcome
 
 
 @dataclass(frozen=True, slots=True)

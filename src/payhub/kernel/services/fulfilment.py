@@ -19,7 +19,7 @@ RETRY_PAUSE = timedelta(seconds=30)
 
 async def fulfil(*, hub: Hub, job: Job) -> JobOutcome:
     """Fulfil a paid order (again after a refusal, under a retry policy); after an unclear try, query first."""
-    async with hub.uow() as uow:
+    async with hub.uow(autocommit=True) as uow:  # the guarded save is the only write: no transaction around it
         order = await uow.orders.get(order_no=job.ref)
         assert order is not None, job.ref
         if order.state in (OrderState.PAID, OrderState.FULFIL_FAILED):
@@ -38,6 +38,7 @@ async def fulfil(*, hub: Hub, job: Job) -> JobOutcome:
         return Retry(f"fulfilment {outcome.status}: {outcome.code or ''} {outcome.message or ''}".strip())
 
     recoveries: list[Recovery] = []
+    finished: list[bool] = []
 
     async def apply(uow: UnitOfWork, fresh: Order, now: datetime) -> JobOutcome | None:
         if outcome.status is FulfilmentStatus.DONE:
@@ -46,6 +47,8 @@ async def fulfil(*, hub: Hub, job: Job) -> JobOutcome:
             await book_fulfilment(uow=uow, order=fresh, payable=fulfiller.payable(order=fresh), at=now)
         else:
             recoveries.append(await _recover(uow=uow, fulfiller=fulfiller, order=fresh, outcome=outcome, at=now))
+        if recoveries != [Recovery.RETRY]:  # this job is over with this transaction (a retry runs it again)
+            finished.append(await uow.jobs.finish(job=job, outcome=Done(), now=now))
         return None
 
     async def as_read(_: UnitOfWork) -> Order:
@@ -56,7 +59,7 @@ async def fulfil(*, hub: Hub, job: Job) -> JobOutcome:
                                 still=lambda fresh: fresh.state is OrderState.FULFILLING)
     if recoveries == [Recovery.RETRY] and isinstance(answer, Done):
         return RunAgain(at=hub.clock.now() + RETRY_PAUSE)  # the same job fulfils again: a re-sale
-    return answer
+    return Done(recorded=True) if isinstance(answer, Done) and finished == [True] else answer
 
 
 async def _fulfil_unless_done(*, fulfiller: Fulfiller, order: Order, resumed: bool) -> Outcome:

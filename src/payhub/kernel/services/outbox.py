@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 from payhub.kernel.domain.errors import StaleState
-from payhub.kernel.domain.jobs import Job, JobKind, JobOutcome, Retry, RunAgain
+from payhub.kernel.domain.jobs import Done, Job, JobKind, JobOutcome, Retry, RunAgain
 from payhub.kernel.domain.orders import OrderState
 from payhub.kernel.ports import JobWakeups
 from payhub.kernel.services.auth import forget_expired
@@ -54,6 +54,8 @@ async def run_job(*, hub: Hub, job: Job) -> JobOutcome:
     except Exception as error:  # noqa: BLE001 - one job's bug must not stop the worker
         log.exception("job failed", extra={"job_kind": job.kind, "order_no": job.ref})
         outcome = Retry(f"{type(error).__name__}: {error}")
+    if isinstance(outcome, Done) and outcome.recorded:
+        return outcome
     async with hub.uow(autocommit=True) as uow:  # one statement: no transaction around it
         owned = await uow.jobs.finish(job=job, outcome=outcome, now=hub.clock.now())
         await uow.commit()

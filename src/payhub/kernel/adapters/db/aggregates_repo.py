@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -63,24 +65,44 @@ async def insert_aggregate_unless(conn: AsyncConnection, table: sa.Table, aggreg
     return True
 
 
-async def save_aggregate(conn: AsyncConnection, table: sa.Table, aggregate: StateMachine) -> None:
-    """UPDATE … WHERE state = :expected AND version = :version; StaleState if another writer got there first.
+@dataclass(frozen=True)
+class RowWrite:
+    """A row of another table that belongs to an aggregate's move (an order's payment): inserted when id is None,
+    else updated by id, and only if the guarded update found the aggregate's row."""
 
-    On PostgreSQL the update and the record of its moves are one statement run on psycopg directly (the moves are
-    inserted only when the guarded update found its row); SQLite, in process, runs them one after the other."""
+    table: sa.Table
+    values: Mapping[str, Any]
+    id: int | None = None
+
+
+async def save_aggregate(conn: AsyncConnection, table: sa.Table, aggregate: StateMachine, *,
+                         rows: Sequence[RowWrite] = ()) -> list[int]:
+    """UPDATE … WHERE state = :expected AND version = :version; StaleState if another writer got there first. The
+    rows are written with it; the id of each comes back (the new one of an insert).
+
+    On PostgreSQL the update, the record of its moves and the rows are one statement run on psycopg directly
+    (moves and rows are written only when the guarded update found its row); SQLite, in process, runs them one
+    after the other."""
     row = to_row(aggregate, table)
     row["version"] = aggregate.version + 1
     if aggregate.transitions:
         row["updated_at"] = aggregate.transitions[-1].at
     if aggregate.transitions and psycopg_of(conn) is not None:
         moves = _transition_rows(aggregate)
-        recorded = (await driver.execute(conn, sql=_guarded_move(table, tuple(row)), params={
+        shapes = tuple((write.table, tuple(write.values), write.id is None) for write in rows)
+        found = (await driver.execute(conn, sql=_guarded_move(table, tuple(row), shapes), params={
             **{f"s_{name}": driver.bind(table.c[name], value) for name, value in row.items()},
             "w_id": aggregate.id, "w_state": str(aggregate.saved_state), "w_version": aggregate.version,
             **{f"t_{name}": [move[name] for move in moves] for name in _MOVE_COLUMNS},
-        })).rows
-        if len(recorded) != len(moves):
+            **{f"r{i}_{name}": driver.bind(write.table.c[name], value)
+               for i, write in enumerate(rows) for name, value in write.values.items()},
+            **{f"r{i}_id": write.id for i, write in enumerate(rows) if write.id is not None},
+        })).rows[0]
+        if found[0] != len(moves):
             raise StaleState(aggregate.aggregate, aggregate.key)
+        if None in found[1:]:
+            raise RuntimeError("a row written with an aggregate's move was not found")
+        ids = [int(found_id) for found_id in found[1:]]
         aggregate.transitions = []
     else:
         result = await conn.execute(
@@ -93,26 +115,57 @@ async def save_aggregate(conn: AsyncConnection, table: sa.Table, aggregate: Stat
         if result.rowcount != 1:
             raise StaleState(aggregate.aggregate, aggregate.key)
         await _record(conn, aggregate)
+        ids = [await write_row(conn, write) for write in rows]
     aggregate.version += 1
     aggregate.saved_state = aggregate.state
+    return ids
+
+
+async def write_row(conn: AsyncConnection, write: RowWrite) -> int:
+    """Insert or update one row on its own (psycopg on PostgreSQL); its id."""
+    if psycopg_of(conn) is not None:
+        if write.id is None:
+            new_id = await driver.insert_returning_id(conn, write.table, write.values)
+            assert new_id is not None
+            return new_id
+        await driver.update_by_id(conn, write.table, write.id, write.values)
+        return write.id
+    if write.id is None:
+        return int((await conn.execute(sa.insert(write.table).values(**write.values)
+                                       .returning(write.table.c.id))).scalar_one())
+    await conn.execute(sa.update(write.table).where(write.table.c.id == write.id).values(**write.values))
+    return write.id
 
 
 _MOVE_COLUMNS = ("merchant_id", "aggregate", "aggregate_key", "from_state", "to_state", "reason", "actor", "at")
 
 
 @cache
-def _guarded_move(table: sa.Table, columns: tuple[str, ...]) -> str:
-    """The guarded update of an aggregate's row and the insert of its moves (found only when the update found its
-    row), as one statement for psycopg; the moves come as one array per column, so one text serves any number."""
+def _guarded_move(table: sa.Table, columns: tuple[str, ...],
+                  rows: tuple[tuple[sa.Table, tuple[str, ...], bool], ...]) -> str:
+    """The guarded update of an aggregate's row, the insert of its moves and the writes of its rows (each done only
+    when the update found its row), as one statement for psycopg that returns how many moves it recorded and each
+    row's id; the moves come as one array per column, so one text serves any number."""
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     sets = ", ".join(f"{name} = %(s_{name})s" for name in columns)
     moves = ", ".join(f"%(t_{name})s::{state_transitions.c[name].type.compile(dialect=dialect)}[]"
                       for name in _MOVE_COLUMNS)
     names = ", ".join(_MOVE_COLUMNS)
-    return (f"WITH moved AS (UPDATE {table.name} SET {sets} WHERE id = %(w_id)s AND state = %(w_state)s"
-            f" AND version = %(w_version)s RETURNING id) "
-            f"INSERT INTO state_transitions ({names}) SELECT {names} FROM unnest({moves}) AS v({names})"
-            f" WHERE EXISTS (SELECT 1 FROM moved) RETURNING id")
+    ctes = [f"moved AS (UPDATE {table.name} SET {sets} WHERE id = %(w_id)s AND state = %(w_state)s"
+            f" AND version = %(w_version)s RETURNING id)",
+            f"moves AS (INSERT INTO state_transitions ({names}) SELECT {names} FROM unnest({moves}) AS v({names})"
+            f" WHERE EXISTS (SELECT 1 FROM moved) RETURNING id)"]
+    for i, (other, row_columns, insert) in enumerate(rows):
+        if insert:
+            values = ", ".join(f"%(r{i}_{name})s::{other.c[name].type.compile(dialect=dialect)}" for name in row_columns)
+            ctes.append(f"r{i} AS (INSERT INTO {other.name} ({', '.join(row_columns)}) SELECT {values}"
+                        f" WHERE EXISTS (SELECT 1 FROM moved) RETURNING id)")
+        else:
+            row_sets = ", ".join(f"{name} = %(r{i}_{name})s" for name in row_columns)
+            ctes.append(f"r{i} AS (UPDATE {other.name} SET {row_sets} WHERE id = %(r{i}_id)s"
+                        f" AND EXISTS (SELECT 1 FROM moved) RETURNING id)")
+    found = "".join(f", (SELECT id FROM r{i})" for i in range(len(rows)))
+    return f"WITH {', '.join(ctes)} SELECT (SELECT count(*) FROM moves){found}"
 
 
 def _transition_rows(aggregate: StateMachine) -> list[dict[str, Any]]:

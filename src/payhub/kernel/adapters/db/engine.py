@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 @dataclass(frozen=True)
 class Database:
-    """A write engine and a read engine (the same one except on SQLite)."""
+    """A write engine and a read engine. On SQLite both are on the one file, writes beginning IMMEDIATE; on
+    PostgreSQL the read engine's connections stay in autocommit, for reads and for lone writes that need no
+    transaction around them, so no checkout sets an isolation level and no check-in resets it."""
 
     write: AsyncEngine
     read: AsyncEngine
@@ -69,6 +71,17 @@ def open_database(url: str, *, pool_size: int = 20) -> Database:
     if make_url(url).get_backend_name() == "sqlite":
         return Database(write=_sqlite_engine(url, immediate=True), read=_sqlite_engine(url, immediate=False))
     # no pre-ping: it doubles the round trips of every checkout; stale connections are recycled instead
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size // 4, pool_recycle=1800,
-                                 hide_parameters=True)
-    return Database(write=engine, read=engine)
+    write = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size // 4, pool_recycle=1800,
+                                hide_parameters=True)
+    read = create_async_engine(url, pool_size=_read_pool(pool_size), max_overflow=0, pool_recycle=1800,
+                               hide_parameters=True, isolation_level="AUTOCOMMIT")
+    return Database(write=write, read=read)
+
+
+def _read_pool(pool_size: int) -> int:
+    return max(pool_size // 2, 1)
+
+
+def most_connections(pool_size: int) -> int:
+    """The PostgreSQL connections open_database(pool_size=…) may hold at once (both engines' pools and overflow)."""
+    return pool_size + pool_size // 4 + _read_pool(pool_size)

@@ -8,12 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from payhub.kernel.adapters.db import driver
 from payhub.kernel.adapters.db.aggregates_repo import (
-    insert_aggregate, insert_aggregate_unless, load_history, save_aggregate,
+    RowWrite, insert_aggregate, insert_aggregate_unless, load_history, save_aggregate, write_row,
 )
 from payhub.kernel.adapters.db.bulk import upsert
-from payhub.kernel.adapters.db.driver import DriverQuery, psycopg_of
+from payhub.kernel.adapters.db.driver import DriverQuery
 from payhub.kernel.adapters.db.errors import duplicate_as
 from payhub.kernel.adapters.db.tables import orders, payments, receipt_originals, refunds, state_transitions
 from payhub.kernel.domain.errors import Conflict
@@ -81,26 +80,19 @@ async def _one_with_payments(conn: AsyncConnection, query: DriverQuery, **params
     return _order_of(_columns(rows[0], orders), found)
 
 
-async def _save_payments(conn: AsyncConnection, order: Order) -> None:
-    """Insert new payments and update changed ones (payments are replaced, never changed in place)."""
+def _payment_writes(order: Order) -> list[RowWrite]:
+    """The order's new payments (inserted) and changed ones (updated): payments are replaced, never changed in place."""
     saved = {payment.id: payment for payment in order.saved_payments}
-    kept: list[Payment] = []
-    fast = psycopg_of(conn) is not None
-    for payment in order.payments:
-        if payment.id is None:
-            row = _payment_row(order, payment)
-            new_id = (await driver.insert_returning_id(conn, payments, row) if fast else (await conn.execute(
-                sa.insert(payments).values(**row).returning(payments.c.id))).scalar_one())
-            assert new_id is not None
-            payment = dataclasses.replace(payment, id=new_id)
-        elif saved.get(payment.id) != payment:
-            row = _payment_row(order, payment)
-            if fast:
-                await driver.update_by_id(conn, payments, payment.id, row)
-            else:
-                await conn.execute(sa.update(payments).where(payments.c.id == payment.id).values(**row))
-        kept.append(payment)
-    order.payments = order.saved_payments = tuple(kept)
+    return [RowWrite(payments, _payment_row(order, payment), payment.id) for payment in order.payments
+            if payment.id is None or saved.get(payment.id) != payment]
+
+
+def _with_ids(order: Order, writes: list[RowWrite], ids: list[int]) -> None:
+    """Keep the payments as saved, the new ones with their ids."""
+    new_ids = iter(found for write, found in zip(writes, ids, strict=True) if write.id is None)
+    order.payments = order.saved_payments = tuple(
+        dataclasses.replace(payment, id=next(new_ids)) if payment.id is None else payment
+        for payment in order.payments)
 
 
 def _refund(row: Any) -> Refund:
@@ -152,7 +144,8 @@ class SqlOrderRepository:
     async def add(self, order: Order) -> None:
         if not await insert_aggregate_unless(self._conn, orders, order, taken=("terminal_id", "terminal_order_no")):
             raise Conflict("DUPLICATE", what="订单", key=order.terminal_order_no)
-        await _save_payments(self._conn, order)
+        writes = _payment_writes(order)
+        _with_ids(order, writes, [await write_row(self._conn, write) for write in writes])
 
     async def get(self, *, order_no: str) -> Order | None:
         return await _one_with_payments(self._conn, _BY_ORDER_NO, order_no=order_no)
@@ -162,8 +155,8 @@ class SqlOrderRepository:
                                         terminal_order_no=terminal_order_no)
 
     async def save(self, order: Order) -> None:
-        await save_aggregate(self._conn, orders, order)
-        await _save_payments(self._conn, order)
+        writes = _payment_writes(order)
+        _with_ids(order, writes, await save_aggregate(self._conn, orders, order, rows=writes))
 
     async def expired_unpaid(self, *, now: datetime, limit: int) -> list[str]:
         o = orders.c

@@ -36,15 +36,13 @@ class SqlUnitOfWork:
     tenancy: TenancyRepository
 
     def __init__(self, database: Database, *, read_only: bool = False, autocommit: bool = False) -> None:
-        self._engine = database.read if read_only else database.write
+        on_postgres = database.dialect == "postgresql"
+        self._engine = database.read if read_only or (autocommit and on_postgres) else database.write
         self._read_only = read_only
-        self._autocommit = read_only or autocommit
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self._conn = await self._engine.connect()
-        if self._autocommit and self._engine.dialect.name == "postgresql":
-            await self._conn.execution_options(isolation_level="AUTOCOMMIT")
         await self._conn.begin()
         self.orders = SqlOrderRepository(self._conn)
         self.refunds = SqlRefundRepository(self._conn)
