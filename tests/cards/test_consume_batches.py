@@ -3,6 +3,7 @@ own, and the books exact. On PostgreSQL also with several batches in flight on t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 
 from payhub.cards.domain.money import Funding, TxChannel
@@ -11,6 +12,8 @@ from payhub.cards.services import lifecycle as card_lifecycle
 from payhub.cards.services import limits as card_limits
 from payhub.cards.services import money as card_money
 from payhub.cards.services.consumes import ConsumeBatcher
+from payhub.kernel.services import admin, request_nonces
+from payhub.kernel.services.request_nonces import PendingNonce
 from tests.cards.conftest import CardWorld
 from tests.cards.invariants import check_ledger
 
@@ -94,3 +97,31 @@ async def test_many_batches_on_one_hot_merchant_keep_the_books(world: CardWorld)
     assert outcomes == ["ok"] * 96
     balances = await check_ledger(world.container.database)
     assert sum(v for k, v in balances.items() if k.startswith("cardmerchant:SHOP1:payable:")) == 96 * 7
+
+
+async def test_a_batch_never_stores_the_nonce_of_the_request_that_started_it(world: CardWorld) -> None:
+    """A replay sent to another hub process must fail alone: its nonce is not written by a batch other requests share."""
+    card, other = await world.open_card(1), await world.open_card(2, phone="13900000002")
+    for c in (card, other):
+        await _fund(world, c, 1_000)
+    batcher = ConsumeBatcher()
+    terminal, _ = await admin.create_terminal(hub=world.hub, merchant_code="ISSUER", code="T1", name="1号收银台")
+    assert terminal.id is not None
+    replayed = PendingNonce(merchant_id=world.merchant_id, terminal_id=terminal.id, nonce="already-used",
+                            at=world.hub.clock.now())
+    async with world.hub.uow() as uow:  # the first request's nonce, stored by the process that served it
+        await request_nonces.insert(tenancy=uow.tenancy, nonce=dataclasses.replace(replayed))
+        await uow.commit()
+
+    async def replay() -> object:
+        token = request_nonces.defer(replayed)
+        try:
+            return await _consume(world, batcher, card, "REPLAYED", 100)
+        finally:
+            request_nonces.served(token)
+
+    outcomes = await _outcomes([replay(), _consume(world, batcher, other, "HONEST", 100)])
+    assert outcomes == ["ok", "ok"]  # booked by the batch; the replay's nonce is checked apart, before its answer
+    assert not replayed.stored  # no batch tried to write it (a replay would have failed the whole batch's commit)
+    balances = await check_ledger(world.container.database)
+    assert (balances[f"card:{card}"], balances[f"card:{other}"]) == (900, 900)

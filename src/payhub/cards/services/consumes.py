@@ -7,6 +7,7 @@ accounts (id order). ConsumeBatcher groups the consumes that arrive while a batc
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import random
 import uuid
 from collections import defaultdict
@@ -227,7 +228,8 @@ class ConsumeBatcher:
         self._waiting.setdefault(key, []).append((request, future))
         drains = self._drains.setdefault(key, set())
         if sum(not task.done() for task in drains) < self._in_flight:
-            task = asyncio.create_task(self._drain(hub, key))
+            # a context of its own: the batch is nobody's request, so its commits store no request's nonce
+            task = asyncio.create_task(self._drain(hub, key), context=contextvars.Context())
             drains.add(task)
             task.add_done_callback(drains.discard)
         outcome = await future
