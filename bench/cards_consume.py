@@ -2,7 +2,8 @@
 grouped by a ConsumeBatcher) and through the HTTP API (which groups them), with 1, 8 and 32 concurrent clients,
 compared with pgbench TPC-B on the same cluster in the same run.
 
-    .venv/bin/python bench/cards_consume.py [--pg-url URL] [--seconds 10] [--pgbench-seconds 30] [--quick]
+    .venv/bin/python bench/cards_consume.py [--pg-url URL] [--seconds 10] [--pgbench-seconds 30]
+        [--hubs 1] [--workers 0] [--quick]
 
 Every consume is the full path: idempotency row by (merchant, out_trade_no), card row locked and its state checked,
 per-transaction and per-day card limits (the usage-row upsert), a guarded balance update on the card's ledger
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import secrets
@@ -113,27 +115,34 @@ async def service_run(settings: Settings, merchant_id: int, clients: int, second
         await container.close()
 
 
-async def api_run(base_url: str, tills: list, clients: int, seconds: float, run: str) -> tuple[int, list[str]]:
-    """Consumes through POST /api/v1/cards/consumes, one signed terminal client per task; (done, errors)."""
+async def api_run(base_url: str, tills: list, clients: int, seconds: float, run: str,
+                  meter: Meter) -> tuple[int, list[str]]:
+    """Consumes through POST /api/v1/cards/consumes, one signed terminal client per task; (done, errors). Every
+    till signs in first: the meter measures the consumes only, not the password checks of the sign-ins."""
     counter, errors = itertools.count(), []
 
-    async def client(n: int) -> int:
-        terminal, key, login = tills[n]
-        async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
-            session = TerminalClient(http=http, terminal=terminal, key=key)
-            await session.login(*login.split(":"))
-            deadline, done = time.monotonic() + seconds, 0
-            while time.monotonic() < deadline:
-                response = await session.request("POST", "/api/v1/cards/consumes", body={
-                    "card_no": card_no(n), "merchant_code": "SHOP1", "out_trade_no": f"{run}-{next(counter)}",
-                    "amount": AMOUNT, "channel": "offline"})
-                if response.status_code == 200:
-                    done += 1
-                else:
-                    errors.append(f"HTTP {response.status_code}: {response.text[:300]}")
-            return done
+    async def client(n: int, session: TerminalClient) -> int:
+        deadline, done = time.monotonic() + seconds, 0
+        while time.monotonic() < deadline:
+            response = await session.request("POST", "/api/v1/cards/consumes", body={
+                "card_no": card_no(n), "merchant_code": "SHOP1", "out_trade_no": f"{run}-{next(counter)}",
+                "amount": AMOUNT, "channel": "offline"})
+            if response.status_code == 200:
+                done += 1
+            else:
+                errors.append(f"HTTP {response.status_code}: {response.text[:300]}")
+        return done
 
-    return sum(await asyncio.gather(*(client(n) for n in range(clients)))), errors
+    async with contextlib.AsyncExitStack() as stack:
+        sessions = []
+        for terminal, key, _ in tills[:clients]:
+            http = await stack.enter_async_context(httpx.AsyncClient(base_url=base_url, timeout=60))
+            sessions.append(TerminalClient(http=http, terminal=terminal, key=key))
+        await asyncio.gather(*(session.login(*login.split(":"))
+                               for session, (_, _, login) in zip(sessions, tills, strict=False)))
+        with meter:
+            done = sum(await asyncio.gather(*(client(n, session) for n, session in enumerate(sessions))))
+    return done, errors
 
 
 class Meter:
@@ -141,7 +150,7 @@ class Meter:
     calls in the bench database (when counted). With closing, the run's connections close at its end: the snapshot
     waits for their backends to be reaped, else their CPU would be counted as other processes'."""
 
-    def __init__(self, postmaster: int | None, pids: dict[str, int], *, server_url: str | None,
+    def __init__(self, postmaster: int | None, pids: dict[str, int | list[int]], *, server_url: str | None,
                  closing: bool) -> None:
         self.postmaster, self.pids, self.server_url, self.closing = postmaster, pids, server_url, closing
 
@@ -182,8 +191,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--pg-url", help="an existing server; default: a throwaway cluster from scripts/pg.sh")
     parser.add_argument("--seconds", type=float, default=10, help="load per level and path (10)")
     parser.add_argument("--pgbench-seconds", type=int, default=30)
+    parser.add_argument("--hubs", type=int, default=1,
+                        help="hub API processes on one port for the HTTP runs (1: one hub with its embedded worker)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="job worker processes beside them; --hubs above 1 needs at least 1 (0)")
     parser.add_argument("--quick", action="store_true", help=f"a short run for a shared machine: {QUICK}")
     args = parser.parse_args(argv)
+    if not 1 <= args.hubs <= cf.MAX_HUBS or not 0 <= args.workers <= cf.MAX_WORKERS:
+        parser.error(f"--hubs must be 1..{cf.MAX_HUBS}, --workers 0..{cf.MAX_WORKERS}")
+    if args.hubs > 1 and args.workers == 0:
+        parser.error("--hubs above 1 needs --workers 1 or more: the hub API processes then run without embedded "
+                     "workers")
+    topology = cf.Topology(args.hubs, args.workers)
     if args.quick:
         vars(args).update(QUICK)
     began, rows, failed = time.monotonic(), [], False
@@ -194,8 +213,9 @@ def main(argv: list[str]) -> int:
               f"{os.cpu_count()} CPUs", flush=True)
         postmaster = cf.local_postmaster(db_url)
         counted = server_url if cf.statement_stats_available(server_url) else None
-        kwargs = cf.settings_for(db_url=db_url, hub_port=cf.free_port(), sandbox_port=cf.free_port()) | {
-            "db_pool_size": 40, "log_json": True}
+        kwargs = cf.settings_for(db_url=db_url, hub_port=cf.free_port(), sandbox_port=cf.free_port(),
+                                 embedded_worker=topology.embedded) | {"log_json": True, "db_pool_size": (
+            40 if topology.embedded else cf.pool_size_for(topology, cf.connection_limit(db_url)))}
         settings = Settings(**kwargs)
         tills = asyncio.run(seed(settings, max(LEVELS)))
         merchant_id = 1
@@ -207,11 +227,11 @@ def main(argv: list[str]) -> int:
                 report(rows, path, clients, done, errors, args.seconds, meter)
         run_dir = Path(tempfile.mkdtemp(prefix="payhub-cards-bench-"))
         hub_url = f"http://{cf.LOOPBACK}:{settings.port}"
-        with cf.server_process("hub", kwargs, ready_url=f"{hub_url}/healthz", log_path=run_dir / "hub.log") as hub:
+        print(f"HTTP runs: {topology.describe()}; logs in {run_dir}", flush=True)
+        with cf.hub_processes(topology, kwargs, db_url=db_url, run_dir=run_dir) as hub:
             for clients in LEVELS:
-                with Meter(postmaster, {"bench": os.getpid(), "hub": hub.pid}, server_url=counted,
-                           closing=False) as meter:
-                    done, errors = asyncio.run(api_run(hub_url, tills, clients, args.seconds, f"a{clients}"))
+                meter = Meter(postmaster, {"bench": os.getpid(), **hub.pids()}, server_url=counted, closing=False)
+                done, errors = asyncio.run(api_run(hub_url, tills, clients, args.seconds, f"a{clients}", meter))
                 report(rows, "HTTP API", clients, done, errors, args.seconds, meter)
         container = build(settings)
         try:
