@@ -8,7 +8,7 @@ import pytest
 
 from payhub.kernel.domain.errors import Conflict
 from payhub.kernel.domain.sign_in_throttle import SignInRules, Tally
-from payhub.kernel.domain.tenancy import Operator, OperatorSession, Role, Terminal
+from payhub.kernel.domain.tenancy import NonceUse, Operator, OperatorSession, Role, Terminal
 from payhub.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from tests.contract.stores import NOW, add_tenant
 
@@ -189,3 +189,18 @@ async def test_old_unlocked_counters_are_forgotten(store: UnitOfWorkFactory) -> 
     assert (await count(store, merchant_id, "user:old", minutes=31)).failures == 1
     assert (await count(store, merchant_id, "user:new", minutes=31)).failures == 2
 
+
+
+async def test_nonces_used_together_are_each_refused_on_their_own(store: UnitOfWorkFactory) -> None:
+    tenant = await add_tenant(store)
+    merchant_id, terminal_id = tenant.merchant.id, tenant.terminal.id
+    async with store() as uow:
+        assert await uow.tenancy.use_nonce(merchant_id=merchant_id, terminal_id=terminal_id, nonce="old", at=NOW)
+        await uow.commit()
+    uses = [NonceUse(merchant_id, terminal_id, nonce, NOW) for nonce in ("new", "old", "twice", "twice", "other")]
+    async with store(autocommit=True) as uow:
+        fresh = await uow.tenancy.use_nonces(uses=uses)
+        await uow.commit()
+    assert fresh == [True, False, True, False, True]
+    async with store() as uow:  # all of them are recorded now
+        assert await uow.tenancy.use_nonces(uses=uses[:1] + uses[4:]) == [False, False]

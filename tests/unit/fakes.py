@@ -16,7 +16,7 @@ import copy
 import dataclasses
 import itertools
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -36,7 +36,7 @@ from payhub.kernel.domain.payments import (
 )
 from payhub.kernel.domain.refunds import Refund
 from payhub.kernel.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally
-from payhub.kernel.domain.tenancy import Merchant, Operator, OperatorSession, Role, StaffNames, Terminal
+from payhub.kernel.domain.tenancy import Merchant, NonceUse, Operator, OperatorSession, Role, StaffNames, Terminal
 from payhub.kernel.domain.transitions import StateMachine, Transition
 from payhub.kernel.ports import OrderView, SignatureInvalid
 from payhub.counter.ports import BillerAccountUnknown, BillerUnavailable
@@ -496,6 +496,10 @@ class FakeTenancy:
             return False
         self._writes.put(self._db.nonces, (terminal_id, nonce), at)
         return True
+
+    async def use_nonces(self, *, uses: Sequence[NonceUse]) -> list[bool]:
+        return [await self.use_nonce(merchant_id=use.merchant_id, terminal_id=use.terminal_id, nonce=use.nonce,
+                                     at=use.at) for use in uses]
 
     async def forget_nonces(self, *, before: datetime) -> int:
         old = [key for key, at in self._db.nonces.items() if at < before]

@@ -1,6 +1,8 @@
 """Who is asking: signed terminal requests, operator sessions."""
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -9,11 +11,13 @@ import pytest
 from payhub.kernel.domain import terminal_signature
 from payhub.kernel.domain.errors import Unauthorized
 from payhub.kernel.domain.sign_in_throttle import SignInRules
-from payhub.kernel.domain.tenancy import Role, Terminal
+from payhub.kernel.domain.tenancy import NonceUse, Role, Terminal
 from payhub.kernel.services import auth
 from payhub.kernel.services.auth_cache import AuthCache
 from payhub.kernel.services.context import Hub
+from payhub.kernel.services.request_nonces import PendingNonce
 
+from .fakes import FakeTenancy
 from .test_auth_cache import Ticks
 from .world import START, World
 
@@ -211,3 +215,27 @@ async def test_a_disabled_terminal_is_refused_once_this_process_copy_is_a_second
     with pytest.raises(Unauthorized) as refused:
         await admitted(here, signed(nonce="n-2"))
     assert refused.value.code == "UNKNOWN_TERMINAL"
+
+
+async def test_nonces_stored_on_their_own_at_once_share_one_write_and_a_replay_among_them_is_refused_alone(
+        world: World, monkeypatch: pytest.MonkeyPatch):
+    writes: list[int] = []
+    use_nonces = FakeTenancy.use_nonces
+
+    async def counted(self: FakeTenancy, *, uses: Sequence[NonceUse]) -> list[bool]:
+        writes.append(len(uses))
+        return await use_nonces(self, uses=uses)
+
+    monkeypatch.setattr(FakeTenancy, "use_nonces", counted)
+    hub = world.hub
+
+    def pending(nonce: str) -> PendingNonce:
+        return PendingNonce(merchant_id=world.terminal.merchant_id, terminal_id=world.terminal.id, nonce=nonce, at=START)
+
+    await hub.nonce_writes.store(uow=hub.uow, nonce=pending("seen-before"))
+    batch = [pending(f"n-{n}") for n in range(5)] + [pending("seen-before")]
+    results = await asyncio.gather(*(hub.nonce_writes.store(uow=hub.uow, nonce=n) for n in batch),
+                                   return_exceptions=True)
+    assert writes == [1, 6]  # the five new ones and the replay went in one write
+    assert results[:5] == [None] * 5 and all(n.stored for n in batch)
+    assert isinstance(results[5], Unauthorized) and results[5].code == "REPLAYED_REQUEST"

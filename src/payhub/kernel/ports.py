@@ -17,7 +17,7 @@ from payhub.kernel.domain.orders import Order, RecoveryPolicy
 from payhub.kernel.domain.receipts import ItemLines
 from payhub.kernel.domain.refunds import Refund
 from payhub.kernel.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally
-from payhub.kernel.domain.tenancy import Merchant, Operator, OperatorSession, StaffNames, Terminal
+from payhub.kernel.domain.tenancy import Merchant, NonceUse, Operator, OperatorSession, StaffNames, Terminal
 from payhub.kernel.domain.transitions import Transition
 from payhub.kernel.domain.payments import Capability, CloseResult, NativeQr, PayResult, RefundResult
 
@@ -346,6 +346,11 @@ class TenancyRepository(Protocol):
 
     async def use_nonce(self, *, merchant_id: int, terminal_id: int, nonce: str, at: datetime) -> bool:
         """Record a request nonce; False if the terminal used it before."""
+        ...
+
+    async def use_nonces(self, *, uses: Sequence[NonceUse]) -> list[bool]:
+        """Record several nonces at once (one statement on PostgreSQL); for each, False if its terminal used it
+        before (also earlier in uses)."""
         ...
 
     async def forget_nonces(self, *, before: datetime) -> int: ...

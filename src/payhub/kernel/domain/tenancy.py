@@ -78,3 +78,13 @@ class OperatorSession:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NonceUse:
+    """A signed request's nonce to record: by which terminal, when."""
+
+    merchant_id: int
+    terminal_id: int
+    nonce: str
+    at: datetime

@@ -14,7 +14,6 @@ from payhub.kernel.domain.errors import Forbidden, Unauthorized
 from payhub.kernel.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally, minutes_left
 from payhub.kernel.domain.tenancy import Merchant, Operator, Role, Terminal, require_role
 from payhub.kernel.ports import UnitOfWork
-from payhub.kernel.services import request_nonces
 from payhub.kernel.services.auth_cache import KnownSession, KnownTerminal
 from payhub.kernel.services.request_nonces import PendingNonce
 from payhub.kernel.services.context import Hub
@@ -103,7 +102,7 @@ async def admit_terminal(*, hub: Hub, request: SignedRequest) -> tuple[Terminal,
 async def store_nonce(*, hub: Hub, nonce: PendingNonce) -> None:
     """Store an admitted request's nonce on its own; Unauthorized when another process let it in (a replay)."""
     try:
-        await request_nonces.store_alone(uow=hub.uow, nonce=nonce)
+        await hub.nonce_writes.store(uow=hub.uow, nonce=nonce)
     except BaseException:
         if not nonce.stored:  # never recorded: a retry of the same request may use it
             hub.auth_cache.nonces.give_back(terminal_id=nonce.terminal_id, nonce=nonce.nonce)

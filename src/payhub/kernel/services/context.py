@@ -8,6 +8,7 @@ from payhub.kernel.ports import (
     Clock, Fulfillers, KeySealer, OrderSignals, PasswordHasher, Registry, UnitOfWorkFactory,
 )
 from payhub.kernel.services.auth_cache import AuthCache
+from payhub.kernel.services.request_nonces import NonceWrites
 from payhub.kernel.services.job_handlers import JobHandlers
 from payhub.kernel.services.payment_attempts import PaymentAttempts
 
@@ -43,3 +44,4 @@ class Hub:
     policy: Policy
     attempts: PaymentAttempts = field(default_factory=PaymentAttempts)  # pay requests running in this process
     auth_cache: AuthCache = field(default_factory=AuthCache)  # terminals, sessions and nonces this process knows
+    nonce_writes: NonceWrites = field(default_factory=NonceWrites)  # nonces stored on their own, grouped

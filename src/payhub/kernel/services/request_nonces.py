@@ -3,16 +3,19 @@
 A request that writes pays no transaction of its own for its nonce: the unit of work that commits first while the
 request is being served inserts the nonce before its COMMIT, so a replay sent to another process fails on the
 database's unique key and rolls back whatever it was about to write. A request that commits nothing has its nonce
-stored on its own once it is answered; a read stores it at once. Stored on its own, a nonce costs one autocommit
-statement.
+stored on its own once it is answered; a read stores it at once. Nonces stored on their own are written in groups
+(NonceWrites): one autocommit statement for all those that came while the previous one was on its way.
 """
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import datetime
 
 from payhub.kernel.domain.errors import Unauthorized
+from payhub.kernel.domain.tenancy import NonceUse
 from payhub.kernel.ports import TenancyRepository, UnitOfWorkFactory
 
 
@@ -55,15 +58,46 @@ async def insert(*, tenancy: TenancyRepository, nonce: PendingNonce) -> None:
         raise Unauthorized("REPLAYED_REQUEST")
 
 
-async def store_alone(*, uow: UnitOfWorkFactory, nonce: PendingNonce) -> None:
-    """Store the nonce by itself (one autocommit statement on PostgreSQL); Unauthorized on a replay."""
-    nonce.storing = True  # so that the commit below does not insert it a second time
-    try:
-        async with uow(autocommit=True) as unit:
-            await insert(tenancy=unit.tenancy, nonce=nonce)
-            await unit.commit()
-    finally:
-        nonce.storing = False
-    nonce.stored = True
+class NonceWrites:
+    """Group commit of the nonces stored on their own: those that come while one insert is on its way go together
+    in the next (one statement on PostgreSQL), each still refused on its own as a replay."""
 
+    def __init__(self, *, most: int = 256) -> None:
+        self._most = most
+        self._waiting: list[tuple[PendingNonce, asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def store(self, *, uow: UnitOfWorkFactory, nonce: PendingNonce) -> None:
+        """Store the nonce by itself (with others); Unauthorized on a replay."""
+        nonce.storing = True  # so that a commit of the same request does not insert it a second time
+        try:
+            first = asyncio.get_running_loop().create_future()
+            self._waiting.append((nonce, first))
+            if self._writer is None or self._writer.done():
+                # nobody's request: its own context, so no request's nonce or log fields ride along
+                self._writer = asyncio.create_task(self._write(uow), context=contextvars.Context())
+            fresh = await first
+        finally:
+            nonce.storing = False
+        nonce.stored = True
+        if not fresh:
+            raise Unauthorized("REPLAYED_REQUEST")
+
+    async def _write(self, uow: UnitOfWorkFactory) -> None:
+        while self._waiting:
+            taken, self._waiting = self._waiting[:self._most], self._waiting[self._most:]
+            try:
+                async with uow(autocommit=True) as unit:
+                    fresh = await unit.tenancy.use_nonces(uses=[
+                        NonceUse(merchant_id=n.merchant_id, terminal_id=n.terminal_id, nonce=n.nonce, at=n.at)
+                        for n, _ in taken])
+                    await unit.commit()
+            except Exception as error:  # noqa: BLE001 - each waiter gets the failure and answers its request with it
+                for _, first in taken:
+                    if not first.done():
+                        first.set_exception(error)
+                continue
+            for (_, first), stored in zip(taken, fresh, strict=True):
+                if not first.done():
+                    first.set_result(stored)
 

@@ -1,13 +1,14 @@
 """Merchants, terminals, operators, operator sessions, terminal nonces and sign-in throttling in the database."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from payhub.kernel.adapters.db import driver
+from payhub.kernel.adapters.db import bulk, driver
 from payhub.kernel.adapters.db.bulk import upsert
 from payhub.kernel.adapters.db.driver import psycopg_of
 from payhub.kernel.adapters.db.errors import duplicate_as
@@ -17,7 +18,7 @@ from payhub.kernel.adapters.db.tables import (
 from payhub.kernel.adapters.db.types import UtcDateTime
 from payhub.kernel.domain.errors import Conflict
 from payhub.kernel.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally
-from payhub.kernel.domain.tenancy import Merchant, Operator, OperatorSession, Role, StaffNames, Terminal
+from payhub.kernel.domain.tenancy import Merchant, NonceUse, Operator, OperatorSession, Role, StaffNames, Terminal
 
 
 def _merchant(row: Any) -> Merchant:
@@ -124,6 +125,21 @@ class SqlTenancyRepository:
             merchant_id=merchant_id, terminal_id=terminal_id, nonce=nonce, seen_at=at,
         ).on_conflict_do_nothing(index_elements=["terminal_id", "nonce"]).returning(terminal_nonces.c.nonce)
         return (await self._conn.execute(stmt)).first() is not None
+
+    async def use_nonces(self, *, uses: Sequence[NonceUse]) -> list[bool]:
+        if psycopg_of(self._conn) is None:
+            return [await self.use_nonce(merchant_id=use.merchant_id, terminal_id=use.terminal_id, nonce=use.nonce,
+                                         at=use.at) for use in uses]
+        rows = [{"merchant_id": use.merchant_id, "terminal_id": use.terminal_id, "nonce": use.nonce, "seen_at": use.at}
+                for use in uses]
+        stored = set(await bulk.unnest_insert(self._conn, terminal_nonces, rows,
+                                              suffix="ON CONFLICT (terminal_id, nonce) DO NOTHING RETURNING terminal_id, nonce"))
+        firsts: list[bool] = []
+        for use in uses:  # the same nonce twice in uses: inserted once, and the second is the replay
+            key = (use.terminal_id, use.nonce)
+            firsts.append(key in stored)
+            stored.discard(key)
+        return firsts
 
     async def forget_nonces(self, *, before: datetime) -> int:
         result = await self._conn.execute(sa.delete(terminal_nonces).where(terminal_nonces.c.seen_at < before))
