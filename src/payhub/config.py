@@ -94,6 +94,7 @@ class LoginThrottleSettings(BaseModel):
     lockout_minutes: int = Field(15, ge=1)       # the first lockout; each further one in a row lasts twice as long
     max_lockout_minutes: int = Field(24 * 60, ge=1)
     backoff_reset_hours: int = Field(24, ge=1)   # a lockout this long over no longer lengthens the next
+    audit_days: int = Field(180, ge=1)            # how long sign_in_audit keeps a failure, refusal or lockout
 
 
 class TimingSettings(BaseModel):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from payhub.kernel.domain.errors import Conflict
-from payhub.kernel.domain.sign_in_throttle import SignInRules, Tally
+from payhub.kernel.domain.sign_in_throttle import Event, Purpose, SignInRules, Tally
 from payhub.kernel.domain.tenancy import NonceUse, Operator, OperatorSession, Role, Terminal
 from payhub.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from tests.contract.stores import NOW, add_tenant
@@ -190,7 +190,6 @@ async def test_old_unlocked_counters_are_forgotten(store: UnitOfWorkFactory) -> 
     assert (await count(store, merchant_id, "user:new", minutes=31)).failures == 2
 
 
-
 async def test_nonces_used_together_are_each_refused_on_their_own(store: UnitOfWorkFactory) -> None:
     tenant = await add_tenant(store)
     merchant_id, terminal_id = tenant.merchant.id, tenant.terminal.id
@@ -204,3 +203,19 @@ async def test_nonces_used_together_are_each_refused_on_their_own(store: UnitOfW
     assert fresh == [True, False, True, False, True]
     async with store() as uow:  # all of them are recorded now
         assert await uow.tenancy.use_nonces(uses=uses[:1] + uses[4:]) == [False, False]
+
+
+async def test_the_sign_in_audit_forgets_rows_older_than_asked(store: UnitOfWorkFactory) -> None:
+    tenant = await add_tenant(store)
+    async with store() as uow:
+        for days in (0, 100, 200):
+            await uow.tenancy.record_sign_in(merchant_id=tenant.merchant.id, terminal_id=tenant.terminal.id,
+                                             username="li", purpose=Purpose.LOGIN, event=Event.FAILED,
+                                             at=NOW - timedelta(days=days))
+        await uow.commit()
+    async with store() as uow:
+        assert await uow.tenancy.forget_sign_in_audit(before=NOW - timedelta(days=150)) == 1
+        await uow.commit()
+    async with store() as uow:
+        assert await uow.tenancy.forget_sign_in_audit(before=NOW - timedelta(days=50)) == 1  # the 100-day-old one
+        assert await uow.tenancy.forget_sign_in_audit(before=NOW - timedelta(days=50)) == 0

@@ -562,6 +562,12 @@ class FakeTenancy:
             self._writes.delete(self._db.sign_in_counters, key)
         return len(old)
 
+    async def forget_sign_in_audit(self, *, before: datetime) -> int:
+        old = [key for key, row in self._db.sign_in_audit.items() if row["at"] < before]
+        for key in old:
+            self._writes.delete(self._db.sign_in_audit, key)
+        return len(old)
+
 
 class FakeUnitOfWork:
     """One transaction: writes go straight to the tables and are undone on exit unless committed."""

@@ -165,6 +165,18 @@ async def test_housekeeping_forgets_only_nonces_too_old_to_be_replayed(world: Wo
     assert [nonce for _, nonce in world.db.nonces] == ["new"]
 
 
+async def test_housekeeping_forgets_sign_in_audit_rows_past_their_keeping_time(world: World):
+    with pytest.raises(Unauthorized):
+        await login(world, password="wrong")
+    world.clock.advance(seconds=(world.hub.policy.sign_in.audit_days - 1) * 86_400)
+    with pytest.raises(Unauthorized):
+        await login(world, password="wrong again")
+    world.clock.advance(seconds=2 * 86_400)  # the first failure is past its keeping time, the second is not
+
+    await auth.forget_expired(hub=world.hub)
+    assert [row["at"] for row in world.db.sign_in_audit.values()] == [world.clock.now() - timedelta(days=2)]
+
+
 def another_process(world: World, ticks: Ticks) -> Hub:
     """A second hub process on the same database: its own memory of terminals, sessions and nonces."""
     return replace(world.hub, auth_cache=AuthCache(fresh_seconds=1.0, clock=ticks))

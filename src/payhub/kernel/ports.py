@@ -382,6 +382,10 @@ class TenancyRepository(Protocol):
         """Delete counters untouched since before and not locked since."""
         ...
 
+    async def forget_sign_in_audit(self, *, before: datetime) -> int:
+        """Delete the sign-in audit's rows older than before."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One database transaction; writes are kept only by commit()."""

@@ -39,6 +39,7 @@ class SignInRules:
     lockout_minutes: int = 15
     max_lockout_minutes: int = 24 * 60
     backoff_reset_hours: int = 24
+    audit_days: int = 180
 
     def subjects(self, *, username: str, terminal_code: str) -> dict[str, int]:
         """The counters one try is held against, each with the failures that lock it; the user name's comes first,

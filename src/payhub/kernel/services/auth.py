@@ -110,7 +110,8 @@ async def store_nonce(*, hub: Hub, nonce: PendingNonce) -> None:
 
 
 async def forget_expired(*, hub: Hub) -> int:
-    """Delete nonces too old to be replayed and sign-in counters that no longer count or lock; how many went."""
+    """Delete nonces too old to be replayed, sign-in counters that no longer count or lock and sign-in audit rows
+    past their keeping time; how many went."""
     now = hub.clock.now()
     # a request is let in only within the window around its timestamp, so a nonce seen more than two windows
     # ago can only come back with a timestamp that is refused anyway; the minute covers clocks of other hosts
@@ -120,6 +121,7 @@ async def forget_expired(*, hub: Hub) -> int:
     async with hub.uow() as uow:
         forgotten = await uow.tenancy.forget_nonces(before=nonces_before)
         forgotten += await uow.tenancy.forget_sign_in_counters(before=counters_before)
+        forgotten += await uow.tenancy.forget_sign_in_audit(before=now - timedelta(days=rules.audit_days))
         await uow.commit()
     return forgotten
 

@@ -203,3 +203,7 @@ class SqlTenancyRepository:
         result = await self._conn.execute(sa.delete(sign_in_counters).where(
             c.updated_at < before, sa.or_(c.locked_until.is_(None), c.locked_until < before)))
         return result.rowcount
+
+    async def forget_sign_in_audit(self, *, before: datetime) -> int:
+        result = await self._conn.execute(sa.delete(sign_in_audit).where(sign_in_audit.c.at < before))
+        return result.rowcount
