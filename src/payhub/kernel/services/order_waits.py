@@ -32,7 +32,8 @@ async def until_changed(*, hub: Hub, order_no: str, seen_version: int, timeout: 
             if version(seen) != seen_version:
                 if not moving_on(seen):
                     return seen
-                settle_until = settle_until or min(now + SETTLE_SECONDS, max(deadline, now))
+                if settle_until is None:  # the first change seen: the settle time runs from here, within the timeout
+                    settle_until = min(now + SETTLE_SECONDS, max(deadline, now))
                 if now >= settle_until or not await signals.next_signal(timeout=settle_until - now):
                     return seen
                 continue
