@@ -29,6 +29,7 @@ from payhub.kernel.domain.sign_in_throttle import SignInRules
 from payhub.kernel.ports import Clock, JobWakeups, SmsGateway
 from payhub.cards.services import channel as card_channel
 from payhub.counter.services.biller_posting import BillerPosting
+from payhub.kernel.services.auth_cache import AuthCache
 from payhub.kernel.services.fulfilment_kinds import FulfilmentKinds
 from payhub.kernel.services.job_handlers import JobHandlers
 from payhub.kernel.services.outbox import kernel_jobs
@@ -107,9 +108,10 @@ def card_policy_from(settings: Settings) -> CardPolicy:
 def build(
     settings: Settings, *, clock: Clock | None = None, channel_http: httpx.AsyncClient | None = None,
     biller_http: httpx.AsyncClient | None = None, database: Database | None = None,
-    sms_http: httpx.AsyncClient | None = None,
+    sms_http: httpx.AsyncClient | None = None, auth_cache: AuthCache | None = None,
 ) -> Container:
-    """Wire a hub from settings; tests pass HTTP clients routed to in-process sandboxes and a manual clock."""
+    """Wire a hub from settings; tests pass HTTP clients routed to in-process sandboxes, a manual clock and an
+    auth cache whose clock they can hold."""
     owned: list[httpx.AsyncClient] = []
     if channel_http is None:
         channel_http = peer_http(timeout=settings.swiftpass.timeout_seconds)
@@ -137,7 +139,7 @@ def build(
         jobs=JobHandlers([*kernel_jobs(), *card_jobs()]),
         sealer=FernetSealer(secret=settings.secret_key), passwords=Argon2Passwords(),
         signals=notifications or LocalOrderSignals(), policy=policy_from(settings), billers=billers,
-        cards=card_policy_from(settings),
+        cards=card_policy_from(settings), auth_cache=auth_cache or AuthCache(),
         notifier=HttpNotifier(http=push_http, targets=PushTargets.from_settings(
             demo=settings.demo, allowed=settings.card_push_allowed)), sms=sms_gateway(settings, http=sms_http),
     )

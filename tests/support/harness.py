@@ -1,8 +1,10 @@
 """The whole hub in one process for end-to-end tests: API, sandboxes, a manual clock, jobs run on demand."""
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -17,6 +19,7 @@ from payhub.config import Settings, SwiftPassAccount, SwiftPassSettings, TcisSet
 from payhub.api.app import create_app
 from payhub.entrypoints.terminal_client import TerminalClient
 from payhub.kernel.services import admin
+from payhub.kernel.services.auth_cache import AuthCache
 from payhub.kernel.services.outbox import run_due_jobs
 
 START = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in China
@@ -33,6 +36,25 @@ def code_for(scenario: int) -> str:
 
 class Crash(BaseException):
     """Stands for the process dying: nothing in the hub catches it."""
+
+
+class HoldableMonotonic:
+    """The monotonic clock, which a test can stop for a while: what auth remembers then stays fresh however slow
+    the machine."""
+
+    def __init__(self) -> None:
+        self._held: float | None = None
+
+    def __call__(self) -> float:
+        return time.monotonic() if self._held is None else self._held
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self._held = time.monotonic()
+        try:
+            yield
+        finally:
+            self._held = None
 
 
 @dataclass
@@ -70,6 +92,7 @@ class Harness:
     db_url: str
     clock: ManualClock = field(default_factory=lambda: ManualClock(START))
     crash: CrashSwitch = field(default_factory=CrashSwitch)
+    auth_clock: HoldableMonotonic = field(default_factory=HoldableMonotonic)
 
     def __post_init__(self) -> None:
         self.settings = Settings(
@@ -91,7 +114,8 @@ class Harness:
         """Build a hub process (again): new engines, new clients; the database and sandboxes stay."""
         channel_http = httpx.AsyncClient(transport=CrashingTransport(httpx.ASGITransport(app=self.swiftpass.app), self.crash))
         biller_http = httpx.AsyncClient(transport=CrashingTransport(httpx.ASGITransport(app=self.tcis.app), self.crash))
-        self.container: Container = build(self.settings, clock=self.clock, channel_http=channel_http, biller_http=biller_http)
+        self.container: Container = build(self.settings, clock=self.clock, channel_http=channel_http, biller_http=biller_http,
+                                          auth_cache=AuthCache(clock=self.auth_clock))
         self.container.http_clients += [channel_http, biller_http]
         self.app = create_app(self.container, embedded_worker=False)
         self._hub_transport.app = self.app
