@@ -2,6 +2,7 @@
 PostgreSQL, so that the fake the unit tests rely on answers exactly as the database does."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import pytest
@@ -154,3 +155,29 @@ async def test_nothing_stays_without_a_commit(ledger: LedgerUnderTest) -> None:
         await tx.commit()
     assert await ledger.balances() == {"cash": (100, 1), "sales": (100, 1)}
 
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+async def test_a_posting_meeting_an_account_another_transaction_is_opening_waits_without_holding_locks(
+        ledger: LedgerUnderTest) -> None:
+    async with ledger.uow() as tx:  # sales is open, and this process knows its id
+        await tx.ledger.lock_accounts(merchant_id=ledger.merchant_id, specs={SALES}, at=NOW)
+        await tx.commit()
+    opened = asyncio.Event()
+
+    async def opening_cash_then_locking_sales() -> None:
+        async with ledger.uow() as tx:
+            await tx.ledger.lock_accounts(merchant_id=ledger.merchant_id, specs={CASH}, at=NOW)
+            opened.set()
+            await asyncio.sleep(0.3)  # the sale below waits for this transaction's new cash account meanwhile
+            await tx.ledger.lock_accounts(merchant_id=ledger.merchant_id, specs={SALES}, at=NOW)
+            await tx.commit()
+
+    async def selling() -> None:
+        await opened.wait()
+        async with ledger.uow() as tx:
+            await tx.ledger.post(entry=ledger.sale("s1", 100), at=NOW)
+            await tx.commit()
+
+    await asyncio.wait_for(asyncio.gather(opening_cash_then_locking_sales(), selling()), timeout=10)
+    assert await ledger.balances() == {"cash": (100, 1), "sales": (100, 1)}

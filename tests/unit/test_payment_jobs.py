@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from payhub.kernel.domain.errors import Conflict
+from payhub.kernel.domain.errors import Conflict, Contention
 from payhub.kernel.domain.jobs import Done, JobKind, Retry, RunAgain
 from payhub.kernel.domain.orders import OrderState
 from payhub.kernel.domain.payments import CloseStatus, PayResult, PayStatus
@@ -289,6 +289,17 @@ async def test_a_handler_error_becomes_a_retry_with_backoff(world: World):
     job = world.pending(JobKind.POLL_PAYMENT, order.order_no)
     assert (job.attempts, job.run_at, job.last_error) == (1, START + timedelta(seconds=5), outcome.error)
     assert world.order(order.order_no).state is OrderState.PAYING
+
+
+async def test_contention_is_a_retry_logged_as_a_warning_not_a_failure(world: World, caplog: pytest.LogCaptureFixture):
+    order = await paying_by_code(world)
+    world.channel.answer("query", Contention())
+
+    outcome = await outbox.run_job(hub=world.hub, job=world.claim(JobKind.POLL_PAYMENT, order.order_no))
+
+    assert isinstance(outcome, Retry) and world.pending(JobKind.POLL_PAYMENT, order.order_no).attempts == 1
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name.endswith("outbox")] == [
+        ("WARNING", "job met contention")]
 
 
 async def test_the_last_failed_try_parks_the_job_and_hands_the_order_to_staff(world: World):

@@ -5,7 +5,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from payhub.kernel.domain.errors import StaleState
+from payhub.kernel.domain.errors import Contention, StaleState
 from payhub.kernel.domain.jobs import Done, Job, JobKind, JobOutcome, Retry, RunAgain
 from payhub.kernel.domain.orders import OrderState
 from payhub.kernel.ports import JobWakeups
@@ -51,6 +51,9 @@ async def run_job(*, hub: Hub, job: Job) -> JobOutcome:
         outcome = await hub.jobs.of(job.kind).run(hub=hub, job=job)
     except StaleState:
         outcome = RunAgain(at=hub.clock.now())
+    except Contention as error:  # the database broke a deadlock or a conflict: not a bug, the retry will do
+        log.warning("job met contention", extra={"job_kind": job.kind, "order_no": job.ref})
+        outcome = Retry(f"{type(error).__name__}: {error}")
     except Exception as error:  # noqa: BLE001 - one job's bug must not stop the worker
         log.exception("job failed", extra={"job_kind": job.kind, "order_no": job.ref})
         outcome = Retry(f"{type(error).__name__}: {error}")

@@ -20,8 +20,10 @@ from payhub.kernel.domain.errors import NotFound
 from payhub.kernel.domain.ledger import AccountLine, AccountSpec, JournalEntry, LedgerAccount, NormalSide
 from payhub.kernel.domain.ledger_batch import AccountState, LegRow, Postings
 
-# (merchant_id, code) -> id per engine: ids never change, and a stale entry (an account opened by a rolled-back
-# transaction) is noticed when locking by id and resolved again
+# (merchant_id, code) -> id per engine, of committed accounts only: ids never change. An id taken from a transaction
+# that opened its account would go stale if that transaction rolled back, and whoever used it next would find its
+# row missing only after locking the others, then open the account while holding those locks (a deadlock with the
+# transaction opening it). A stale entry (a database reset under a running process) is still noticed and resolved.
 _ids: weakref.WeakKeyDictionary[Any, dict[tuple[int, str], int]] = weakref.WeakKeyDictionary()
 _LEG_COLUMNS = tuple(f.name for f in fields(LegRow))
 _ACCOUNT_STATES = sa.select(
@@ -60,6 +62,7 @@ def _leg_values(leg: LegRow) -> dict[str, Any]:
 class SqlLedgerRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        self._opened: set[tuple[int, str]] = set()  # accounts this transaction opened: uncommitted, so not cached
 
     async def open_account(self, *, merchant_id: int, spec: AccountSpec, at: datetime) -> None:
         try:
@@ -70,6 +73,7 @@ class SqlLedgerRepository:
                         non_negative=spec.non_negative, balance=0, version=0, created_at=at,
                     )
                 )
+            self._opened.add((merchant_id, spec.code))
         except IntegrityError as error:
             if not is_unique_violation(error):
                 raise
@@ -114,11 +118,13 @@ class SqlLedgerRepository:
     async def lock_accounts(self, *, merchant_id: int, specs: set[AccountSpec], at: datetime) -> dict[str, AccountState]:
         """Lock the accounts (opened if new) in id order, in one statement; their states by code."""
         cache = _ids.setdefault(self._conn.sync_engine, {})
-        if any((merchant_id, spec.code) not in cache for spec in specs):
-            found = await self._account_ids(merchant_id=merchant_id, specs=specs, at=at)
-            cache.update({(merchant_id, code): id_ for code, id_ in found.items()})
+        ids = {spec.code: cache[merchant_id, spec.code] for spec in specs if (merchant_id, spec.code) in cache}
+        if len(ids) < len(specs):
+            ids = await self._account_ids(merchant_id=merchant_id, specs=specs, at=at)
+            cache.update({(merchant_id, code): id_ for code, id_ in ids.items()
+                          if (merchant_id, code) not in self._opened})
         a = ledger_accounts.c
-        wanted = {cache[merchant_id, spec.code]: spec.code for spec in specs}
+        wanted = {id_: code for code, id_ in ids.items()}
         if bulk.is_postgres(self._conn):
             rows = await _LOCK.rows(self._conn, ids=sorted(wanted))
         else:
