@@ -39,7 +39,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.timeout(240)]
 
 MCH_ID, MD5_KEY, TCIS_SECRET = "755437000078", "kill-load-md5-key", "kill-load-tcis-secret"
 COUNTER_LANES, CARD_LANES = 6, 3
-CARDS, CARD_START, PAY_PASSWORD, SHOP = 4, 100_000, "246810", "SHOP1"
+CARDS, CARD_START, PAY_PASSWORD, SHOP = 8, 100_000, "246810", "SHOP1"
+# A kill cuts pay password checks, and a cut try stays counted as a wrong one (cards/services/pin.py: a crash must not
+# give a guesser more tries); with the default 3 a few kills freeze every card and the card lanes get nowhere.
+PASSWORD_TRIES = 10
 LOAD_SECONDS = 45        # no kill starts later than this; the lanes stop once the kills are done
 SETTLE_SECONDS = 40      # then every order must be final within this
 RESEND_SECONDS = 30      # a terminal resends one request at most this long
@@ -119,7 +122,8 @@ async def world(db_url: str, tmp_path: Path) -> AsyncIterator[World]:
 
 
 async def _seed(db_url: str) -> dict[str, str]:
-    """Merchant M1 with a terminal and an operator per lane, a supervisor, and CARDS cards of CARD_START fen each."""
+    """Merchant M1 with a terminal and an operator per lane, a supervisor, and CARDS cards of CARD_START fen each
+    whose pay password allows PASSWORD_TRIES tries."""
     container = build(Settings(
         demo=True, database_url=db_url, db_pool_size=2,
         swiftpass=SwiftPassSettings(accounts={"M1": SwiftPassAccount(mch_id=MCH_ID, key=MD5_KEY)}),
@@ -138,6 +142,8 @@ async def _seed(db_url: str) -> dict[str, str]:
         await admin.create_operator(hub=hub, merchant_code="M1", username="sup1", display_name="主管",
                                     role="supervisor", password="sup1-pass")
         await card_lifecycle.add_card_merchant(hub=hub, merchant_id=merchant.id, code=SHOP, name="门店")
+        await card_lifecycle.configure_program(hub=hub, merchant_id=merchant.id, push_url=None, push_secret=None,
+                                               password_tries=PASSWORD_TRIES)
         for n in range(CARDS):
             card = await open_active_card(hub=hub, merchant_id=merchant.id, card_no=_card_no(n),
                                           phone=f"1370000000{n}", pay_password=PAY_PASSWORD)
