@@ -7,14 +7,16 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import psycopg
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from payhub.kernel.adapters.db import driver
 from payhub.kernel.adapters.db.driver import DriverQuery
 from payhub.kernel.adapters.db.engine import open_database
 from payhub.kernel.adapters.db.tables import merchants, terminals
+from payhub.kernel.adapters.pg_notifications import libpq_url
 from tests.conftest import migrated_database
 
 pytestmark = pytest.mark.postgres
@@ -83,3 +85,28 @@ def test_bound_values_are_converted_as_their_column_types_convert_them() -> None
     assert driver.bind(merchants.c.created_at, AT).utcoffset() == timedelta(0)
     with pytest.raises(ValueError):
         driver.bind(merchants.c.created_at, datetime(2026, 12, 1, 12, 0))  # naive: refused, as on SQLAlchemy's path
+
+
+async def test_after_the_database_ended_its_connections_one_statement_fails_and_the_pool_starts_afresh(
+        pg_url: str) -> None:
+    await _seed(pg_url)
+    database = open_database(pg_url, pool_size=6)
+    try:
+        held = [await database.read.connect() for _ in range(3)]
+        for conn in held:
+            await _QUERY.rows(conn, code="T1")
+            await conn.close()  # three live connections wait in the pool
+        with psycopg.connect(libpq_url(pg_url), autocommit=True) as admin:  # as a restart or a failover would
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+        answers = []
+        for _ in range(4):
+            try:
+                async with database.read.connect() as conn:
+                    answers.append(len(await _QUERY.rows(conn, code="T1")))
+            except OperationalError as error:
+                answers.append("lost" if error.connection_invalidated else repr(error))
+    finally:
+        await database.dispose()
+    assert answers == ["lost", 1, 1, 1], answers

@@ -99,7 +99,7 @@ class DriverQuery:
             return result
         async with driver.cursor() as cursor:
             _announce(conn, cursor, self._sql, params)
-            with _as_sqlalchemy_errors(self._sql, params):
+            with _as_sqlalchemy_errors(conn, driver, self._sql, params):
                 await cursor.execute(self._sql, params)
                 found = await cursor.fetchall()
         return [DriverRow(_RowMapping(self._positions, self._utc_values(row))) for row in found]
@@ -163,19 +163,37 @@ async def execute(conn: AsyncConnection, *, sql: str, params: Sequence[Any] | Ma
     assert driver is not None, "driver.execute is for PostgreSQL"
     async with driver.cursor() as cursor:
         _announce(conn, cursor, sql, params)
-        with _as_sqlalchemy_errors(sql, params):
+        with _as_sqlalchemy_errors(conn, driver, sql, params):
             await cursor.execute(sql, params)
             return Executed(await cursor.fetchall() if cursor.description else [], cursor.rowcount)
 
 
 @contextmanager
-def _as_sqlalchemy_errors(sql: str, params: Any) -> Iterator[None]:
+def _as_sqlalchemy_errors(conn: AsyncConnection, driver: PsycopgConnection[Any], sql: str,
+                          params: Any) -> Iterator[None]:
     """psycopg's errors raised as SQLAlchemy raises them (IntegrityError, OperationalError…), so that callers tell
-    duplicates, deadlocks and an unreachable database apart the same way on both paths; parameters stay hidden."""
+    duplicates, deadlocks and an unreachable database apart the same way on both paths; parameters stay hidden.
+    A lost connection is handled as SQLAlchemy handles one on its own path (see _replace_lost_connections)."""
     try:
         yield
     except psycopg.Error as error:
-        raise sa_exc.DBAPIError.instance(sql, params, error, psycopg.Error, hide_parameters=True) from error
+        lost = driver.closed or driver.broken
+        if lost:
+            _replace_lost_connections(conn, error)
+        raise sa_exc.DBAPIError.instance(sql, params, error, psycopg.Error, hide_parameters=True,
+                                         connection_invalidated=lost) from error
+
+
+def _replace_lost_connections(conn: AsyncConnection, error: psycopg.Error) -> None:
+    """This connection is dropped, and every pooled one opened before it is replaced at its next checkout: a lost
+    connection usually means a restarted or failed-over database, which ended them all, and each would otherwise
+    fail one request of its own. The pool call is the one SQLAlchemy makes for a disconnect it sees itself."""
+    sync = conn.sync_connection
+    if sync is None or sync.invalidated:
+        return
+    pooled = sync.connection
+    sync.invalidate(error)
+    conn.sync_engine.pool._invalidate(pooled, error, _checkin=False)
 
 
 def _announce(conn: AsyncConnection, cursor: Any, sql: str, params: Any) -> None:
