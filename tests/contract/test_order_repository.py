@@ -12,7 +12,7 @@ from payhub.counter.domain.fees import FeeType
 from payhub.kernel.domain.orders import Order, OrderState, PayMethod
 from payhub.kernel.domain.payments import PayResult, PayStatus
 from payhub.kernel.domain.refunds import Refund, RefundState
-from payhub.kernel.ports import UnitOfWorkFactory
+from payhub.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from payhub.kernel.services.order_views import OrderQuery
 from tests.contract.stores import NOW, Tenant, add_tenant
 
@@ -126,13 +126,23 @@ async def test_save_bumps_the_version_records_each_move_and_refuses_a_stale_copy
     ]
 
 
-async def test_a_save_without_a_move_still_bumps_the_version(store: UnitOfWorkFactory) -> None:
+async def _one_stored_order(store: UnitOfWorkFactory) -> str:
+    """The order no. of an order added in a fresh tenant."""
     tenant = await add_tenant(store)
     await add_orders(store, bill_order(tenant, 1))
-    no = bill_order(tenant, 1).order_no
+    return bill_order(tenant, 1).order_no
+
+
+async def _read(uow: UnitOfWork, no: str) -> Order:
+    order = await uow.orders.get(order_no=no)
+    assert order is not None
+    return order
+
+
+async def test_a_save_without_a_move_still_bumps_the_version(store: UnitOfWorkFactory) -> None:
+    no = await _one_stored_order(store)
     async with store() as uow:
-        order = await uow.orders.get(order_no=no)
-        assert order is not None
+        order = await _read(uow, no)
         order.customer_name = "李*"
         await uow.orders.save(order)
         stale = copy.copy(order)
@@ -145,6 +155,23 @@ async def test_a_save_without_a_move_still_bumps_the_version(store: UnitOfWorkFa
         stored = await uow.orders.get(order_no=no)
         assert stored is not None and stored.version == 1 and stored.customer_name == "李*"
         assert await uow.orders.history(key=no) == []
+
+
+async def test_a_document_changed_in_place_is_saved_and_so_is_a_later_change(store: UnitOfWorkFactory) -> None:
+    no = await _one_stored_order(store)
+    async with store() as uow:
+        order = await _read(uow, no)
+        order.details["posted"] = ["B1"]  # the same dict the order was read with
+        await uow.orders.save(order)
+        order.details["posted"].append("B2")
+        order.customer_name = "王*"
+        await uow.orders.save(order)
+        await uow.commit()
+
+    async with store(read_only=True) as uow:
+        stored = await _read(uow, no)
+        assert stored.version == 2
+        assert (stored.details["posted"], stored.customer_name) == (["B1", "B2"], "王*")
 
 
 def _filters(tenant: Tenant, **given: object) -> OrderQuery:

@@ -146,3 +146,15 @@ async def test_a_fulfilment_finishes_its_job_in_the_transaction_that_books_it(hu
     assert len(finishing) == 1, by_connection  # the fulfil job's, and no second one from the runner
     statements = finishing[0]
     assert any("journal_entries" in s for s in statements) and statements[-1] == "COMMIT", statements
+
+
+async def test_a_payment_sets_the_order_columns_that_changed_and_no_others(hub: Harness) -> None:
+    order = await hub.place(fee_type="other", account_no="10010001", amount=2500)
+    with executed(hub) as seen:
+        await hub.call("POST", f"/api/v1/orders/{order['order_no']}/pay/code", {"auth_code": WECHAT})
+    updates = [s.sql for s in seen if "UPDATE orders SET" in s.sql]
+    assert updates, seen
+    for sql in updates:
+        assignments = sql.split("UPDATE orders SET", 1)[1].split(" WHERE ", 1)[0]
+        assert "version" in assignments and "state" in assignments, sql
+        assert not any(f"{fixed} =" in assignments for fixed in ("order_no", "request_hash", "amount", "account_no")), sql

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from payhub.kernel.domain.errors import IllegalTransition
 
@@ -34,6 +35,9 @@ class StateMachine:
     version: int
     saved_state: StrEnum | None
     transitions: list[Transition]
+    # its columns as last read or written, kept by the repository so that a save writes only what changed;
+    # None (not kept): a save writes every column
+    saved_row: dict[str, Any] | None = None
 
     def can_move(self, target: StrEnum) -> bool:
         return target in self.allowed.get(self.state, frozenset())

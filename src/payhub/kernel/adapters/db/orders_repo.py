@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from payhub.kernel.adapters.db.aggregates_repo import (
-    RowWrite, insert_aggregate, insert_aggregate_unless, load_history, save_aggregate, write_row,
+    RowWrite, insert_aggregate, insert_aggregate_unless, load_history, remember_saved, save_aggregate, write_row,
 )
 from payhub.kernel.adapters.db.bulk import upsert
 from payhub.kernel.adapters.db.driver import DriverQuery
@@ -25,7 +25,7 @@ from payhub.kernel.ports import OrderFilter, OrderView
 def _order_of(data: dict[str, Any], payments: list[Payment]) -> Order:
     data["state"] = OrderState(data["state"])
     order = Order(**data, payments=tuple(sorted(payments, key=lambda p: p.seq)))
-    order.saved_state = order.state
+    remember_saved(order, orders)
     order.saved_payments = order.payments
     return order
 
@@ -81,10 +81,19 @@ async def _one_with_payments(conn: AsyncConnection, query: DriverQuery, **params
 
 
 def _payment_writes(order: Order) -> list[RowWrite]:
-    """The order's new payments (inserted) and changed ones (updated): payments are replaced, never changed in place."""
+    """The order's new payments (inserted) and changed ones (their changed columns updated): payments are replaced,
+    never changed in place."""
     saved = {payment.id: payment for payment in order.saved_payments}
-    return [RowWrite(payments, _payment_row(order, payment), payment.id) for payment in order.payments
-            if payment.id is None or saved.get(payment.id) != payment]
+    writes = []
+    for payment in order.payments:
+        before = saved.get(payment.id) if payment.id is not None else None
+        if payment.id is None or before is None:
+            writes.append(RowWrite(payments, _payment_row(order, payment), payment.id))
+        elif before != payment:
+            was = _payment_row(order, before)
+            writes.append(RowWrite(payments, {name: value for name, value in _payment_row(order, payment).items()
+                                              if was[name] != value}, payment.id))
+    return writes
 
 
 def _with_ids(order: Order, writes: list[RowWrite], ids: list[int]) -> None:
@@ -103,7 +112,7 @@ def _refund_of(columns: dict[str, Any]) -> Refund:
     data = {k: v for k, v in columns.items() if k not in {"refund_no", "terminal_id", "request_no", "request_hash"}}
     data["state"] = RefundState(data["state"])
     refund = Refund(**data)
-    refund.saved_state = refund.state
+    remember_saved(refund, refunds)
     return refund
 
 
