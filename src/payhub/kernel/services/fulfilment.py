@@ -44,9 +44,10 @@ async def fulfil(*, hub: Hub, job: Job) -> JobOutcome:
         if outcome.status is FulfilmentStatus.DONE:
             fresh.mark_fulfilled(ref=outcome.ref, fulfilled_at=outcome.at or now, actor=FULFILMENT, at=now)
             await uow.orders.save(fresh)  # guarded: a racing duplicate stops here, before the journal
-            await book_fulfilment(uow=uow, order=fresh, payable=fulfiller.payable(order=fresh), at=now)
-        else:
-            recoveries.append(await _recover(uow=uow, fulfiller=fulfiller, order=fresh, outcome=outcome, at=now))
+            finished.append(await uow.jobs.finish(job=job, outcome=Done(), now=now))  # over with this transaction
+            await book_fulfilment(uow=uow, order=fresh, payable=fulfiller.payable(order=fresh), at=now)  # locks last
+            return None
+        recoveries.append(await _recover(uow=uow, fulfiller=fulfiller, order=fresh, outcome=outcome, at=now))
         if recoveries != [Recovery.RETRY]:  # this job is over with this transaction (a retry runs it again)
             finished.append(await uow.jobs.finish(job=job, outcome=Done(), now=now))
         return None

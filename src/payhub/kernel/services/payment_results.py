@@ -21,10 +21,10 @@ async def apply_pay_result(*, uow: UnitOfWork, order: Order, result: PayResult, 
             # the guarded save first: a racing duplicate stops here (StaleState), never at the journal's unique key
             await uow.orders.save(order)
             if confirmed:
-                await book_payment(uow=uow, order=order, at=at)
                 # paid: nothing left to ask the channel (a poll already running finds the order paid)
                 await uow.jobs.hand_over(merchant_id=order.merchant_id, ref=order.order_no,
                                          dropping=JobKind.POLL_PAYMENT, kind=JobKind.FULFIL, run_at=at)
+                await book_payment(uow=uow, order=order, at=at)  # last: the hub-wide accounts stay locked briefly
             return True
         if state is OrderState.CLOSED:
             order.to_manual(reason="订单关闭后渠道报告已支付，需人工核实", at=at, actor=CHANNEL)

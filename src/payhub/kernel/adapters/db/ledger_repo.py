@@ -5,6 +5,7 @@ import weakref
 from functools import cache
 from dataclasses import fields
 from datetime import datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,8 +61,10 @@ def _leg_values(leg: LegRow) -> dict[str, Any]:
 
 
 class SqlLedgerRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, *,
+                 before_locking: Callable[[], Awaitable[None]] | None = None) -> None:
         self._conn = conn
+        self._before_locking = before_locking  # the unit of work's writes that should not wait under these locks
         self._opened: set[tuple[int, str]] = set()  # accounts this transaction opened: uncommitted, so not cached
 
     async def open_account(self, *, merchant_id: int, spec: AccountSpec, at: datetime) -> None:
@@ -125,6 +128,8 @@ class SqlLedgerRepository:
                           if (merchant_id, code) not in self._opened})
         a = ledger_accounts.c
         wanted = {id_: code for code, id_ in ids.items()}
+        if self._before_locking is not None:
+            await self._before_locking()
         if bulk.is_postgres(self._conn):
             rows = await _LOCK.rows(self._conn, ids=sorted(wanted))
         else:

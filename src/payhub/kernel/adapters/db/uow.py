@@ -6,7 +6,9 @@ its deferred BEGIN, which is what gives several reads one snapshot there. An aut
 on the primary, for a lone write that needs no transaction around it.
 
 The first commit while a signed request is served also stores that request's nonce (see
-kernel/services/request_nonces.py): the replay of a write fails on the nonce's unique key and writes nothing.
+kernel/services/request_nonces.py): the replay of a write fails on the nonce's unique key and writes nothing. A
+transaction that posts to the ledger writes the nonce just before it locks the ledger's accounts instead, so that the
+hub-wide accounts stay locked for as few round trips as possible.
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ class SqlUnitOfWork:
         self._engine = database.read if read_only or (autocommit and on_postgres) else database.write
         self._read_only = read_only
         self._conn: AsyncConnection | None = None
+        self._nonce: request_nonces.PendingNonce | None = None  # written in this transaction, stored by its commit
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self._conn = await self._engine.connect()
@@ -47,7 +50,7 @@ class SqlUnitOfWork:
         self.orders = SqlOrderRepository(self._conn)
         self.refunds = SqlRefundRepository(self._conn)
         self.jobs = SqlJobRepository(self._conn)
-        self.ledger = SqlLedgerRepository(self._conn)
+        self.ledger = SqlLedgerRepository(self._conn, before_locking=self._write_nonce)
         self.tenancy = SqlTenancyRepository(self._conn)
         return self
 
@@ -63,6 +66,8 @@ class SqlUnitOfWork:
             if self._conn.in_transaction():
                 await self._conn.rollback()
         finally:
+            if self._nonce is not None:  # rolled back with the transaction: a later commit of the request stores it
+                self._nonce.storing, self._nonce = False, None
             await self._conn.close()
         if is_contention(exc[1]):
             raise Contention() from exc[1]
@@ -71,17 +76,19 @@ class SqlUnitOfWork:
         assert self._conn is not None
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
+        await self._write_nonce()
+        await self._conn.commit()
+        if self._nonce is not None:
+            self._nonce.storing, self._nonce.stored, self._nonce = False, True, None
+
+    async def _write_nonce(self) -> None:
+        """Write the nonce of the request being served, unless a commit claimed it already."""
         nonce = request_nonces.unstored()
         if nonce is None:
-            await self._conn.commit()
             return
         nonce.storing = True
-        try:
-            await request_nonces.insert(tenancy=self.tenancy, nonce=nonce)
-            await self._conn.commit()
-        finally:
-            nonce.storing = False
-        nonce.stored = True
+        self._nonce = nonce
+        await request_nonces.insert(tenancy=self.tenancy, nonce=nonce)
 
 
 class SqlUnitOfWorkFactory:
