@@ -26,16 +26,21 @@ NOT_COLUMNS = {"saved_state", "transitions", "id"}
 def to_row(aggregate: Any, table: sa.Table) -> dict[str, Any]:
     """The aggregate's fields that are columns of table, enums as their values."""
     row: dict[str, Any] = {}
-    for field in dataclasses.fields(aggregate):
-        if field.name in NOT_COLUMNS or field.name not in table.c:
-            continue
-        value = getattr(aggregate, field.name)
+    kind: type = type(aggregate)
+    for name in _column_fields(kind, table):
+        value = getattr(aggregate, name)
         if isinstance(value, StrEnum):
             value = value.value
         elif isinstance(value, tuple):
             value = ",".join(value)
-        row[field.name] = value
+        row[name] = value
     return row
+
+
+@cache
+def _column_fields(kind: type, table: sa.Table) -> tuple[str, ...]:
+    return tuple(field.name for field in dataclasses.fields(kind)
+                 if field.name not in NOT_COLUMNS and field.name in table.c)
 
 
 def remember_saved(aggregate: StateMachine, table: sa.Table) -> None:
