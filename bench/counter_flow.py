@@ -905,6 +905,7 @@ def report_ratio(load: LoadResult, tps: float, summary: str, others: float, args
         f"   (one bill payment costs as much as {tps / payments if payments else math.inf:.1f} TPC-B transactions)",
         f"  API requests/s  / pgbench TPS = {requests:.1f} / {tps:.1f} = {requests / tps:.4f}",
         *report_targets(load, payments / tps, others, args.clients, Topology(args.hubs, args.workers)),
+        *report_ceiling(load, tps),
     ]
 
 
@@ -923,6 +924,22 @@ def report_targets(load: LoadResult, ratio: float, pgbench_others: float, client
         "   <= 300 ms at 16",
         f"  other processes on the machine: {other_processes_cores(load):.2f} cores during the load, "
         f"{pgbench_others:.2f} during pgbench (compare runs only when both are near 0)",
+    ]
+
+
+def report_ceiling(load: LoadResult, tps: float) -> list[str]:
+    """What the machine allows at this run's CPU per payment (the hub, its workers, the sandboxes, the load generator
+    and PostgreSQL share its cores), and what the 0.05x target would allow all of them together."""
+    flows = len(load.stats.flow_seconds)
+    if not flows:
+        return []
+    cores = os.cpu_count() or 1
+    everything = sum(value for name, value in load.cpu.items() if not name.startswith("machine")) / flows * 1000
+    ceiling = cores * 1000 / everything
+    return [
+        f"  the machine's ceiling at this cost: {cores} cores / {everything:.1f} ms of CPU per payment (all processes"
+        f" above) = {ceiling:.0f} payments/s = {ceiling / tps:.4f}x pgbench;",
+        f"  0.05x pgbench would leave {cores * 1000 / (0.05 * tps):.1f} ms per payment for all of them together",
     ]
 
 
