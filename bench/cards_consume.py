@@ -176,8 +176,12 @@ class Meter:
         others = max(self.cpu["machine busy"] - sum(self.cpu[name] for name in ours), 0.0) / self.elapsed
         per = ", ".join(f"{name} {self.cpu[name] / done * 1000:.2f}" for name in ours) if done else "-"
         calls = self.calls.per(done, "consume", top=0) if self.calls is not None else []
+        everything = sum(self.cpu[name] for name in ours) / done * 1000 if done else 0.0
+        cores = os.cpu_count() or 1
+        ceiling = (f"; the machine's ceiling at this cost: {cores} cores / {everything:.2f} ms = "
+                   f"{cores * 1000 / everything:.0f} consumes/s") if everything else ""
         return [f"      CPU cores: {', '.join(f'{name} {self.cpu[name] / self.elapsed:.2f}' for name in ours)}, "
-                f"other processes {others:.2f}; CPU ms per consume: {per}", *(f"    {line}" for line in calls)]
+                f"other processes {others:.2f}; CPU ms per consume: {per}{ceiling}", *(f"    {line}" for line in calls)]
 
 
 def report(rows: list, path: str, clients: int, done: int, errors: list[str], seconds: float, meter: Meter) -> None:
