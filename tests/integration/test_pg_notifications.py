@@ -79,3 +79,14 @@ async def test_a_job_that_becomes_due_wakes_the_workers(pg_url: str, two: tuple[
                            " now(), now())")
     await later
     assert time.monotonic() - started > 0.3
+
+
+async def test_a_moving_on_signal_tells_a_waiter_in_another_process_the_version(
+        two: tuple[PgNotifications, PgNotifications]):
+    first, second = two
+    with second.watch("P4") as watch:
+        await watch.next_signal(timeout=0.2)  # the wake-up every (re)connection gives
+        first.publish("P4", moving_on_at=7)
+        assert await watch.next_signal(timeout=5) and watch.moving_on_at == 7
+        first.publish("P4")
+        assert await watch.next_signal(timeout=5) and watch.moving_on_at is None

@@ -780,7 +780,7 @@ class FakeSignals:
     def __init__(self) -> None:
         self.published: list[str] = []
 
-    def publish(self, order_no: str) -> None:
+    def publish(self, order_no: str, *, moving_on_at: int | None = None) -> None:
         self.published.append(order_no)
 
     @contextmanager
@@ -789,6 +789,8 @@ class FakeSignals:
 
 
 class FakeWatch:
+    moving_on_at: int | None = None
+
     async def next_signal(self, *, timeout: float) -> bool:
         return False
 

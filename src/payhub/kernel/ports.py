@@ -488,6 +488,10 @@ class PasswordHasher(Protocol):
 class OrderWatch(Protocol):
     """A waiter's subscription to one order's signals, taken before it looks, so none is missed meanwhile."""
 
+    # after next_signal returned True: the highest version the signals it took were published with as moving on
+    # (see OrderSignals.publish); None if any of them was a plain signal
+    moving_on_at: int | None
+
     async def next_signal(self, *, timeout: float) -> bool:
         """True once a signal came since the last return (at once if one already did); False after timeout s."""
         ...
@@ -496,7 +500,10 @@ class OrderWatch(Protocol):
 class OrderSignals(Protocol):
     """Wakes whoever waits on an order (long-poll, server-sent events) when it changes."""
 
-    def publish(self, order_no: str) -> None: ...
+    def publish(self, order_no: str, *, moving_on_at: int | None = None) -> None:
+        """Signal a change; moving_on_at: the order's version after a move to a state the hub moves on from by
+        itself (MOVING_ON_STATES), so that a waiter answering only settled states may wait on without looking."""
+        ...
 
     def watch(self, order_no: str) -> AbstractContextManager[OrderWatch]:
         """Signals of the order from now until the block ends."""

@@ -4,7 +4,8 @@ One listening connection per process fans notifications out to the waiters of th
 this process's order signals, batched. An order signal is sent after the state change has committed (services
 publish after commit), so a waiter woken anywhere reads the change; a signal lost with a crash costs latency
 only, because waiters re-read the database at least every second. Job wake-ups are sent by a trigger on `jobs`
-inside the enqueuing transaction (migration 0005), so they cost no round trip. Payloads are order nos. only.
+inside the enqueuing transaction (migration 0005), so they cost no round trip. An order signal's payload is its
+order no., followed by `@` and the version for a move on to a state the hub moves on from by itself.
 """
 from __future__ import annotations
 
@@ -64,10 +65,10 @@ class PgNotifications:
 
     # --- OrderSignals -----------------------------------------------------------------------------------------
 
-    def publish(self, order_no: str) -> None:
-        self._local.publish(order_no)
+    def publish(self, order_no: str, *, moving_on_at: int | None = None) -> None:
+        self._local.publish(order_no, moving_on_at=moving_on_at)
         if self._tasks:
-            self._outbox.add(order_no)
+            self._outbox.add(order_no if moving_on_at is None else f"{order_no}@{moving_on_at}")
             self._outbox_ready.set()
 
     def watch(self, order_no: str) -> AbstractContextManager[LocalWatch]:
@@ -94,10 +95,14 @@ class PgNotifications:
                         if note.channel == JOBS_CHANNEL:
                             self._jobs_due.set()
                         elif note.pid != self._sender_pid:  # our own signals woke our waiters when published
-                            self._local.publish(note.payload)
+                            self._received(note.payload)
             except (psycopg.Error, OSError) as error:
                 log.warning("order signal listener lost its connection; reconnecting", extra={"error": str(error)})
             await asyncio.sleep(RECONNECT_SECONDS)
+
+    def _received(self, payload: str) -> None:
+        order_no, _, version = payload.partition("@")
+        self._local.publish(order_no, moving_on_at=int(version) if version.isdigit() else None)
 
     def _missed_anything(self) -> None:
         """After (re)connecting, notifications may have been missed: wake everyone to re-read."""

@@ -71,6 +71,11 @@ PAID_STATES = frozenset({S.PAID, S.FULFILLING, S.FULFILLED, S.FULFIL_FAILED, S.R
 MOVING_ON_STATES = frozenset({S.PAID, S.FULFILLING, S.CLOSING, S.REVERSING, S.REFUNDING})
 
 
+def moving_on_at(order: Order) -> int | None:
+    """The order's version if the hub is moving it on by itself (MOVING_ON_STATES), for OrderSignals.publish."""
+    return order.version if order.state in MOVING_ON_STATES else None
+
+
 def trade_no(*, order_no: str, seq: int) -> str:
     """A payment's out_trade_no at the channel: the order no. for the first, order no.-seq for later ones.
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from payhub.kernel.domain.fulfilment import FulfilmentStatus, Outcome, Recovery, recovery_after_refusal
 from payhub.kernel.domain.jobs import Done, Job, JobKind, JobOutcome, Retry, RunAgain
-from payhub.kernel.domain.orders import Order, OrderState
+from payhub.kernel.domain.orders import Order, OrderState, moving_on_at
 from payhub.kernel.domain.refunds import Refund, RefundState
 from payhub.kernel.ports import Fulfiller, UnitOfWork
 from payhub.kernel.services.bookkeeping import book_fulfilment
@@ -31,7 +31,7 @@ async def fulfil(*, hub: Hub, job: Job) -> JobOutcome:
             resumed = True  # an earlier try of this fulfilment may have got through: ask before fulfilling again
     if order.state is not OrderState.FULFILLING:
         return Done()
-    hub.signals.publish(order.order_no)
+    hub.signals.publish(order.order_no, moving_on_at=moving_on_at(order))
     fulfiller = hub.fulfillers.of(order.kind)
     outcome = await _fulfil_unless_done(fulfiller=fulfiller, order=order, resumed=resumed)
     if outcome.status not in (FulfilmentStatus.DONE, FulfilmentStatus.REFUSED):
