@@ -1,7 +1,6 @@
 """Shared persistence of state-machine aggregates: guarded update plus the transition record."""
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -46,20 +45,17 @@ def _column_fields(kind: type, table: sa.Table) -> tuple[str, ...]:
 def remember_saved(aggregate: StateMachine, table: sa.Table) -> None:
     """The aggregate as read is what is saved: its state, and its columns (so that a save writes what changed)."""
     aggregate.saved_state = aggregate.state
-    aggregate.saved_row = _snapshot(to_row(aggregate, table))
-
-
-def _snapshot(row: dict[str, Any]) -> dict[str, Any]:
-    # documents are copied: one changed in place must still differ from what was saved
-    return {name: copy.deepcopy(value) if isinstance(value, dict | list) else value for name, value in row.items()}
+    aggregate.saved_row = to_row(aggregate, table)
 
 
 def _changed(row: dict[str, Any], saved: dict[str, Any] | None) -> dict[str, Any]:
-    """The columns to set: the version always (it is what the guard moves on), the others if they differ."""
+    """The columns to set: the version always (it is what the guard moves on), documents always (one changed in
+    place is the very object that was saved: not copied on every read, so not comparable), the others if they
+    differ."""
     if saved is None:
         return row
     return {name: value for name, value in row.items()
-            if name == "version" or name not in saved or saved[name] != value}
+            if name == "version" or isinstance(value, dict | list) or name not in saved or saved[name] != value}
 
 
 async def insert_aggregate(conn: AsyncConnection, table: sa.Table, aggregate: StateMachine, **extra: Any) -> None:
@@ -87,7 +83,7 @@ async def insert_aggregate_unless(conn: AsyncConnection, table: sa.Table, aggreg
     aggregate.updated_at = row["updated_at"]
     await _record(conn, aggregate)
     aggregate.saved_state = aggregate.state
-    aggregate.saved_row = _snapshot(row)
+    aggregate.saved_row = row
     return True
 
 
@@ -106,8 +102,8 @@ async def save_aggregate(conn: AsyncConnection, table: sa.Table, aggregate: Stat
     """UPDATE … WHERE state = :expected AND version = :version; StaleState if another writer got there first. The
     rows are written with it; the id of each comes back (the new one of an insert).
 
-    Only the columns that differ from `saved_row` are set (all when it is not kept); the guard on state and version
-    makes that safe. On PostgreSQL the update, the record of its moves and the rows are one statement run on
+    Only the version, the documents and the columns that differ from `saved_row` are set (all when it is not kept);
+    the guard on state and version makes that safe. On PostgreSQL the update, the record of its moves and the rows are one statement run on
     psycopg directly (moves and rows are written only when the guarded update found its row); SQLite, in process,
     runs them one after the other."""
     whole = to_row(aggregate, table)
@@ -146,7 +142,7 @@ async def save_aggregate(conn: AsyncConnection, table: sa.Table, aggregate: Stat
         ids = [await write_row(conn, write) for write in rows]
     aggregate.version += 1
     aggregate.saved_state = aggregate.state
-    aggregate.saved_row = _snapshot(whole)
+    aggregate.saved_row = whole
     return ids
 
 
