@@ -18,7 +18,7 @@ from payhub.integrations.push.client import HttpNotifier
 from payhub.integrations.push.targets import PushTargets
 from payhub.kernel.adapters.registry import AdapterRegistry
 from payhub.kernel.adapters.security import Argon2Passwords, FernetSealer
-from payhub.kernel.adapters.signals import LocalOrderSignals
+from payhub.kernel.adapters.signals import LocalJobWakeups, LocalOrderSignals
 from payhub.integrations.sms.client import AliyunSms
 from payhub.integrations.sms.sandbox import SandboxSms
 from payhub.integrations.swiftpass.client import SwiftPassChannel
@@ -57,10 +57,7 @@ class Container:
     metrics: HubMetrics
     http_clients: list[httpx.AsyncClient] = field(default_factory=list)
     notifications: PgNotifications | None = None  # PostgreSQL: order signals and job wake-ups across processes
-
-    @property
-    def wakeups(self) -> JobWakeups | None:
-        return self.notifications
+    wakeups: JobWakeups = field(default_factory=LocalJobWakeups)  # the notifications, or in-process on SQLite
 
     async def start(self) -> None:
         """Start what runs in the background of a serving process (the LISTEN connection on PostgreSQL)."""
@@ -133,8 +130,10 @@ def build(
         sms_http = peer_http(timeout=settings.sms.timeout_seconds)
         owned.append(sms_http)
     notifications = PgNotifications(database_url=settings.database_url) if database.dialect == "postgresql" else None
+    wakeups = notifications or LocalJobWakeups()
+    clock = clock or SystemClock()
     hub = AppHub(
-        uow=SqlCardUnitOfWorkFactory(database), clock=clock or SystemClock(), registry=registry,
+        uow=SqlCardUnitOfWorkFactory(database, wakeups=wakeups, clock=clock), clock=clock, registry=registry,
         fulfillers=FulfilmentKinds([BillerPosting(billers=billers), Retail()]),
         jobs=JobHandlers([*kernel_jobs(), *card_jobs()]),
         sealer=FernetSealer(secret=settings.secret_key), passwords=Argon2Passwords(),
@@ -146,7 +145,7 @@ def build(
     card = CardChannel(operations=card_operations(hub))
     registry.add_channel(Instrumented(card, system=card.name, metrics=metrics))
     return Container(settings=settings, database=database, hub=hub, metrics=metrics, http_clients=owned,
-                     notifications=notifications)
+                     notifications=notifications, wakeups=wakeups)
 
 
 def sms_gateway(settings: Settings, *, http: httpx.AsyncClient | None) -> SmsGateway | None:

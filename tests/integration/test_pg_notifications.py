@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from payhub.kernel.adapters.clock import SystemClock
+from payhub.kernel.adapters.db.engine import open_database
+from payhub.kernel.adapters.db.uow import SqlUnitOfWorkFactory
 from payhub.kernel.adapters.pg_notifications import PgNotifications, libpq_url
+from payhub.kernel.domain.jobs import JobKind
 from tests.conftest import migrated_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(60)]
@@ -59,26 +64,43 @@ async def test_a_lost_listening_connection_comes_back_and_wakes_its_waiters(
     assert await _woken_within(second, "P3", lambda: first.publish("P3")) < 0.1
 
 
-async def test_a_job_that_becomes_due_wakes_the_workers(pg_url: str, two: tuple[PgNotifications, PgNotifications]):
-    _, worker = two
-    await worker.wait_for_jobs(timeout=0.01)  # the wake-up every (re)connection gives: jobs may have been missed
-    waiting = asyncio.create_task(worker.wait_for_jobs(timeout=5))
+async def _woken_within_half_a_second(worker: PgNotifications, action: Callable[[], Awaitable[None]]) -> bool:
+    """Whether worker's wait for jobs returned within 0.5 s of action()."""
+    await worker.wait_for_jobs(timeout=0.01)  # the wake-up every (re)connection gives, or one left from before
+    waiting = asyncio.create_task(worker.wait_for_jobs(timeout=2))
     await asyncio.sleep(0.05)
     started = time.monotonic()
-    async with await psycopg.AsyncConnection.connect(libpq_url(pg_url), autocommit=True) as conn:
-        await conn.execute("INSERT INTO jobs (merchant_id, kind, ref, state, attempts, max_attempts, run_at, created_at,"
-                           " updated_at) VALUES (1, 'fulfil', 'J1', 'pending', 0, 5, now(), now(), now())")
+    await action()
     await waiting
-    assert time.monotonic() - started < 0.5
+    return time.monotonic() - started < 0.5
 
-    started = time.monotonic()
-    later = asyncio.create_task(worker.wait_for_jobs(timeout=0.5))  # a job planned for later wakes nobody
-    async with await psycopg.AsyncConnection.connect(libpq_url(pg_url), autocommit=True) as conn:
-        await conn.execute("INSERT INTO jobs (merchant_id, kind, ref, state, attempts, max_attempts, run_at, created_at,"
-                           " updated_at) VALUES (1, 'fulfil', 'J2', 'pending', 0, 5, now() + interval '1 minute',"
-                           " now(), now())")
-    await later
-    assert time.monotonic() - started > 0.3
+
+async def test_a_committed_job_that_is_due_wakes_the_workers_of_every_process(
+        pg_url: str, two: tuple[PgNotifications, PgNotifications]):
+    hub, worker = two
+    database = open_database(pg_url)
+    uow = SqlUnitOfWorkFactory(database, wakeups=hub, clock=SystemClock())
+
+    async def enqueue(ref: str, *, later: timedelta = timedelta(0), commit: bool = True) -> None:
+        async with uow() as tx:
+            await tx.jobs.enqueue(merchant_id=1, kind=JobKind.FULFIL, ref=ref, run_at=datetime.now(UTC) + later)
+            if commit:
+                await tx.commit()
+
+    async def inserted_by_sql() -> None:
+        async with await psycopg.AsyncConnection.connect(libpq_url(pg_url), autocommit=True) as conn:
+            await conn.execute("INSERT INTO jobs (merchant_id, kind, ref, state, attempts, max_attempts, run_at,"
+                               " created_at, updated_at) VALUES (1, 'fulfil', 'J5', 'pending', 0, 5, now(), now(), now())")
+
+    try:
+        assert await _woken_within_half_a_second(worker, lambda: enqueue("J1"))
+        assert await _woken_within_half_a_second(hub, lambda: enqueue("J2"))  # its own worker too
+        assert not await _woken_within_half_a_second(worker, lambda: enqueue("J3", later=timedelta(minutes=1)))
+        assert not await _woken_within_half_a_second(worker, lambda: enqueue("J4", commit=False))  # rolled back
+        # no NOTIFY inside a writing transaction (its commit would take the notify lock): the poll finds this one
+        assert not await _woken_within_half_a_second(worker, inserted_by_sql)
+    finally:
+        await database.dispose()
 
 
 async def test_a_moving_on_signal_tells_a_waiter_in_another_process_the_version(

@@ -513,6 +513,10 @@ class OrderSignals(Protocol):
 class JobWakeups(Protocol):
     """Tells an idle worker that a job became due somewhere (the worker still polls, as a fallback)."""
 
+    def jobs_due(self) -> None:
+        """A transaction that made a job due has committed: wake the workers, this process's at once."""
+        ...
+
     async def wait_for_jobs(self, *, timeout: float) -> None:
         """Return when a job may be due, or after timeout seconds."""
         ...

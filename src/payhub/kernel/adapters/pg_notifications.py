@@ -3,9 +3,11 @@
 One listening connection per process fans notifications out to the waiters of this process; a second one sends
 this process's order signals, batched. An order signal is sent after the state change has committed (services
 publish after commit), so a waiter woken anywhere reads the change; a signal lost with a crash costs latency
-only, because waiters re-read the database at least every second. Job wake-ups are sent by a trigger on `jobs`
-inside the enqueuing transaction (migration 0005), so they cost no round trip. An order signal's payload is its
-order no., followed by `@` and the version for a move on to a state the hub moves on from by itself.
+only, because waiters re-read the database at least every second. Job wake-ups go the same way, after the
+commit of a transaction that made a job due (the unit of work calls jobs_due), in the same batch: a NOTIFY inside
+the writing transaction would take PostgreSQL's notify lock at its commit, which serializes every notifying commit
+and its WAL flush cluster-wide (migration 0010). An order signal's payload is its order no., followed by `@` and the
+version for a move on to a state the hub moves on from by itself.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from payhub.kernel.adapters.signals import LocalOrderSignals, LocalWatch
 
 log = logging.getLogger(__name__)
 ORDERS_CHANNEL = "payhub_orders"
-JOBS_CHANNEL = "payhub_jobs"  # see migrations/versions/0005_job_wakeups.py
+JOBS_CHANNEL = "payhub_jobs"
 RECONNECT_SECONDS = 1.0
 # an idle LISTEN connection cut by a firewall or a failed-over server is noticed within about a minute
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
@@ -41,6 +43,7 @@ class PgNotifications:
         self._local = LocalOrderSignals()
         self._jobs_due = asyncio.Event()
         self._outbox: set[str] = set()
+        self._wake_workers = False  # a job became due here: tell the other processes' workers with the next batch
         self._outbox_ready = asyncio.Event()
         self._sender_pid: int | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -76,6 +79,12 @@ class PgNotifications:
 
     # --- JobWakeups -------------------------------------------------------------------------------------------
 
+    def jobs_due(self) -> None:
+        self._jobs_due.set()
+        if self._tasks:
+            self._wake_workers = True
+            self._outbox_ready.set()
+
     async def wait_for_jobs(self, *, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._jobs_due.wait(), timeout=timeout)
@@ -92,13 +101,25 @@ class PgNotifications:
                     self._listening.set()
                     self._missed_anything()
                     async for note in conn.notifies():
+                        if note.pid == self._sender_pid:  # ours woke this process's waiters and worker when published
+                            continue
                         if note.channel == JOBS_CHANNEL:
                             self._jobs_due.set()
-                        elif note.pid != self._sender_pid:  # our own signals woke our waiters when published
+                        else:
                             self._received(note.payload)
             except (psycopg.Error, OSError) as error:
                 log.warning("order signal listener lost its connection; reconnecting", extra={"error": str(error)})
             await asyncio.sleep(RECONNECT_SECONDS)
+
+    def _next_batch(self) -> tuple[list[str], list[str]]:
+        """The channel and payload of each notification waiting to be sent, taken out of the outbox."""
+        payloads, self._outbox = sorted(self._outbox), set()
+        channels = [ORDERS_CHANNEL] * len(payloads)
+        if self._wake_workers:
+            self._wake_workers = False
+            channels.append(JOBS_CHANNEL)
+            payloads.append("")
+        return channels, payloads
 
     def _received(self, payload: str) -> None:
         order_no, _, version = payload.partition("@")
@@ -117,9 +138,9 @@ class PgNotifications:
                     while True:
                         await self._outbox_ready.wait()
                         self._outbox_ready.clear()
-                        batch, self._outbox = sorted(self._outbox), set()
-                        await conn.execute("SELECT pg_notify(%s, n) FROM unnest(%s::text[]) AS n",
-                                           (ORDERS_CHANNEL, batch))
+                        channels, payloads = self._next_batch()
+                        await conn.execute("SELECT pg_notify(c, n) FROM unnest(%s::text[], %s::text[]) AS b(c, n)",
+                                           (channels, payloads))
             except (psycopg.Error, OSError) as error:
                 # the batch in flight is lost: its waiters find the change at their next re-read
                 log.warning("order signal sender lost its connection; reconnecting", extra={"error": str(error)})

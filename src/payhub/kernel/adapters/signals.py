@@ -1,4 +1,5 @@
-"""In-process order change signals for long-poll and server-sent events (waiters also re-read the database)."""
+"""In-process signals: order changes for long-poll and server-sent events (waiters also re-read the database), and
+job wake-ups for the worker running in this process."""
 from __future__ import annotations
 
 import asyncio
@@ -59,3 +60,18 @@ class LocalOrderSignals:
                 watches.discard(watch)
                 if not watches:
                     del self._watches[order_no]
+
+
+class LocalJobWakeups:
+    """JobWakeups within one process (SQLite: the embedded worker is the only one)."""
+
+    def __init__(self) -> None:
+        self._due = asyncio.Event()
+
+    def jobs_due(self) -> None:
+        self._due.set()
+
+    async def wait_for_jobs(self, *, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._due.wait(), timeout=timeout)
+        self._due.clear()

@@ -20,4 +20,5 @@ class SqlCardUnitOfWork(SqlUnitOfWork):
 
 class SqlCardUnitOfWorkFactory(SqlUnitOfWorkFactory):
     def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> SqlCardUnitOfWork:
-        return SqlCardUnitOfWork(self.database, read_only=read_only, autocommit=autocommit)
+        return SqlCardUnitOfWork(self.database, read_only=read_only, autocommit=autocommit, wakeups=self.wakeups,
+                                 clock=self.clock)

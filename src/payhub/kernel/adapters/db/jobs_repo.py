@@ -63,8 +63,14 @@ def _dropping(*, kind: JobType, ref: str, now: datetime) -> sa.Update:
 class SqlJobRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        self.earliest_pending: datetime | None = None  # of the jobs this transaction left pending: when one is due
+
+    def _pending_at(self, run_at: datetime) -> None:
+        if self.earliest_pending is None or run_at < self.earliest_pending:
+            self.earliest_pending = run_at
 
     async def enqueue(self, *, merchant_id: int, kind: JobType, ref: str, run_at: datetime) -> None:
+        self._pending_at(run_at)
         if psycopg_of(self._conn) is not None:  # in every paying transaction: the driver's path
             await driver.execute(self._conn, sql=_ENQUEUE, params=_enqueue_params(
                 merchant_id=merchant_id, kind=kind, ref=ref, run_at=run_at))
@@ -72,6 +78,7 @@ class SqlJobRepository:
         await self._conn.execute(_enqueuing(self._conn, merchant_id=merchant_id, kind=kind, ref=ref, run_at=run_at))
 
     async def hand_over(self, *, merchant_id: int, ref: str, dropping: JobType, kind: JobType, run_at: datetime) -> None:
+        self._pending_at(run_at)
         if psycopg_of(self._conn) is None:
             await self.drop_pending(kind=dropping, ref=ref, now=run_at)
             await self.enqueue(merchant_id=merchant_id, kind=kind, ref=ref, run_at=run_at)
@@ -113,6 +120,8 @@ class SqlJobRepository:
             case Retry(error=error):
                 values |= {"state": JobState.PENDING.value, "last_error": error[:2000],
                            "run_at": now + backoff(attempt=job.attempts)}
+        if values["state"] == JobState.PENDING.value:
+            self._pending_at(values["run_at"])
         if psycopg_of(self._conn) is not None:  # once per job run: the driver's path
             sets = ", ".join(f"{name} = %({name})s" for name in sorted(values))
             return (await driver.execute(self._conn, sql=_FINISH.format(sets=sets), params={

@@ -9,13 +9,18 @@ The first commit while a signed request is served also stores that request's non
 kernel/services/request_nonces.py): the replay of a write fails on the nonce's unique key and writes nothing. A
 transaction that posts to the ledger writes the nonce just before it locks the ledger's accounts instead, so that the
 hub-wide accounts stay locked for as few round trips as possible.
+
+A commit that left a job pending and due (within a second) tells the job wake-ups, after the commit: workers never
+look for a job before it is there, and a rolled back one wakes nobody.
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from payhub.kernel.adapters.clock import SystemClock
 from payhub.kernel.adapters.db.engine import Database
 from payhub.kernel.adapters.db.errors import is_contention
 from payhub.kernel.adapters.db.jobs_repo import SqlJobRepository
@@ -23,8 +28,13 @@ from payhub.kernel.adapters.db.ledger_repo import SqlLedgerRepository
 from payhub.kernel.adapters.db.orders_repo import SqlOrderRepository, SqlRefundRepository
 from payhub.kernel.adapters.db.tenancy_repo import SqlTenancyRepository
 from payhub.kernel.domain.errors import Contention
-from payhub.kernel.ports import JobRepository, LedgerRepository, OrderRepository, RefundRepository, TenancyRepository
+from payhub.kernel.ports import (
+    Clock, JobRepository, JobWakeups, LedgerRepository, OrderRepository, RefundRepository, TenancyRepository,
+)
 from payhub.kernel.services import request_nonces
+
+
+DUE_SOON = timedelta(seconds=1)  # a job planned within the second is woken for: the workers' clocks may differ a little
 
 
 class SqlUnitOfWork:
@@ -37,10 +47,13 @@ class SqlUnitOfWork:
     ledger: LedgerRepository
     tenancy: TenancyRepository
 
-    def __init__(self, database: Database, *, read_only: bool = False, autocommit: bool = False) -> None:
+    def __init__(self, database: Database, *, read_only: bool = False, autocommit: bool = False,
+                 wakeups: JobWakeups | None = None, clock: Clock | None = None) -> None:
         on_postgres = database.dialect == "postgresql"
         self._engine = database.read if read_only or (autocommit and on_postgres) else database.write
         self._read_only = read_only
+        self._wakeups, self._clock = wakeups, clock or SystemClock()
+        self._jobs: SqlJobRepository | None = None
         self._conn: AsyncConnection | None = None
         self._nonce: request_nonces.PendingNonce | None = None  # written in this transaction, stored by its commit
 
@@ -49,7 +62,7 @@ class SqlUnitOfWork:
         await self._conn.begin()
         self.orders = SqlOrderRepository(self._conn)
         self.refunds = SqlRefundRepository(self._conn)
-        self.jobs = SqlJobRepository(self._conn)
+        self.jobs = self._jobs = SqlJobRepository(self._conn)
         self.ledger = SqlLedgerRepository(self._conn, before_locking=self._write_nonce)
         self.tenancy = SqlTenancyRepository(self._conn)
         return self
@@ -80,6 +93,14 @@ class SqlUnitOfWork:
         await self._conn.commit()
         if self._nonce is not None:
             self._nonce.storing, self._nonce.stored, self._nonce = False, True, None
+        self._wake_workers()
+
+    def _wake_workers(self) -> None:
+        """Tell the job wake-ups if what was committed left a job due now (or within the second)."""
+        assert self._jobs is not None
+        due, self._jobs.earliest_pending = self._jobs.earliest_pending, None
+        if self._wakeups is not None and due is not None and due <= self._clock.now() + DUE_SOON:
+            self._wakeups.jobs_due()
 
     async def _write_nonce(self) -> None:
         """Write the nonce of the request being served, unless a commit claimed it already."""
@@ -92,8 +113,9 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, database: Database) -> None:
-        self.database = database
+    def __init__(self, database: Database, *, wakeups: JobWakeups | None = None, clock: Clock | None = None) -> None:
+        self.database, self.wakeups, self.clock = database, wakeups, clock
 
     def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.database, read_only=read_only, autocommit=autocommit)
+        return SqlUnitOfWork(self.database, read_only=read_only, autocommit=autocommit, wakeups=self.wakeups,
+                             clock=self.clock)
