@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from payhub.kernel.domain.errors import Conflict, Contention
-from payhub.kernel.domain.jobs import Done, JobKind, Retry, RunAgain
+from payhub.kernel.domain.jobs import Done, Job, JobKind, Retry, RunAgain
 from payhub.kernel.domain.orders import OrderState
 from payhub.kernel.domain.payments import CloseStatus, PayResult, PayStatus
 from payhub.counter.services import counter
 from payhub.kernel.services import outbox
+from payhub.kernel.services.job_handlers import JobHandler, JobHandlers
 from payhub.kernel.services.notifications import accept_notify
 from payhub.kernel.services.order_expiry import expire_unpaid_orders
 from payhub.kernel.services.payment_jobs import close_payment, poll_payment, reverse_payment
@@ -277,6 +279,44 @@ async def test_the_worker_loop_sweeps_expired_orders_batch_after_batch(world: Wo
     await asyncio.wait_for(worker, timeout=1)
 
     assert [world.order(o.order_no).state for o in orders] == [OrderState.CLOSED] * 5  # the clock stood still
+
+
+async def test_a_due_job_starts_beside_a_slow_one_instead_of_waiting_for_it(world: World):
+    slow_may_end, ran = asyncio.Event(), list[str]()
+
+    async def fulfil(*, hub: object, job: Job) -> Done:
+        ran.append(f"{job.ref} started")
+        if job.ref == "SLOW":
+            await slow_may_end.wait()
+        ran.append(f"{job.ref} done")
+        return Done()
+
+    hub = replace(world.hub, jobs=JobHandlers([JobHandler(JobKind.FULFIL, fulfil)]))
+    stop = asyncio.Event()
+    worker = asyncio.create_task(outbox.work_forever(hub=hub, idle_seconds=0.01, stop=stop))
+    try:
+        for ref in ("SLOW", "QUICK"):
+            async with world.hub.uow() as uow:
+                await uow.jobs.enqueue(merchant_id=world.merchant.id, kind=JobKind.FULFIL, ref=ref,
+                                       run_at=world.clock.now())
+                await uow.commit()
+            for _ in range(200):
+                if f"{ref} started" in ran:
+                    break
+                await asyncio.sleep(0.01)
+        for _ in range(200):
+            if "QUICK done" in ran:
+                break
+            await asyncio.sleep(0.01)
+        assert ran == ["SLOW started", "QUICK started", "QUICK done"]
+    finally:
+        stop.set()
+        await asyncio.sleep(0.05)
+        stopped_at_once = worker.done()
+        slow_may_end.set()
+        await asyncio.wait_for(worker, timeout=1)
+    assert not stopped_at_once and ran[-1] == "SLOW done"  # a stopping worker lets its running jobs finish
+    assert world.job(JobKind.FULFIL, "SLOW").state == "done"
 
 
 async def test_a_handler_error_becomes_a_retry_with_backoff(world: World):

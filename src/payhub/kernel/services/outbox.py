@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
 from datetime import timedelta
+from typing import Any
 
 from payhub.kernel.domain.errors import Contention, StaleState
 from payhub.kernel.domain.jobs import Done, Job, JobKind, JobOutcome, Retry, RunAgain
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 FORGET_EVERY = timedelta(minutes=5)
 EXPIRE_EVERY = timedelta(seconds=30)  # an order is refused once expired (ORDER_EXPIRED); closing it can lag a little
 EXPIRE_BATCH = 200
+JOBS_AT_ONCE = 16  # running at once in one worker: each mostly waits on a far system or the database
 
 async def park_order(*, hub: Hub, job: Job, error: str) -> None:
     async with hub.uow() as uow:
@@ -68,12 +71,18 @@ async def run_job(*, hub: Hub, job: Job) -> JobOutcome:
     return outcome
 
 
-async def run_due_jobs(*, hub: Hub, limit: int = 16) -> int:
-    """Claim and run the jobs that are due now, concurrently; returns how many ran."""
+async def claim_due_jobs(*, hub: Hub, limit: int) -> list[Job]:
+    """Claim up to limit jobs that are due now, each leased to this worker."""
     now = hub.clock.now()
     async with hub.uow(autocommit=True) as uow:  # one statement: no transaction around it
         jobs = await uow.jobs.claim(now=now, lease_until=now + timedelta(seconds=hub.policy.job_lease_seconds), limit=limit)
         await uow.commit()
+    return jobs
+
+
+async def run_due_jobs(*, hub: Hub, limit: int = JOBS_AT_ONCE) -> int:
+    """Claim and run the jobs that are due now, concurrently; returns how many ran."""
+    jobs = await claim_due_jobs(hub=hub, limit=limit)
     await asyncio.gather(*(run_job(hub=hub, job=job) for job in jobs))
     return len(jobs)
 
@@ -94,16 +103,32 @@ async def _expire_unpaid(*, hub: Hub) -> bool:
         return False
 
 
-async def _rest(*, stop: asyncio.Event, seconds: float, wakeups: JobWakeups | None) -> None:
-    """Until stop is set, a job is announced (with wakeups) or seconds have passed."""
-    waits: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
+async def _rest(*, stop: asyncio.Event, seconds: float, wakeups: JobWakeups | None,
+                until_one_of: Collection[asyncio.Task[JobOutcome]] = ()) -> None:
+    """Until stop is set, a job is announced (with wakeups), one of the given jobs ends or seconds have passed."""
+    waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
     if wakeups is not None:
         waits.append(asyncio.ensure_future(wakeups.wait_for_jobs(timeout=seconds)))
     try:
-        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([*waits, *until_one_of], timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for waiting in waits:
             waiting.cancel()
+
+
+async def _claim_into(running: set[asyncio.Task[JobOutcome]], *, hub: Hub) -> bool:
+    """Start the due jobs that fit beside the running ones; True if as many were due as fitted (more may be)."""
+    room = JOBS_AT_ONCE - len(running)
+    try:
+        jobs = await claim_due_jobs(hub=hub, limit=room)
+    except Exception:  # noqa: BLE001 - the database may be away for a moment; keep trying
+        log.exception("claiming jobs failed")
+        return False
+    for job in jobs:
+        task = asyncio.create_task(run_job(hub=hub, job=job), name=f"job {job.kind} {job.ref}")
+        running.add(task)
+        task.add_done_callback(running.discard)
+    return len(jobs) == room
 
 
 async def work_forever(
@@ -111,21 +136,23 @@ async def work_forever(
 ) -> None:
     """The worker loop: run due jobs until stop is set, resting when there is nothing to do (woken early by
     wakeups when given); now and then close the orders nobody paid in time and forget the nonces and sign-in
-    counters that can no longer matter."""
+    counters that can no longer matter. A job starts as soon as it is due and there is room beside the running
+    ones: it never waits for a slower job claimed before it. On stop the running jobs are finished."""
     forget_at = expire_at = hub.clock.now()
-    while not stop.is_set():
-        if hub.clock.now() >= forget_at:
-            await _forget_expired(hub=hub)
-            forget_at = hub.clock.now() + FORGET_EVERY
-        more_expired = False
-        if hub.clock.now() >= expire_at:
-            more_expired = await _expire_unpaid(hub=hub)  # a full batch: sweep on at once, without resting
-            if not more_expired:
-                expire_at = hub.clock.now() + EXPIRE_EVERY
-        try:
-            ran = await run_due_jobs(hub=hub)
-        except Exception:  # noqa: BLE001 - the database may be away for a moment; keep trying
-            log.exception("claiming jobs failed")
-            ran = 0
-        if not ran and not more_expired:
-            await _rest(stop=stop, seconds=idle_seconds, wakeups=wakeups)
+    running: set[asyncio.Task[JobOutcome]] = set()
+    try:
+        while not stop.is_set():
+            if hub.clock.now() >= forget_at:
+                await _forget_expired(hub=hub)
+                forget_at = hub.clock.now() + FORGET_EVERY
+            more_expired = False
+            if hub.clock.now() >= expire_at:
+                more_expired = await _expire_unpaid(hub=hub)  # a full batch: sweep on at once, without resting
+                if not more_expired:
+                    expire_at = hub.clock.now() + EXPIRE_EVERY
+            full = len(running) >= JOBS_AT_ONCE or await _claim_into(running, hub=hub)
+            if more_expired and not full:
+                continue
+            await _rest(stop=stop, seconds=idle_seconds, wakeups=wakeups, until_one_of=running if full else ())
+    finally:
+        await asyncio.gather(*running)
