@@ -109,6 +109,7 @@ sign_in_audit = sa.Table(
     sa.Column("locked_until", UtcDateTime),
     sa.Column("at", UtcDateTime, nullable=False),
     sa.Index("ix_sign_in_audit_merchant_at", "merchant_id", "at"),
+    sa.Index("ix_sign_in_audit_at", "at"),  # the purge by age
 )
 
 orders = sa.Table(
