@@ -55,9 +55,9 @@ class Container:
     database: Database
     hub: AppHub
     metrics: HubMetrics
+    wakeups: JobWakeups  # the ones the units of work tell: the notifications, or in-process on SQLite
     http_clients: list[httpx.AsyncClient] = field(default_factory=list)
     notifications: PgNotifications | None = None  # PostgreSQL: order signals and job wake-ups across processes
-    wakeups: JobWakeups = field(default_factory=LocalJobWakeups)  # the notifications, or in-process on SQLite
 
     async def start(self) -> None:
         """Start what runs in the background of a serving process (the LISTEN connection on PostgreSQL)."""

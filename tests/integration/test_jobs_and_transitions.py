@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from payhub.kernel.adapters.clock import ManualClock
 from payhub.kernel.adapters.db.engine import Database
 from payhub.kernel.adapters.db.uow import SqlUnitOfWorkFactory
-from payhub.kernel.adapters.signals import LocalJobWakeups
 from payhub.kernel.domain.errors import StaleState
 from payhub.counter.domain.fees import FeeType
 from payhub.kernel.domain.jobs import Done, JobKind, Retry, RunAgain
@@ -156,36 +155,49 @@ async def test_a_guarded_move_and_its_record_are_one_statement_on_postgresql(
     assert stored is not None and stored.version == 1 and stored.state is OrderState.CLOSED
 
 
+class CountedWakeups:
+    """JobWakeups that count the units of work's calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def jobs_due(self) -> None:
+        self.calls += 1
+
+    async def wait_for_jobs(self, *, timeout: float) -> None:
+        raise AssertionError("no worker runs here")
+
+
 async def test_a_commit_that_leaves_a_job_due_wakes_the_workers_and_nothing_else_does(
         database: Database, merchant_id: int) -> None:
-    wakeups, clock = LocalJobWakeups(), ManualClock(NOW)
+    wakeups, clock = CountedWakeups(), ManualClock(NOW)
     uow = SqlUnitOfWorkFactory(database, wakeups=wakeups, clock=clock)
-
-    async def woken() -> bool:
-        started = asyncio.get_running_loop().time()
-        await wakeups.wait_for_jobs(timeout=0.05)
-        return asyncio.get_running_loop().time() - started < 0.04
 
     async with uow() as tx:
         await tx.jobs.enqueue(merchant_id=merchant_id, kind=JobKind.REFUND, ref="R1", run_at=NOW + timedelta(minutes=1))
         await tx.jobs.enqueue(merchant_id=merchant_id, kind=JobKind.REFUND, ref="R2", run_at=NOW + timedelta(minutes=2))
         await tx.commit()
-    assert not await woken()  # planned for later: the poll finds them when due
+    assert wakeups.calls == 0  # planned for later: the poll finds them when due
     async with uow() as tx:
         await tx.jobs.enqueue(merchant_id=merchant_id, kind=JobKind.REFUND, ref="R3", run_at=NOW)
-    assert not await woken()  # rolled back
+    assert wakeups.calls == 0  # rolled back
     async with uow() as tx:
         await tx.jobs.hand_over(merchant_id=merchant_id, ref="R1", dropping=JobKind.REFUND, kind=JobKind.FULFIL,
-                                run_at=NOW)
-        assert not await woken()  # not before the commit: a worker would look for a job that is not there yet
+                                run_at=NOW + timedelta(seconds=1))
+        await tx.jobs.enqueue(merchant_id=merchant_id, kind=JobKind.REFUND, ref="R4", run_at=NOW)
+        assert wakeups.calls == 0  # not before the commit: a worker would look for a job that is not there yet
         await tx.commit()
-    assert await woken()
+    assert wakeups.calls == 1  # once for the transaction, however many jobs it made due
     clock.advance(minutes=2)
     async with uow() as tx:
-        job, _ = await tx.jobs.claim(now=clock.now(), lease_until=clock.now() + timedelta(seconds=60), limit=5)
+        jobs = await tx.jobs.claim(now=clock.now(), lease_until=clock.now() + timedelta(seconds=60), limit=5)
         await tx.commit()
-    assert not await woken()  # a claim leaves nothing pending
+    assert wakeups.calls == 1  # a claim leaves nothing pending
     async with uow() as tx:
-        await tx.jobs.finish(job=job, outcome=RunAgain(at=clock.now()), now=clock.now())
+        await tx.jobs.finish(job=jobs[0], outcome=RunAgain(at=clock.now() + timedelta(minutes=5)), now=clock.now())
         await tx.commit()
-    assert await woken()  # due again at once
+    assert wakeups.calls == 1  # pending again, but not due yet
+    async with uow() as tx:
+        await tx.jobs.finish(job=jobs[1], outcome=RunAgain(at=clock.now()), now=clock.now())
+        await tx.commit()
+    assert wakeups.calls == 2  # due again at once

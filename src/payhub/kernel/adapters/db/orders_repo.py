@@ -87,7 +87,7 @@ def _payment_writes(order: Order) -> list[RowWrite]:
     writes = []
     for payment in order.payments:
         before = saved.get(payment.id) if payment.id is not None else None
-        if payment.id is None or before is None:
+        if before is None:
             writes.append(RowWrite(payments, _payment_row(order, payment), payment.id))
         elif before != payment:
             was = _payment_row(order, before)
